@@ -1,0 +1,344 @@
+/**
+ * The one schema for `safekeep.config.yaml`, shared by `infra/` (synth) and `functions/` (runtime payloads).
+ * Every message here says what is allowed; `formatConfigIssues` adds the target, the field and the value given.
+ */
+import { z } from 'zod';
+import { isIanaTimeZone, parseScheduleExpression, ScheduleExpressionError } from './schedule-expression.ts';
+
+export const SNAPSHOT_KINDS = ['rds-instance', 'rds-cluster', 'ebs-volume', 'ec2-instance'] as const;
+export const DUMP_KINDS = ['postgres', 'mysql', 'dolt', 'doltgres'] as const;
+export const TARGET_KINDS = [...SNAPSHOT_KINDS, ...DUMP_KINDS] as const;
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
+export type DumpKind = (typeof DUMP_KINDS)[number];
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+/** Target names become S3 prefixes, tags, schedule names and RDS snapshot identifiers. */
+export const TARGET_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;
+const TARGET_NAME_RULE =
+  '1-48 characters of lowercase letters, digits and "-", starting and ending with a letter or digit, no "--" (names become S3 prefixes and RDS snapshot identifiers)';
+
+export const targetName = z.string().superRefine((name, ctx) => {
+  if (!TARGET_NAME_PATTERN.test(name) || name.includes('--')) {
+    const why = name.includes('..') || name.includes('/') ? ' ("." and "/" would escape the S3 prefix)' : '';
+    ctx.addIssue({ code: 'custom', message: `must be ${TARGET_NAME_RULE}${why}` });
+  }
+});
+
+const scheduleExpression = z.string().superRefine((expression, ctx) => {
+  try {
+    parseScheduleExpression(expression);
+  } catch (error) {
+    if (!(error instanceof ScheduleExpressionError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+  }
+});
+
+const timeZone = z.string().refine(isIanaTimeZone, {
+  message: 'must be an IANA time zone name such as "Etc/UTC", "Europe/Berlin" or "America/New_York"',
+});
+
+export const scheduleSchema = z.strictObject({
+  /** EventBridge Scheduler expression: cron(min hour dom month dow year) or rate(n unit). */
+  expression: scheduleExpression,
+  /** IANA time zone the cron expression is evaluated in. */
+  timezone: timeZone.default('Etc/UTC'),
+  /** Lets Scheduler start the run up to this many minutes late, spreading load across targets. */
+  flexibleWindowMinutes: z.int().min(1).max(1440).optional(),
+});
+
+const count = (max: number) => z.int().min(0).max(max);
+
+export const retentionSchema = z
+  .strictObject({
+    /** Keep the newest N backups. */
+    keepLast: z.int().min(1).max(10_000).optional(),
+    /** Delete backups older than this many days (the floor still applies). */
+    maxAgeDays: z.int().min(1).max(36_500).optional(),
+    /** Grandfather-father-son tiers: the newest backup of each of the last N days, ISO weeks, months and years. */
+    gfs: z
+      .strictObject({ daily: count(3_660), weekly: count(520), monthly: count(1_200), yearly: count(100) })
+      .partial()
+      .optional(),
+    /** Never keep fewer than this many backups, whatever the other rules say. */
+    minimum: z.int().min(1).max(10_000).default(1),
+  })
+  .superRefine((retention, ctx) => {
+    if (retention.keepLast !== undefined && retention.minimum > retention.keepLast) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minimum'],
+        message: `the floor (${retention.minimum}) must not exceed keepLast (${retention.keepLast}); lower minimum or raise keepLast`,
+      });
+    }
+    if (retention.keepLast === undefined && retention.maxAgeDays === undefined && retention.gfs === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set at least one of keepLast, maxAgeDays or gfs (leave retention out to keep every backup)',
+      });
+    }
+  });
+
+const email = z.email({ message: 'must be an e-mail address such as ops@example.com' });
+
+export const alertsSchema = z.strictObject({
+  /** Addresses subscribed to this target's failure and lateness alarms. */
+  emails: z.array(email).default([]),
+  /** Alarm when the newest good backup is older than this; default: twice the schedule's interval. */
+  maxAgeHours: z
+    .number()
+    .positive()
+    .max(24 * 366)
+    .optional(),
+});
+
+const secretReference = z
+  .string()
+  .regex(/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]{1,512})$/, {
+    message: 'must be a Secrets Manager secret name or ARN (the secret holds username and password)',
+  });
+
+const awsId = (prefix: string, what: string) =>
+  z.string().regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), { message: `must be ${what} id such as ${prefix}-0abc1234` });
+
+export const networkSchema = z.strictObject({
+  vpcId: awsId('vpc', 'a VPC'),
+  subnetIds: z
+    .array(awsId('subnet', 'a subnet'))
+    .min(1, { message: 'list at least one subnet the task can reach the database from' }),
+  securityGroupIds: z
+    .array(awsId('sg', 'a security group'))
+    .min(1, { message: 'list at least one security group allowed into the database' }),
+  /** Give the Fargate task a public IP (only for subnets without a NAT gateway or VPC endpoints). */
+  assignPublicIp: z.boolean().default(false),
+});
+
+const databaseName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[^\0/\\]+$/, { message: 'must be a database name without "/", "\\" or NUL' });
+
+const dumpSource = z.strictObject({
+  host: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:]+\]$/, { message: 'must be a host name or IP address' }),
+  port: z.int().min(1).max(65_535).optional(),
+  /** Databases to back up; default: every non-template database on the server. */
+  databases: z.array(databaseName).min(1).optional(),
+  /** Secrets Manager secret with `username` and `password`; injected into the task, never in argv or logs. */
+  secret: secretReference,
+});
+
+const region = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, { message: 'must be an AWS region such as eu-west-1' });
+const kmsKeyArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/, { message: 'must be a KMS key or alias ARN' });
+
+export const copySchema = z
+  .strictObject({
+    /** Region the snapshot is copied to. */
+    region,
+    /** Customer-managed key in the destination region that encrypts the copy. */
+    kmsKeyArn,
+  })
+  .superRefine((copy, ctx) => {
+    const keyRegion = copy.kmsKeyArn.split(':')[3];
+    if (keyRegion !== copy.region) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kmsKeyArn'],
+        message: `the key must live in the destination region ${copy.region}, not ${keyRegion}`,
+      });
+    }
+  });
+
+const tagMap = z.record(z.string().min(1).max(128), z.string().max(256));
+
+const common = {
+  name: targetName,
+  description: z.string().max(256).optional(),
+  schedule: scheduleSchema.optional(),
+  retention: retentionSchema.optional(),
+  alerts: alertsSchema.optional(),
+};
+
+const snapshotCommon = { ...common, copy: copySchema.optional() };
+
+const dumpCommon = {
+  ...common,
+  network: networkSchema,
+  compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
+  /** Where the dump runs: a Fargate task (default) or, for small databases, a Lambda function. */
+  runner: z.enum(['fargate', 'lambda']).default('fargate'),
+  /** The run fails (and is alerted) when it takes longer than this. */
+  timeoutMinutes: z
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(240),
+};
+
+const rdsInstanceTarget = z.strictObject({
+  ...snapshotCommon,
+  kind: z.literal('rds-instance'),
+  source: z.strictObject({
+    instanceId: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, { message: 'must be an RDS DB instance identifier' }),
+  }),
+});
+
+const rdsClusterTarget = z.strictObject({
+  ...snapshotCommon,
+  kind: z.literal('rds-cluster'),
+  source: z.strictObject({
+    clusterId: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, { message: 'must be an Aurora DB cluster identifier' }),
+  }),
+});
+
+const ebsVolumeTarget = z.strictObject({
+  ...snapshotCommon,
+  kind: z.literal('ebs-volume'),
+  source: z
+    .strictObject({
+      volumeId: awsId('vol', 'an EBS volume').optional(),
+      /** Every volume carrying all of these tags. */
+      tags: tagMap.optional(),
+    })
+    .superRefine((source, ctx) => {
+      const given = [source.volumeId, source.tags].filter((v) => v !== undefined).length;
+      if (given !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of volumeId or tags' });
+      if (source.tags && Object.keys(source.tags).length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['tags'], message: 'needs at least one tag, or it would select every volume' });
+      }
+    }),
+});
+
+const ec2InstanceTarget = z.strictObject({
+  ...snapshotCommon,
+  kind: z.literal('ec2-instance'),
+  source: z.strictObject({
+    instanceId: awsId('i', 'an EC2 instance'),
+    /** Leave the root volume out of the crash-consistent set. */
+    excludeBootVolume: z.boolean().default(false),
+  }),
+});
+
+const dumpTarget = <K extends DumpKind>(kind: K) => z.strictObject({ ...dumpCommon, kind: z.literal(kind), source: dumpSource });
+
+export const targetSchema = z.discriminatedUnion('kind', [
+  rdsInstanceTarget,
+  rdsClusterTarget,
+  ebsVolumeTarget,
+  ec2InstanceTarget,
+  dumpTarget('postgres'),
+  dumpTarget('mysql'),
+  dumpTarget('dolt'),
+  dumpTarget('doltgres'),
+]);
+
+export const bucketSchema = z.strictObject({
+  /** Days a replaced or deleted object version is kept before it expires. */
+  noncurrentVersionExpirationDays: z.int().min(1).max(36_500).default(90),
+  /** Move backups to a colder storage class after some days. */
+  transition: z
+    .strictObject({
+      storageClass: z.enum(['STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE']),
+      afterDays: z.int().min(1).max(36_500),
+    })
+    .optional(),
+  /** Object Lock can only be chosen when the bucket is created. */
+  objectLock: z
+    .strictObject({
+      mode: z.enum(['governance', 'compliance']),
+      retentionDays: z.int().min(1).max(36_500),
+    })
+    .optional(),
+  /** Days access logs are kept in the log bucket. */
+  accessLogRetentionDays: z.int().min(1).max(36_500).default(365),
+});
+
+const configShape = z.strictObject({
+  version: z.literal(1, { message: 'must be 1 (the only config version so far)' }).default(1),
+  bucket: bucketSchema.default(() => bucketSchema.parse({})),
+  /** Applied to every target that leaves the field out. */
+  defaults: z
+    .strictObject({ schedule: scheduleSchema.optional(), retention: retentionSchema.optional(), alerts: alertsSchema.optional() })
+    .default({}),
+  targets: z.array(targetSchema).min(1, { message: 'list at least one target' }),
+});
+
+export const configSchema = configShape
+  .superRefine((config, ctx) => {
+    for (const issue of crossTargetIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  })
+  .transform((config) => ({
+    ...config,
+    targets: config.targets.map((target) => resolveDefaults(target, config.defaults)),
+  }));
+
+/**
+ * Checks that span targets (unique names, a schedule from the target or the defaults). They take loosely
+ * typed input because zod skips object-level refinements when any field failed, and a user fixing a
+ * config wants every problem in one run: `parseConfig` runs them on the raw input too.
+ */
+export function crossTargetIssues(config: unknown): { path: (string | number)[]; message: string }[] {
+  const { targets, defaults } = (config ?? {}) as { targets?: unknown; defaults?: { schedule?: unknown } };
+  if (!Array.isArray(targets)) return [];
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const seen = new Map<unknown, number>();
+  targets.forEach((target: { name?: unknown; schedule?: unknown } | null, index) => {
+    const name = target?.name;
+    const first = seen.get(name);
+    if (typeof name === 'string' && first !== undefined) {
+      issues.push({
+        path: ['targets', index, 'name'],
+        message: `duplicates targets[${first}]; every target needs its own name (it is the S3 prefix)`,
+      });
+    } else if (typeof name === 'string') {
+      seen.set(name, index);
+    }
+    if (target && typeof target === 'object' && target.schedule === undefined && defaults?.schedule === undefined) {
+      issues.push({
+        path: ['targets', index, 'schedule'],
+        message: 'is required: give the target a schedule, or set defaults.schedule',
+      });
+    }
+  });
+  return issues;
+}
+
+type ParsedTarget = z.output<typeof targetSchema>;
+type Defaults = z.output<typeof configShape>['defaults'];
+type Resolved<T extends ParsedTarget> = T & { schedule: Schedule; alerts: Alerts };
+
+function resolveDefaults(target: ParsedTarget, defaults: Defaults): Resolved<ParsedTarget> {
+  const schedule = target.schedule ?? defaults.schedule;
+  // The superRefine above guarantees a schedule; transforms only run on valid input.
+  if (!schedule) throw new Error(`unreachable: target ${target.name} has no schedule`);
+  return {
+    ...target,
+    schedule,
+    retention: target.retention ?? defaults.retention,
+    alerts: target.alerts ?? defaults.alerts ?? { emails: [] },
+  };
+}
+
+export type SafekeepConfigInput = z.input<typeof configSchema>;
+export type SafekeepConfig = z.output<typeof configSchema>;
+export type Target = SafekeepConfig['targets'][number];
+export type Schedule = z.output<typeof scheduleSchema>;
+export type Retention = z.output<typeof retentionSchema>;
+export type Alerts = z.output<typeof alertsSchema>;
+export type Network = z.output<typeof networkSchema>;
+export type BucketSettings = z.output<typeof bucketSchema>;
+export type DumpTarget = Extract<Target, { kind: DumpKind }>;
+export type SnapshotTarget = Extract<Target, { kind: SnapshotKind }>;
+
+export function isDumpTarget(target: Target): target is DumpTarget {
+  return (DUMP_KINDS as readonly string[]).includes(target.kind);
+}
+
+export function isSnapshotTarget(target: Target): target is SnapshotTarget {
+  return (SNAPSHOT_KINDS as readonly string[]).includes(target.kind);
+}

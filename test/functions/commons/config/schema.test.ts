@@ -1,0 +1,57 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from '#functions/commons/config/load.ts';
+import { TARGET_NAME_PATTERN, targetName } from '#functions/commons/config/schema.ts';
+
+describe('the example config', () => {
+  const config = loadConfigFile('safekeep.config.yaml');
+
+  it('covers every target kind', () => {
+    expect(new Set(config.targets.map((t) => t.kind))).toEqual(
+      new Set(['postgres', 'mysql', 'rds-instance', 'rds-cluster', 'dolt', 'ebs-volume', 'doltgres', 'ec2-instance']),
+    );
+  });
+
+  it("fills targets from defaults, and a target's own settings win", () => {
+    const dolt = config.targets.find((t) => t.name === 'dolt-prod');
+    expect(dolt?.schedule).toEqual({ expression: 'cron(0 3 * * ? *)', timezone: 'Etc/UTC', flexibleWindowMinutes: 15 });
+    expect(dolt?.retention).toMatchObject({ keepLast: 7, minimum: 3 });
+    const meta = config.targets.find((t) => t.name === 'bytebase-meta');
+    expect(meta?.schedule).toEqual({ expression: 'cron(30 1 * * ? *)', timezone: 'Europe/Berlin' });
+  });
+
+  it('applies field defaults', () => {
+    const mysql = config.targets.find((t) => t.name === 'openmetadata-mysql');
+    expect(mysql).toMatchObject({ compression: 'zstd', runner: 'fargate', timeoutMinutes: 240 });
+    expect(config.bucket).toEqual({ noncurrentVersionExpirationDays: 90, accessLogRetentionDays: 365 });
+  });
+});
+
+describe('target names', () => {
+  it('accept exactly the names that are safe as S3 prefixes and RDS snapshot identifiers', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), (name) => {
+        const accepted = targetName.safeParse(name).success;
+        if (accepted) {
+          expect(name).toMatch(TARGET_NAME_PATTERN);
+          expect(name).not.toMatch(/--|\.|\/|^-|-$/);
+          expect(name.length).toBeLessThanOrEqual(48);
+        }
+      }),
+    );
+  });
+
+  it.each(['a', 'orders-db', 'x1', 'a'.repeat(48)])('accepts %s', (name) =>
+    expect(targetName.safeParse(name).success).toBe(true),
+  );
+  it.each(['', 'A', 'a_b', 'a..b', '../a', 'a/b', '-a', 'a-', 'a--b', 'a'.repeat(49), 'é'])('rejects %j', (name) =>
+    expect(targetName.safeParse(name).success).toBe(false),
+  );
+});
+
+describe('parseConfig', () => {
+  it('throws a ConfigError with every problem, never a zod error', () => {
+    expect(() => parseConfig({ targets: [{ name: 'x' }] }, 'inline')).toThrow(ConfigError);
+    expect(() => parseConfig(undefined, 'inline')).toThrow(/field targets: is missing/);
+  });
+});
