@@ -1,0 +1,55 @@
+import { Duration } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { parseConfig } from '#functions/commons/config/load.ts';
+import type { BucketSettings, SafekeepConfig, SafekeepConfigInput, Target } from '#functions/commons/config/schema.ts';
+import { ArtifactBucket } from './artifact-bucket.ts';
+
+/**
+ * Everything `safekeep.config.yaml` describes. The construct takes the same shape as the file, so an
+ * app can build it from YAML (see `infra/app.ts`) or from code, and both are validated the same way.
+ */
+export interface SafekeepProps extends SafekeepConfigInput {}
+
+/**
+ * Safekeep: scheduled, verified backups of RDS, Aurora, EBS, EC2 and self-managed PostgreSQL, MySQL,
+ * MariaDB, Dolt and Doltgres into one versioned, KMS-encrypted bucket.
+ *
+ * Props are validated eagerly: an invalid config throws a `ConfigError` listing every problem
+ * before any resource is created.
+ */
+export class Safekeep extends Construct {
+  /** The validated config, with defaults applied. */
+  readonly config: SafekeepConfig;
+  /** The artifact bucket, its key and its access-log bucket. */
+  readonly artifacts: ArtifactBucket;
+
+  constructor(scope: Construct, id: string, props: SafekeepProps) {
+    super(scope, id);
+    this.config = parseConfig(props, `Safekeep construct ${this.node.path}`);
+    this.artifacts = new ArtifactBucket(this, 'Artifacts', artifactBucketProps(this.config.bucket));
+  }
+
+  /** The validated target called `name`. */
+  target(name: string): Target {
+    const target = this.config.targets.find((t) => t.name === name);
+    if (!target)
+      throw new Error(`Safekeep: no target named "${name}"; known: ${this.config.targets.map((t) => t.name).join(', ')}`);
+    return target;
+  }
+}
+
+function artifactBucketProps(settings: BucketSettings) {
+  return {
+    noncurrentVersionExpiration: Duration.days(settings.noncurrentVersionExpirationDays),
+    accessLogRetention: Duration.days(settings.accessLogRetentionDays),
+    transition: settings.transition && {
+      storageClass: new s3.StorageClass(settings.transition.storageClass),
+      after: Duration.days(settings.transition.afterDays),
+    },
+    objectLock: settings.objectLock && {
+      mode: settings.objectLock.mode,
+      retention: Duration.days(settings.objectLock.retentionDays),
+    },
+  };
+}

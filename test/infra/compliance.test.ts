@@ -1,0 +1,39 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { ArtifactBucket } from '#infra/artifact-bucket.ts';
+import { ACKNOWLEDGEMENTS, nagPacks } from '#infra/compliance.ts';
+import { CDK_CONTEXT, synthApp } from '#test/support/cdk.ts';
+
+describe('compliance gate (cdk-nag AwsSolutions, NIST 800-53 R5, HIPAA)', () => {
+  it.each(['AwsSolutions', 'NIST.800.53.R5', 'HIPAA.Security'])(
+    '%s reports no unacknowledged violation on the example stack',
+    (packName) => {
+      const { app, stack } = synthApp();
+      const pack = nagPacks(app).find((p) => p.readPackName === packName);
+      expect(pack).toBeDefined();
+      const report = pack?.validateScope(stack);
+      expect(
+        report?.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(',')}`),
+      ).toEqual([]);
+      expect(report?.success).toBe(true);
+    },
+  );
+
+  it('still finds what the acknowledgements cover when they are not applied (the gate can fail)', () => {
+    const app = new App({ context: CDK_CONTEXT });
+    const stack = new Stack(app, 'Bare');
+    new ArtifactBucket(stack, 'Artifacts');
+    const rules = nagPacks(app).flatMap((pack) => pack.validateScope(stack).violations.map((v) => v.ruleName));
+    expect(rules).toEqual(
+      expect.arrayContaining(['NIST.800.53.R5-S3DefaultEncryptionKMS', 'HIPAA.Security-S3BucketReplicationEnabled']),
+    );
+  });
+
+  it.each(ACKNOWLEDGEMENTS.map((a) => [a.rules.join(', '), a] as const))(
+    'acknowledgement of %s carries a reason',
+    (_rules, acknowledgement) => {
+      expect(acknowledgement.reason.length).toBeGreaterThan(40);
+      expect(acknowledgement.rules.length).toBeGreaterThan(0);
+    },
+  );
+});

@@ -1,0 +1,31 @@
+/** Building the app the way `cdk synth` does (cdk.json's feature flags), for template assertions. */
+import { readFileSync } from 'node:fs';
+import { Template } from 'aws-cdk-lib/assertions';
+import { createSafekeepApp } from '#infra/safekeep-app.ts';
+
+export const CDK_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync('cdk.json', 'utf8')).context;
+
+export function synthApp(configPath = 'safekeep.config.yaml') {
+  const { app, stack } = createSafekeepApp({ configPath, context: CDK_CONTEXT });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+/** Every IAM policy document in a template: inline role policies, AWS::IAM::Policy and managed policies. */
+export function policyStatements(template: Template): { resource: string; statement: Record<string, unknown> }[] {
+  const out: { resource: string; statement: Record<string, unknown> }[] = [];
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  for (const [id, resource] of Object.entries(resources)) {
+    const props = resource.Properties ?? {};
+    const documents: unknown[] = [];
+    if (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') documents.push(props.PolicyDocument);
+    if (resource.Type === 'AWS::IAM::Role') {
+      for (const policy of (props.Policies as { PolicyDocument: unknown }[] | undefined) ?? [])
+        documents.push(policy.PolicyDocument);
+    }
+    for (const document of documents) {
+      for (const statement of (document as { Statement: Record<string, unknown>[] }).Statement)
+        out.push({ resource: id, statement });
+    }
+  }
+  return out;
+}
