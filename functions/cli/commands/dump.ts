@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { TARGET_NAME_PATTERN } from '../../commons/config/schema.ts';
+import { COMPRESSIONS, type Compression } from '../../worker/core/compression.ts';
+import { UsageError } from '../../worker/core/errors.ts';
+import { parseS3Url } from '../../worker/core/layout.ts';
+import { ENGINES, type Engine } from '../../worker/core/manifest.ts';
+import { credentialsFromEnvironment, parseDatabaseUrl } from '../../worker/core/source.ts';
+import { runDump } from '../../worker/dump.ts';
+import { engineFor } from '../../worker/engines/registry.ts';
+import { type CliContext, parseDuration, parseFlags, required } from '../main.ts';
+import { cliLogger, formatBytes, progressLine } from '../output.ts';
+
+export async function dumpCommand(args: string[], context: CliContext): Promise<number> {
+  const { values } = parseFlags(args, {
+    engine: { type: 'string' },
+    source: { type: 'string' },
+    to: { type: 'string' },
+    compression: { type: 'string', default: 'zstd' },
+    secret: { type: 'string' },
+    timeout: { type: 'string', default: '4h' },
+    target: { type: 'string' },
+  });
+  const engine = required(values.engine, '--engine', 'postgres') as Engine;
+  if (!ENGINES.includes(engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}, got "${engine}"`);
+  const compression = values.compression as Compression;
+  if (!COMPRESSIONS.includes(compression))
+    throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, got "${compression}"`);
+  const destination = parseS3Url(required(values.to, '--to', 's3://my-backups/orders-db'), '--to');
+  const target = values.target ?? destination.prefix.split('/').at(-1) ?? '';
+  if (!TARGET_NAME_PATTERN.test(target)) {
+    throw new UsageError(
+      `the target name "${target}" (the last segment of --to, or --target) must be lowercase letters, digits and "-"`,
+    );
+  }
+  const fromSecret = values.secret ? await context.readSecret(values.secret) : {};
+  const fromEnvironment = credentialsFromEnvironment(engine, context.env);
+  const source = parseDatabaseUrl(required(values.source, '--source', `${engine}://user@host/database`), engine, '--source', {
+    username: fromEnvironment.username ?? fromSecret.username,
+    password: fromEnvironment.password ?? fromSecret.password,
+  });
+
+  const progress = progressLine(context.terminal);
+  const store = context.openStore(destination.bucket, values['endpoint-url']);
+  const { manifest, manifestKey } = await runDump(
+    {
+      engine: engineFor(engine),
+      source,
+      destination,
+      target,
+      compression,
+      timeoutMs: parseDuration(values.timeout ?? '4h', '--timeout'),
+    },
+    {
+      store,
+      log: cliLogger(context.terminal, values.verbose ?? false),
+      now: context.now,
+      randomSuffix: () => randomBytes(3).toString('hex'),
+      onProgress: ({ object, rawBytes, storedBytes }) => progress.update(object, rawBytes, storedBytes),
+    },
+  ).finally(() => progress.done());
+
+  const url = `s3://${destination.bucket}/${manifestKey}`;
+  if (values.json) {
+    context.terminal.stdout.write(`${JSON.stringify({ ok: true, manifest: url, ...manifest })}\n`);
+  } else {
+    context.terminal.stdout.write(
+      `backed up ${manifest.source.databases.join(', ')} (${engine} ${manifest.source.serverVersion}) as run ${manifest.runId}: ` +
+        `${manifest.totals.objects} objects, ${formatBytes(manifest.totals.rawBytes)} -> ${formatBytes(manifest.totals.storedBytes)}\n  ${url}\n`,
+    );
+  }
+  return 0;
+}

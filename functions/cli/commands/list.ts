@@ -1,0 +1,38 @@
+import { MANIFEST_FILE } from '../../worker/core/layout.ts';
+import { loadManifest } from '../../worker/read-artifacts.ts';
+import { type CliContext, parseFlags, required } from '../main.ts';
+import { formatBytes } from '../output.ts';
+
+/** Lists backups, i.e. manifests: objects without a manifest are never backups. */
+export async function listCommand(args: string[], context: CliContext): Promise<number> {
+  const { values } = parseFlags(args, { bucket: { type: 'string' }, target: { type: 'string' } });
+  const bucket = required(values.bucket, '--bucket', 'my-backups');
+  const store = context.openStore(bucket, values['endpoint-url']);
+  const backups = [];
+  for await (const object of store.list(values.target ? `${values.target}/` : '')) {
+    if (!object.key.endsWith(`/${MANIFEST_FILE}`)) continue;
+    const { manifest } = await loadManifest(store, object.key);
+    backups.push({
+      url: `s3://${bucket}/${object.key}`,
+      target: manifest.target,
+      engine: manifest.engine,
+      runId: manifest.runId,
+      finishedAt: manifest.finishedAt,
+      retentionTier: manifest.retentionTier,
+      databases: manifest.source.databases,
+      storedBytes: manifest.totals.storedBytes,
+    });
+  }
+  backups.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  if (values.json) {
+    context.terminal.stdout.write(`${JSON.stringify({ ok: true, backups })}\n`);
+    return 0;
+  }
+  if (backups.length === 0) context.terminal.stdout.write(`no backups in s3://${bucket}/${values.target ?? ''}\n`);
+  for (const b of backups) {
+    context.terminal.stdout.write(
+      `${b.finishedAt}  ${b.target.padEnd(20)} ${b.engine.padEnd(9)} ${b.retentionTier.padEnd(8)} ${formatBytes(b.storedBytes).padStart(10)}  ${b.url}\n`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,120 @@
+/**
+ * `safekeep`: the command line. Each command parses its own flags, calls one flow of the worker, and
+ * prints a result (human or --json) on stdout. Every failure becomes one line on stderr and an exit code.
+ */
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { createS3Client, s3ArtifactStore } from '../worker/adapters/s3-artifact-store.ts';
+import { credentialsFromSecret } from '../worker/adapters/secrets.ts';
+import { EXIT, SafekeepError, UsageError } from '../worker/core/errors.ts';
+import type { ArtifactStore } from '../worker/core/ports.ts';
+import type { Credentials } from '../worker/core/source.ts';
+import { dumpCommand } from './commands/dump.ts';
+import { listCommand } from './commands/list.ts';
+import { restoreCommand } from './commands/restore.ts';
+import { verifyCommand } from './commands/verify.ts';
+import type { Terminal } from './output.ts';
+
+/** Everything a command may touch, so tests can run the CLI in-process. */
+export interface CliContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly terminal: Terminal;
+  readonly now: () => Date;
+  readonly openStore: (bucket: string, endpointUrl?: string) => ArtifactStore;
+  readonly readSecret: (secretId: string) => Promise<Credentials & { host?: string; port?: number }>;
+}
+
+export type Command = (args: string[], context: CliContext) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  dump: { run: dumpCommand, summary: 'stream a database backup into S3 and record it once it is whole' },
+  restore: { run: restoreCommand, summary: 'restore a backup into a new database, or swap it into place' },
+  verify: { run: verifyCommand, summary: 'check a stored backup against its manifest and the engine' },
+  list: { run: listCommand, summary: 'list the backups in a bucket' },
+};
+
+const USAGE = `usage: safekeep <command> [options]
+
+commands:
+${Object.entries(COMMANDS)
+  .map(([name, { summary }]) => `  ${name.padEnd(9)} ${summary}`)
+  .join('\n')}
+
+  safekeep dump --engine postgres|mysql|dolt|doltgres --source <url> --to s3://bucket/prefix
+                [--endpoint-url U] [--compression zstd|gzip|none] [--secret ID] [--timeout 4h] [--json]
+  safekeep restore --from s3://.../manifest.json --target <url> [--database NAME] [--swap] [--force]
+                [--with-globals] [--endpoint-url U] [--json]
+  safekeep verify --from s3://.../manifest.json [--endpoint-url U] [--json]
+  safekeep list --bucket B [--target T] [--endpoint-url U] [--json]
+
+Passwords come from SAFEKEEP_DB_PASSWORD (or PGPASSWORD / MYSQL_PWD) or a Secrets Manager secret (--secret),
+never from the command line.
+`;
+
+export function defaultContext(terminal: Terminal = { stdout: process.stdout, stderr: process.stderr }): CliContext {
+  return {
+    env: process.env,
+    terminal,
+    now: () => new Date(),
+    openStore: (bucket, endpointUrl) => s3ArtifactStore(createS3Client(endpointUrl), bucket),
+    readSecret: (secretId) => credentialsFromSecret(secretId),
+  };
+}
+
+export async function main(argv: readonly string[], context: CliContext = defaultContext()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    context.terminal.stdout.write(USAGE);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const command = COMMANDS[name];
+  const json = rest.includes('--json');
+  if (!command) return fail(context, new UsageError(`unknown command "${name}"; run safekeep --help`), json);
+  try {
+    return await command.run(rest, context);
+  } catch (error) {
+    return fail(context, error, json, rest.includes('--verbose'));
+  }
+}
+
+function fail(context: CliContext, error: unknown, json: boolean, verbose = false): number {
+  const known = error instanceof SafekeepError ? error : toSafekeepError(error);
+  context.terminal.stderr.write(`safekeep: ${known.message}\n`);
+  if (verbose && !(error instanceof SafekeepError) && error instanceof Error && error.stack)
+    context.terminal.stderr.write(`${error.stack}\n`);
+  if (json) context.terminal.stdout.write(`${JSON.stringify({ ok: false, error: known.message, exitCode: known.exitCode })}\n`);
+  return known.exitCode;
+}
+
+function toSafekeepError(error: unknown): SafekeepError {
+  const message = error instanceof Error ? error.message : String(error);
+  // parseArgs reports unknown or malformed flags as TypeErrors with a code.
+  if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return new UsageError(`${message}; run safekeep --help`);
+  return new SafekeepError(`unexpected failure: ${message}`);
+}
+
+/** `30m`, `4h`, `90s` or plain seconds. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new UsageError(`${flag} must be a duration such as 90s, 30m or 4h, got "${text}"`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 's';
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1000;
+  return value * factor;
+}
+
+/** Flags every command takes. */
+export const COMMON_FLAGS = {
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  'endpoint-url': { type: 'string' },
+} as const satisfies ParseArgsOptionsConfig;
+
+/** parseArgs in strict mode with the common flags added. */
+export function parseFlags<const O extends ParseArgsOptionsConfig>(args: string[], options: O) {
+  return parseArgs({ args, options: { ...COMMON_FLAGS, ...options }, strict: true, allowPositionals: false });
+}
+
+export function required(value: string | undefined, flag: string, example: string): string {
+  if (!value) throw new UsageError(`${flag} is required, e.g. ${flag} ${example}`);
+  return value;
+}

@@ -1,0 +1,13 @@
+import type { Engine } from '../core/manifest.ts';
+import type { DatabaseEngine } from './engine.ts';
+import { postgresEngine } from './postgres/postgres-engine.ts';
+
+const ENGINES: Partial<Record<Engine, DatabaseEngine>> = {
+  postgres: postgresEngine,
+};
+
+export function engineFor(engine: Engine): DatabaseEngine {
+  const found = ENGINES[engine];
+  if (!found) throw new Error(`engine ${engine} is not available in this build`);
+  return found;
+}
