@@ -11,7 +11,7 @@ import { DEFAULT_PART_SIZES, type PartSizePolicy } from './core/part-size.ts';
 import type { ArtifactStore, Logger } from './core/ports.ts';
 import type { DatabaseEndpoint } from './core/source.ts';
 import { abandon, commitRun, type StagedObject, stageObject } from './core/stage-object.ts';
-import type { DatabaseEngine, StageSpec } from './engines/engine.ts';
+import type { DatabaseEngine, DoltRemoteOptions, StageSpec } from './engines/engine.ts';
 
 export interface DumpRequest {
   readonly engine: DatabaseEngine;
@@ -22,6 +22,8 @@ export interface DumpRequest {
   readonly compression: Compression;
   readonly timeoutMs: number;
   readonly partSizes?: PartSizePolicy;
+  readonly endpointUrl?: string;
+  readonly dolt?: DoltRemoteOptions;
 }
 
 export interface DumpDependencies {
@@ -86,6 +88,8 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
       source,
       facts,
       store: deps.store,
+      endpointUrl: request.endpointUrl,
+      dolt: request.dolt ?? {},
       prefix,
       compression: request.compression,
       timeoutMs: request.timeoutMs,

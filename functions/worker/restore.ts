@@ -18,6 +18,7 @@ export interface RestoreCommand {
   readonly swap: boolean;
   readonly withGlobals: boolean;
   readonly timeoutMs: number;
+  readonly endpointUrl?: string;
 }
 
 export async function runRestore(
@@ -56,6 +57,7 @@ export async function runRestore(
   const outcome = await engine.restore({
     manifest,
     prefix,
+    endpointUrl: command.endpointUrl,
     store: deps.store,
     target: command.target,
     sourceDatabase,

@@ -16,12 +16,13 @@ export interface VerifyResult {
 
 export async function runVerify(
   manifestKey: string,
-  deps: { store: ArtifactStore; log: Logger; timeoutMs: number },
+  deps: { store: ArtifactStore; log: Logger; timeoutMs: number; endpointUrl?: string },
 ): Promise<VerifyResult> {
   const { manifest } = await loadManifest(deps.store, manifestKey);
   const { checked } = await engineFor(manifest.engine).verify({
     manifest,
     store: deps.store,
+    endpointUrl: deps.endpointUrl,
     timeoutMs: deps.timeoutMs,
     log: deps.log,
     openVerified: (object) => openVerified(deps.store, object),

@@ -19,6 +19,8 @@ export async function dumpCommand(args: string[], context: CliContext): Promise<
     secret: { type: 'string' },
     timeout: { type: 'string', default: '4h' },
     target: { type: 'string' },
+    'dolt-dynamodb-table': { type: 'string' },
+    'dolt-url': { type: 'string' },
   });
   const engine = required(values.engine, '--engine', 'postgres') as Engine;
   if (!ENGINES.includes(engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}, got "${engine}"`);

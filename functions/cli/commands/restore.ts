@@ -37,6 +37,7 @@ export async function restoreCommand(args: string[], context: CliContext): Promi
       swap: values.swap ?? false,
       withGlobals: values['with-globals'] ?? false,
       timeoutMs: parseDuration(values.timeout ?? '4h', '--timeout'),
+      endpointUrl: values['endpoint-url'],
     },
     { store: context.openStore(bucket, values['endpoint-url']), log: cliLogger(context.terminal, values.verbose ?? false) },
   );

@@ -12,6 +12,7 @@ export async function verifyCommand(args: string[], context: CliContext): Promis
     store: context.openStore(bucket, values['endpoint-url']),
     log: cliLogger(context.terminal, values.verbose ?? false),
     timeoutMs: parseDuration(values.timeout ?? '4h', '--timeout'),
+    endpointUrl: values['endpoint-url'],
   });
   if (values.json) context.terminal.stdout.write(`${JSON.stringify({ ok: true, ...result })}\n`);
   else

@@ -28,11 +28,22 @@ export interface StageSpec {
   readonly completeness: CompletenessCheck;
 }
 
+/** Where Dolt and Doltgres sync their own backups (they write to storage themselves, not through us). */
+export interface DoltRemoteOptions {
+  /** DynamoDB table holding Dolt's remote manifests, for aws://[table:bucket]/path remotes. */
+  readonly dynamoTable?: string;
+  /** Base remote URL instead (file:///..., aws://[table:bucket]/path); each run and database gets its own directory below it. */
+  readonly baseUrl?: string;
+}
+
 /** Handed to an engine's dump: how to stream an object into the run, and the run's coordinates. */
 export interface DumpRun {
   readonly source: DatabaseEndpoint;
   readonly facts: SourceFacts;
   readonly store: ArtifactStore;
+  /** The S3 endpoint override (--endpoint-url), for tools that talk to S3 themselves. */
+  readonly endpointUrl?: string;
+  readonly dolt: DoltRemoteOptions;
   /** Key prefix of this run, ending in "/". */
   readonly prefix: string;
   readonly compression: Compression;
@@ -50,6 +61,7 @@ export interface DumpOutcome {
 
 export interface RestoreRequest {
   readonly manifest: Manifest;
+  readonly endpointUrl?: string;
   /** Key prefix of the backup's run. */
   readonly prefix: string;
   readonly store: ArtifactStore;
@@ -76,6 +88,7 @@ export interface RestoreOutcome {
 
 export interface VerifyRequest {
   readonly manifest: Manifest;
+  readonly endpointUrl?: string;
   readonly store: ArtifactStore;
   readonly timeoutMs: number;
   readonly log: Logger;
