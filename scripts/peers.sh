@@ -207,6 +207,16 @@ start_versitygw() {
 stop_versitygw() { stop_pid versitygw "$RUN/versitygw/versitygw.pid"; }
 
 # ---------------------------------------------------------------- Dolt
+# dolt_backup() runs inside the sql-server process, so Dolt and Doltgres reach S3 (versitygw) and DynamoDB
+# (moto, for aws://[table:bucket]/path remotes) with the environment they were started with. In AWS the
+# server's own role plays this part. Runs a command with that environment; keys go through it, never argv.
+with_aws_peers() {
+  AWS_ACCESS_KEY_ID="$SAFEKEEP_S3_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$SAFEKEEP_S3_SECRET_ACCESS_KEY" \
+    AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+    AWS_ENDPOINT_URL_S3="http://127.0.0.1:$S3_PORT" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$MOTO_PORT" \
+    "$@"
+}
+
 start_dolt() {
   local dir="$RUN/dolt"
   if port_open "$DOLT_PORT"; then log "dolt already listening on $DOLT_PORT"; return; fi
@@ -229,7 +239,7 @@ listener:
   port: $DOLT_PORT
   max_connections: 200
 EOF
-  (cd "$dir/data" && spawn "$dir/dolt.pid" "$dir/dolt.log" dolt sql-server --config "$dir/server.yaml")
+  (cd "$dir/data" && with_aws_peers spawn "$dir/dolt.pid" "$dir/dolt.log" dolt sql-server --config "$dir/server.yaml")
   wait_for "dolt on 127.0.0.1:$DOLT_PORT" 60 port_open "$DOLT_PORT" || die "dolt did not start; see $dir/dolt.log"
   if [ ! -f "$dir/.safekeep-ready" ]; then
     # A new server has a passwordless root@localhost; give TCP root the generated password, as on the other peers.
@@ -261,7 +271,7 @@ listener:
 EOF
   # Doltgres creates its superuser from these on first start; the environment keeps the password out of argv.
   (cd "$dir/data" && DOLTGRES_USER=postgres DOLTGRES_PASSWORD="$SAFEKEEP_PEER_USER_PASSWORD" \
-    spawn "$dir/doltgres.pid" "$dir/doltgres.log" doltgres --config "$dir/config.yaml")
+    with_aws_peers spawn "$dir/doltgres.pid" "$dir/doltgres.log" doltgres --config "$dir/config.yaml")
   wait_for "doltgres on 127.0.0.1:$DOLTGRES_PORT" 60 port_open "$DOLTGRES_PORT" || die "doltgres did not start; see $dir/doltgres.log"
 }
 

@@ -1,9 +1,11 @@
 import type { Engine } from '../core/manifest.ts';
 import type { DatabaseEngine } from './engine.ts';
+import { mysqlEngine } from './mysql/mysql-engine.ts';
 import { postgresEngine } from './postgres/postgres-engine.ts';
 
 const ENGINES: Partial<Record<Engine, DatabaseEngine>> = {
   postgres: postgresEngine,
+  mysql: mysqlEngine,
 };
 
 export function engineFor(engine: Engine): DatabaseEngine {
