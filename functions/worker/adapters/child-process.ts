@@ -4,7 +4,7 @@
  * environment so nothing else of ours (AWS keys, tokens) leaks into them.
  */
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { UsageError } from '../core/errors.ts';
 import type { Producer, ProducerExit } from '../core/ports.ts';
 
@@ -51,11 +51,16 @@ export function spawnProducer(run: ToolRun, stdin?: Readable): Producer {
     env: { ...baseEnvironment(), ...run.env },
     cwd: run.cwd,
     stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group, so stopping it also stops anything it started (wrappers, pipes, helpers).
+    detached: true,
   });
   // The tool may exit before reading all its input; its exit code says why, so EPIPE is not news.
   child.stdin.on('error', () => {});
   if (stdin) stdin.pipe(child.stdin);
   else child.stdin.end();
+  // Read stdout from the start: when a child exits, Node resumes (and so discards) any stdio stream
+  // nobody is reading yet, and the caller may still be awaiting something (an S3 call) before it reads.
+  const stdout = child.stdout.pipe(new PassThrough({ highWaterMark: 1024 * 1024 }));
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => {
@@ -63,10 +68,17 @@ export function spawnProducer(run: ToolRun, stdin?: Readable): Producer {
   });
   let timedOut = false;
   let stoppedByUs = false;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      child.kill(signal); // the group is gone already; make sure the child is too
+    }
+  };
   const stop = () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref();
+    signalGroup('SIGTERM');
+    setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS).unref();
   };
   const timer = run.timeoutMs
     ? setTimeout(() => {
@@ -94,7 +106,7 @@ export function spawnProducer(run: ToolRun, stdin?: Readable): Producer {
   });
   return {
     description: run.description,
-    stdout: child.stdout,
+    stdout,
     exited,
     kill() {
       stoppedByUs = true;
