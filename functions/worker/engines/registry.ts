@@ -1,4 +1,5 @@
 import type { Engine } from '../core/manifest.ts';
+import { doltEngine } from './dolt/dolt-engine.ts';
 import type { DatabaseEngine } from './engine.ts';
 import { mysqlEngine } from './mysql/mysql-engine.ts';
 import { postgresEngine } from './postgres/postgres-engine.ts';
@@ -6,6 +7,7 @@ import { postgresEngine } from './postgres/postgres-engine.ts';
 const ENGINES: Partial<Record<Engine, DatabaseEngine>> = {
   postgres: postgresEngine,
   mysql: mysqlEngine,
+  dolt: doltEngine,
 };
 
 export function engineFor(engine: Engine): DatabaseEngine {

@@ -4,7 +4,7 @@
  * a stored procedure and function, a trigger and an event. Statements run inside one database; a second
  * database ("several schemas") is created by the test.
  */
-const wideColumns = Array.from({ length: 100 }, (_, i) => `c${i + 1} TEXT`).join(', ');
+const wideColumns = Array.from({ length: 100 }, (_, i) => `c${i + 1} ${i === 0 ? 'LONGTEXT' : 'TEXT'}`).join(', ');
 const wideValues = Array.from({ length: 100 }, (_, i) =>
   i === 0 ? "REPEAT('x', 1048576)" : i % 7 === 0 ? 'NULL' : `'v${i + 1}'`,
 ).join(', ');

@@ -1,0 +1,97 @@
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s3Client } from '#test/support/aws.ts';
+import { MYSQL_DATASET } from '#test/support/datasets/mysql.ts';
+import { differences, mysqlFingerprint } from '#test/support/fingerprint.ts';
+import { peer } from '#test/support/peers.ts';
+import { createVersionedBucket, manifestUrlOf, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
+
+const mariadb = await peer('mariadb');
+const versitygw = await peer('versitygw');
+
+describe.skipIf(!mariadb || !versitygw)('MySQL/MariaDB backups', () => {
+  const myPeer = mariadb as NonNullable<typeof mariadb>;
+  const s3Peer = versitygw as NonNullable<typeof versitygw>;
+  const [main, second] = [uniqueName('om_main'), uniqueName('om_second')];
+  const account = uniqueName('om_user');
+  const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: myPeer.password });
+  const url = (databases: string) => `mysql://${myPeer.user}@${myPeer.host}:${myPeer.port}/${databases}`;
+  const s3Flags = ['--endpoint-url', s3Peer.endpoint];
+  let admin: mysql.Connection;
+  let manifest: string;
+
+  beforeAll(async () => {
+    admin = await mysql.createConnection({ ...myPeer, multipleStatements: false });
+    for (const database of [main, second]) {
+      await admin.query(`CREATE DATABASE ${database} DEFAULT CHARACTER SET utf8mb4`);
+      await admin.query(`USE ${database}`);
+      for (const statement of MYSQL_DATASET) await admin.query(statement);
+    }
+    await admin.query(`CREATE USER '${account}'@'%' IDENTIFIED BY 'reader-pass-1'`);
+    await admin.query(`GRANT SELECT ON ${main}.* TO '${account}'@'%'`);
+    const bucket = await createVersionedBucket(s3Client(s3Peer), 'my-roundtrip');
+    const dump = await runCli(['dump', '--engine', 'mysql', '--source', url(`${main},${second}`), '--to', `s3://${bucket}/openmetadata`, ...s3Flags, '--json'], env);
+    expect(dump.code, dump.stderr).toBe(0);
+    manifest = manifestUrlOf(dump);
+  });
+
+  afterAll(async () => {
+    await admin.query(`DROP USER IF EXISTS '${account}'@'%'`);
+    await admin.end();
+  });
+
+  it.each([
+    ['the first', 0],
+    ['a second', 1],
+  ])('restores %s database into a new name with every table, view, routine, trigger and event identical', async (_label, index) => {
+    // Prepare
+    const database = [main, second][index] as string;
+    const restored = uniqueName('om_restored');
+
+    // Act
+    const run = await runCli(['restore', '--from', manifest, '--database', database, '--target', url(restored), ...s3Flags], env);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    const before = await mysqlFingerprint(myPeer, database);
+    const after = await mysqlFingerprint(myPeer, restored);
+    console.log(`MySQL round trip (${database}): ${Object.keys(before.tables).length} tables compared by content checksum, ${Object.keys(before.objects).length} other objects`);
+    expect(Object.keys(before.tables)).toHaveLength(5);
+    expect(Object.keys(before.objects)).toHaveLength(7);
+    expect(differences(before, after)).toEqual([]);
+  });
+
+  it('brings users and grants back with --with-globals', async () => {
+    // Prepare: the account disappears from the server
+    await admin.query(`DROP USER '${account}'@'%'`);
+    const restored = uniqueName('om_globals');
+
+    // Act
+    const run = await runCli(['restore', '--from', manifest, '--database', main, '--target', url(restored), '--with-globals', ...s3Flags], env);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    const [grants] = (await admin.query(`SHOW GRANTS FOR '${account}'@'%'`)) as unknown as [Record<string, string>[]];
+    expect(grants.map((g) => Object.values(g)[0])).toContainEqual(expect.stringContaining(`GRANT SELECT ON \`${main}\`.*`));
+    const asUser = await mysql.createConnection({ ...myPeer, user: account, password: 'reader-pass-1', database: main });
+    await asUser.end();
+  });
+
+  it('asks which database to restore when the backup holds several', async () => {
+    const run = await runCli(['restore', '--from', manifest, '--target', url(uniqueName('om_x')), ...s3Flags], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/choose the database to restore with --database; the backup holds om_main_\w+, om_second_\w+/);
+  });
+
+  it('refuses --swap, which MySQL cannot do, with what to do instead', async () => {
+    const run = await runCli(['restore', '--from', manifest, '--database', main, '--target', url(uniqueName('om_x')), '--swap', ...s3Flags], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--swap is not available; restore into a new name/);
+  });
+
+  it('verifies the stored backup', async () => {
+    const run = await runCli(['verify', '--from', manifest, ...s3Flags], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/3 objects, .* all intact/);
+  });
+});
