@@ -1,5 +1,6 @@
 import type { Engine } from '../core/manifest.ts';
 import { doltEngine } from './dolt/dolt-engine.ts';
+import { doltgresEngine } from './dolt/doltgres-engine.ts';
 import type { DatabaseEngine } from './engine.ts';
 import { mysqlEngine } from './mysql/mysql-engine.ts';
 import { postgresEngine } from './postgres/postgres-engine.ts';
@@ -8,6 +9,7 @@ const ENGINES: Partial<Record<Engine, DatabaseEngine>> = {
   postgres: postgresEngine,
   mysql: mysqlEngine,
   dolt: doltEngine,
+  doltgres: doltgresEngine,
 };
 
 export function engineFor(engine: Engine): DatabaseEngine {
