@@ -41,7 +41,7 @@ ${Object.entries(COMMANDS)
 
   safekeep dump --engine postgres|mysql|dolt|doltgres --source <url> --to s3://bucket/prefix
                 [--endpoint-url U] [--compression zstd|gzip|none] [--secret ID] [--timeout 4h] [--json]
-                [--dolt-dynamodb-table T | --dolt-url file:///...]   (dolt and doltgres)
+                [--part-size 64MiB] [--dolt-dynamodb-table T | --dolt-url file:///...]
   safekeep restore --from s3://.../manifest.json --target <url> [--database NAME] [--swap] [--force]
                 [--with-globals] [--endpoint-url U] [--json]
   safekeep verify --from s3://.../manifest.json [--endpoint-url U] [--json]

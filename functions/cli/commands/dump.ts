@@ -4,6 +4,7 @@ import { COMPRESSIONS, type Compression } from '../../worker/core/compression.ts
 import { UsageError } from '../../worker/core/errors.ts';
 import { parseS3Url } from '../../worker/core/layout.ts';
 import { ENGINES, type Engine } from '../../worker/core/manifest.ts';
+import { fixedPartSize, MAX_PART_SIZE, MIN_PART_SIZE } from '../../worker/core/part-size.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../worker/core/source.ts';
 import { runDump } from '../../worker/dump.ts';
 import { engineFor } from '../../worker/engines/registry.ts';
@@ -21,6 +22,7 @@ export async function dumpCommand(args: string[], context: CliContext): Promise<
     target: { type: 'string' },
     'dolt-dynamodb-table': { type: 'string' },
     'dolt-url': { type: 'string' },
+    'part-size': { type: 'string' },
   });
   const engine = required(values.engine, '--engine', 'postgres') as Engine;
   if (!ENGINES.includes(engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}, got "${engine}"`);
@@ -71,4 +73,15 @@ export async function dumpCommand(args: string[], context: CliContext): Promise<
     );
   }
   return 0;
+}
+
+/** `64MiB`, `1GiB` or bytes; S3 parts must be 5 MiB to 5 GiB. */
+function parseSize(text: string, flag: string): number {
+  const match = /^(\d+)\s*(B|KiB|MiB|GiB)?$/i.exec(text.trim());
+  const units: Record<string, number> = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+  const bytes = match ? Number(match[1]) * (units[(match[2] ?? 'b').toLowerCase()] ?? 1) : Number.NaN;
+  if (!(bytes >= MIN_PART_SIZE && bytes <= MAX_PART_SIZE)) {
+    throw new UsageError(`${flag} must be between 5MiB and 5GiB (S3's limits), got "${text}"`);
+  }
+  return bytes;
 }
