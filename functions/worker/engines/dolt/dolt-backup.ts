@@ -4,7 +4,7 @@
  * `dolt_backup('restore', ...)` into a new database, then check its refs against the manifest. Verify: every
  * stored object's SHA-256, then the engine's own scratch restore.
  */
-import { DumpError, RestoreError, SafekeepError, UsageError } from '../../core/errors.ts';
+import { DumpError, IntegrityError, RestoreError, SafekeepError, UsageError } from '../../core/errors.ts';
 import type { DoltDatabaseManifest, ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 import type { DumpRun, RestoreRequest, VerifyRequest } from '../engine.ts';
@@ -124,7 +124,8 @@ export async function verifyStoredObjects(request: VerifyRequest): Promise<strin
 /** The databases the manifest describes, or a clear error when it describes none. */
 export function doltEntries(request: VerifyRequest): readonly DoltDatabaseManifest[] {
   const entries = request.manifest.dolt ?? [];
-  if (entries.length === 0) throw new RestoreError('the manifest records no Dolt databases; it was not written by a Dolt backup');
+  if (entries.length === 0)
+    throw new IntegrityError('the manifest records no Dolt databases, so there is nothing to restore or verify');
   return entries;
 }
 
