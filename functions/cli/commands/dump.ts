@@ -53,6 +53,12 @@ export async function dumpCommand(args: string[], context: CliContext): Promise<
       target,
       compression,
       timeoutMs: parseDuration(values.timeout ?? '4h', '--timeout'),
+      endpointUrl: values['endpoint-url'],
+      partSizes: values['part-size'] ? fixedPartSize(parseSize(values['part-size'], '--part-size')) : undefined,
+      dolt: {
+        dynamoTable: values['dolt-dynamodb-table'] ?? context.env.SAFEKEEP_DOLT_DYNAMODB_TABLE,
+        baseUrl: values['dolt-url'] ?? context.env.SAFEKEEP_DOLT_URL,
+      },
     },
     {
       store,
