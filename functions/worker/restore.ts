@@ -50,7 +50,10 @@ export async function runRestore(
       object.database === sourceDatabase ||
       (command.withGlobals && (object.role === 'globals' || object.role === 'grants' || object.role === 'branch-control')),
   );
-  if (needed.length === 0) throw new RestoreError(`the backup holds no objects for database "${sourceDatabase}"`);
+  // A Dolt backup synced to file:// has no objects in the bucket: the server reads it back from its own disk.
+  const syncedByServer = manifest.dolt?.some((entry) => entry.database === sourceDatabase) ?? false;
+  if (needed.length === 0 && !syncedByServer)
+    throw new RestoreError(`the backup holds no objects for database "${sourceDatabase}"`);
   for (const object of needed) await checkStoredHash(deps.store, object);
   deps.log.info('artifacts verified, restoring', { runId: manifest.runId, database: sourceDatabase, into: targetDatabase });
 
