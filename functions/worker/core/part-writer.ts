@@ -13,6 +13,8 @@ export class PartWriter extends Writable {
   private readonly sizes: PartSizePolicy;
   private readonly maxInFlight: number;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Buffers of finished uploads, reused so memory stays at (maxInFlight + 1) parts however long the dump. */
+  private readonly spare: Buffer[] = [];
   private failure: Error | undefined;
   private nextPart = 1;
   private buffer: Buffer;
@@ -23,7 +25,7 @@ export class PartWriter extends Writable {
     this.upload = upload;
     this.sizes = sizes;
     this.maxInFlight = maxInFlight;
-    this.buffer = Buffer.allocUnsafe(sizes.sizeOf(1));
+    this.buffer = this.allocate(sizes.sizeOf(1));
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -55,18 +57,27 @@ export class PartWriter extends Writable {
     }
   }
 
+  private allocate(size: number): Buffer {
+    const index = this.spare.findIndex((buffer) => buffer.length === size);
+    if (index >= 0) return this.spare.splice(index, 1)[0] as Buffer;
+    this.spare.length = 0; // the schedule moved to a bigger size; the old buffers will not fit again
+    return Buffer.allocUnsafe(size);
+  }
+
   /** Hands the filled buffer to an upload, waiting first if too many are already in flight. */
   private async ship(): Promise<void> {
     while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;
     const partNumber = this.nextPart++;
     if (partNumber > MAX_PARTS) throw new Error(`the dump needs more than ${MAX_PARTS} parts, which S3 cannot hold`);
-    const body = this.buffer.subarray(0, this.filled);
-    if (partNumber < MAX_PARTS) this.buffer = Buffer.allocUnsafe(this.sizes.sizeOf(partNumber + 1));
+    const full = this.buffer;
+    const body = full.subarray(0, this.filled);
+    if (partNumber < MAX_PARTS) this.buffer = this.allocate(this.sizes.sizeOf(partNumber + 1));
     this.filled = 0;
     const task = this.upload.uploadPart(partNumber, body).then(
       (part) => {
         this.parts.push(part);
+        this.spare.push(full);
       },
       (error: Error) => {
         this.failure ??= error;

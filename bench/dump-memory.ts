@@ -1,0 +1,151 @@
+/**
+ * Peak memory of `safekeep dump` as the dump grows: ~200 MB vs ~2 GB of pg_dump output, side by side in one
+ * run (this machine is noisy; the ratio is what counts). The worker streams, so its peak RSS should not
+ * grow with the dump.
+ *
+ *   bash scripts/peers.sh start postgres versitygw
+ *   node bench/dump-memory.ts            # or: node bench/dump-memory.ts 200 2000   (sizes in MB)
+ *
+ * Results are appended to bench/results/dump-memory.md.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import pg from 'pg';
+
+const run = process.env.SAFEKEEP_RUN ?? '/tmp/safekeep-peers';
+const credentials = Object.fromEntries(
+  readFileSync(`${run}/credentials.env`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+) as Record<string, string>;
+const password = credentials.SAFEKEEP_PEER_USER_PASSWORD ?? '';
+const pgPort = Number(process.env.SAFEKEEP_PG_PORT ?? 55432);
+const s3Endpoint = `http://127.0.0.1:${process.env.SAFEKEEP_S3_PORT ?? 57070}`;
+const sizesMb = process.argv.slice(2).map(Number).filter(Boolean);
+const sizes = sizesMb.length > 0 ? sizesMb : [200, 2000];
+/** One row of `filler` dumps to about this many bytes of COPY text. */
+const BYTES_PER_ROW = 140;
+
+async function ensureDatabase(sizeMb: number): Promise<string> {
+  const name = `bench_dump_${sizeMb}mb`;
+  const admin = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password, database: 'postgres' });
+  await admin.connect();
+  const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount;
+  if (!exists) {
+    console.error(`creating ${name} (${sizeMb} MB of dump)...`);
+    await admin.query(`CREATE DATABASE ${name}`);
+    const db = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password, database: name });
+    await db.connect();
+    const rows = Math.round((sizeMb * 1_000_000) / BYTES_PER_ROW);
+    // md5 of random values: text that zstd compresses about 2x, like real data, not like zeros.
+    await db.query(
+      `CREATE TABLE filler AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(g::text) AS pad FROM generate_series(1, ${rows}) g`,
+    );
+    await db.end();
+  }
+  await admin.end();
+  return name;
+}
+
+/** Runs one dump and samples the worker's peak RSS (VmHWM) until it exits. */
+function measureDump(
+  database: string,
+  bucket: string,
+): Promise<{ peakRssMb: number; seconds: number; rawBytes: number; storedBytes: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(
+      process.execPath,
+      // The flags bin/safekeep.js's shebang and the Fargate image's entry point run it with.
+      [
+        '--max-semi-space-size=4',
+        'bin/safekeep.js',
+        'dump',
+        '--engine',
+        'postgres',
+        '--source',
+        `postgres://postgres@127.0.0.1:${pgPort}/${database}`,
+        '--to',
+        `s3://${bucket}/bench`,
+        '--endpoint-url',
+        s3Endpoint,
+        '--json',
+      ],
+      {
+        env: {
+          ...process.env,
+          SAFEKEEP_DB_PASSWORD: password,
+          AWS_ACCESS_KEY_ID: credentials.SAFEKEEP_S3_ACCESS_KEY_ID,
+          AWS_SECRET_ACCESS_KEY: credentials.SAFEKEEP_S3_SECRET_ACCESS_KEY,
+          AWS_REGION: 'us-east-1',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let peakKb = 0;
+    const sample = setInterval(() => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      } catch {
+        // exited between samples
+      }
+    }, 50);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(sample);
+      if (code !== 0) return reject(new Error(`dump of ${database} failed with ${code}`));
+      const manifest = JSON.parse(output) as { totals: { rawBytes: number; storedBytes: number } };
+      resolve({
+        peakRssMb: peakKb / 1024,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        rawBytes: manifest.totals.rawBytes,
+        storedBytes: manifest.totals.storedBytes,
+      });
+    });
+  });
+}
+
+const s3 = new S3Client({
+  endpoint: s3Endpoint,
+  forcePathStyle: true,
+  region: 'us-east-1',
+  credentials: {
+    accessKeyId: credentials.SAFEKEEP_S3_ACCESS_KEY_ID ?? '',
+    secretAccessKey: credentials.SAFEKEEP_S3_SECRET_ACCESS_KEY ?? '',
+  },
+});
+const bucket = `bench-${Date.now().toString(36)}`;
+await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+
+const results = [];
+for (const size of sizes) {
+  const database = await ensureDatabase(size);
+  const result = await measureDump(database, bucket);
+  results.push({ size, ...result });
+  console.error(
+    `${database}: peak RSS ${result.peakRssMb.toFixed(1)} MiB, ${(result.rawBytes / 1e6).toFixed(0)} MB raw in ${result.seconds.toFixed(1)} s`,
+  );
+}
+
+const smallest = results[0];
+const lines = [
+  `\n## ${new Date().toISOString()} (node ${process.version}, ${cpus().length} cores)\n`,
+  '| dump (raw) | stored (zstd) | wall time | throughput | worker peak RSS | RSS vs smallest |',
+  '|---|---|---|---|---|---|',
+  ...results.map(
+    (r) =>
+      `| ${(r.rawBytes / 1e6).toFixed(0)} MB | ${(r.storedBytes / 1e6).toFixed(0)} MB | ${r.seconds.toFixed(1)} s | ${(r.rawBytes / 1e6 / r.seconds).toFixed(0)} MB/s | ${r.peakRssMb.toFixed(1)} MiB | ${smallest ? (r.peakRssMb / smallest.peakRssMb).toFixed(2) : '1.00'}x |`,
+  ),
+  '',
+];
+appendFileSync('bench/results/dump-memory.md', lines.join('\n'));
+console.log(lines.join('\n'));
