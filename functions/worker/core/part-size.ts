@@ -5,7 +5,7 @@
  * memory, but a ceiling of 10,000 x size) and huge parts (multi-TiB capacity, but every dump buffers
  * gigabytes). So the size is an explicit schedule: 16 MiB for the first 2,000 parts (31 GiB), then doubling
  * every 1,000 parts up to 4 GiB. Dumps up to 31 GiB buffer at most a few 16 MiB parts; the schedule holds
- * about 8 TiB in 10,000 parts.
+ * about 7.8 TiB in 10,000 parts.
  */
 const MiB = 1024 * 1024;
 
