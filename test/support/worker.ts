@@ -88,3 +88,24 @@ export function manifestUrlOf(run: CliRun): string {
 }
 
 export const uniqueName = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex')}`;
+
+/** A terminal that records what the CLI writes, for running it in-process. */
+export function captureTerminal(): {
+  terminal: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+  stdout: () => string;
+  stderr: () => string;
+} {
+  const written = { stdout: '', stderr: '' };
+  const sink = (stream: 'stdout' | 'stderr') =>
+    ({
+      write(text: string) {
+        written[stream] += text;
+        return true;
+      },
+    }) as unknown as NodeJS.WritableStream;
+  return {
+    terminal: { stdout: sink('stdout'), stderr: sink('stderr') },
+    stdout: () => written.stdout,
+    stderr: () => written.stderr,
+  };
+}

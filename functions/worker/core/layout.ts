@@ -35,7 +35,7 @@ export function runPrefix(targetPrefix: string, now: Date, runId: string): strin
   const yyyy = String(now.getUTCFullYear());
   const mm = String(now.getUTCMonth() + 1).padStart(2, '0');
   const dd = String(now.getUTCDate()).padStart(2, '0');
-  return [targetPrefix, yyyy, mm, dd, runId].filter(Boolean).join('/') + '/';
+  return `${[targetPrefix, yyyy, mm, dd, runId].filter(Boolean).join('/')}/`;
 }
 
 /** Database names may hold any character; keys get a stable, reversible encoding. */

@@ -57,10 +57,12 @@ describe.skipIf(!postgres || !versitygw)('PostgreSQL backup under concurrent wri
     const db = new pg.Client({ ...pgPeer, database: source });
     await db.connect();
     await db.query('CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)');
-    await db.query('CREATE TABLE transfers (id bigserial PRIMARY KEY, from_id int NOT NULL, to_id int NOT NULL, amount bigint NOT NULL)');
+    await db.query(
+      'CREATE TABLE transfers (id bigserial PRIMARY KEY, from_id int NOT NULL, to_id int NOT NULL, amount bigint NOT NULL)',
+    );
     await db.query(`INSERT INTO accounts SELECT g, ${OPENING_BALANCE} FROM generate_series(1, ${ACCOUNTS}) g`);
     // Enough data that the dump takes a while, so writes land while it runs.
-    await db.query("CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 20) AS pad FROM generate_series(1, 200000) g");
+    await db.query('CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 20) AS pad FROM generate_series(1, 200000) g');
     const writer = keepWriting({
       async transfer(from, to, amount) {
         await db.query('BEGIN');
@@ -75,11 +77,28 @@ describe.skipIf(!postgres || !versitygw)('PostgreSQL backup under concurrent wri
     const url = (name: string) => `postgres://postgres@127.0.0.1:${pgPeer.port}/${name}`;
 
     // Act
-    const dump = await runCli(['dump', '--engine', 'postgres', '--source', url(source), '--to', `s3://${bucket}/bank`, '--endpoint-url', s3Peer.endpoint, '--json'], env);
+    const dump = await runCli(
+      [
+        'dump',
+        '--engine',
+        'postgres',
+        '--source',
+        url(source),
+        '--to',
+        `s3://${bucket}/bank`,
+        '--endpoint-url',
+        s3Peer.endpoint,
+        '--json',
+      ],
+      env,
+    );
     const committed = await writer.stop();
     await db.end();
     expect(dump.code, dump.stderr).toBe(0);
-    const restore = await runCli(['restore', '--from', manifestUrlOf(dump), '--target', url(restored), '--endpoint-url', s3Peer.endpoint], env);
+    const restore = await runCli(
+      ['restore', '--from', manifestUrlOf(dump), '--target', url(restored), '--endpoint-url', s3Peer.endpoint],
+      env,
+    );
     expect(restore.code, restore.stderr).toBe(0);
 
     // Assess
@@ -111,7 +130,9 @@ describe.skipIf(!mariadb || !versitygw)('MariaDB backup under concurrent writes'
     await db.query(`CREATE DATABASE ${source}`);
     await db.query(`USE ${source}`);
     await db.query('CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL) ENGINE=InnoDB');
-    await db.query('CREATE TABLE transfers (id BIGINT AUTO_INCREMENT PRIMARY KEY, from_id INT, to_id INT, amount BIGINT) ENGINE=InnoDB');
+    await db.query(
+      'CREATE TABLE transfers (id BIGINT AUTO_INCREMENT PRIMARY KEY, from_id INT, to_id INT, amount BIGINT) ENGINE=InnoDB',
+    );
     for (let id = 1; id <= ACCOUNTS; id++) await db.query('INSERT INTO accounts VALUES (?, ?)', [id, OPENING_BALANCE]);
     await db.query('CREATE TABLE filler (g INT PRIMARY KEY, pad TEXT) ENGINE=InnoDB');
     for (let batch = 0; batch < 60; batch++) {
@@ -133,14 +154,33 @@ describe.skipIf(!mariadb || !versitygw)('MariaDB backup under concurrent writes'
     const url = (name: string) => `mysql://root@127.0.0.1:${myPeer.port}/${name}`;
 
     // Act
-    const dump = await runCli(['dump', '--engine', 'mysql', '--source', url(source), '--to', `s3://${bucket}/bank`, '--endpoint-url', s3Peer.endpoint, '--json'], env);
+    const dump = await runCli(
+      [
+        'dump',
+        '--engine',
+        'mysql',
+        '--source',
+        url(source),
+        '--to',
+        `s3://${bucket}/bank`,
+        '--endpoint-url',
+        s3Peer.endpoint,
+        '--json',
+      ],
+      env,
+    );
     const committed = await writer.stop();
     expect(dump.code, dump.stderr).toBe(0);
-    const restore = await runCli(['restore', '--from', manifestUrlOf(dump), '--target', url(restored), '--endpoint-url', s3Peer.endpoint], env);
+    const restore = await runCli(
+      ['restore', '--from', manifestUrlOf(dump), '--target', url(restored), '--endpoint-url', s3Peer.endpoint],
+      env,
+    );
     expect(restore.code, restore.stderr).toBe(0);
 
     // Assess
-    const [[{ total }]] = (await db.query(`SELECT SUM(balance) AS total FROM ${restored}.accounts`)) as unknown as [[{ total: string }]];
+    const [[{ total }]] = (await db.query(`SELECT SUM(balance) AS total FROM ${restored}.accounts`)) as unknown as [
+      [{ total: string }],
+    ];
     const [mismatched] = (await db.query(`
       SELECT a.id FROM ${restored}.accounts a
       LEFT JOIN (SELECT from_id AS id, SUM(amount) AS out_sum FROM ${restored}.transfers GROUP BY 1) o ON o.id = a.id

@@ -14,7 +14,7 @@ import type { Manifest } from '#functions/worker/core/manifest.ts';
 import { s3Client } from '#test/support/aws.ts';
 import { POSTGRES_DATASET } from '#test/support/datasets/postgres.ts';
 import { peer, RUN_DIR } from '#test/support/peers.ts';
-import { createVersionedBucket, uniqueName } from '#test/support/worker.ts';
+import { captureTerminal, createVersionedBucket, uniqueName } from '#test/support/worker.ts';
 
 const postgres = await peer('postgres');
 const mariadb = await peer('mariadb');
@@ -30,19 +30,15 @@ describe.skipIf(!postgres || !mariadb || !versitygw)('corrupted artifacts are de
 
   /** Runs the CLI in-process (faster than a process per run), against the S3 peer. */
   async function cli(args: string[], password: string) {
-    let stdout = '';
-    let stderr = '';
+    const capture = captureTerminal();
     const code = await main(args, {
       env: { SAFEKEEP_DB_PASSWORD: password },
-      terminal: {
-        stdout: { write: (s: string) => ((stdout += s), true) } as never,
-        stderr: { write: (s: string) => ((stderr += s), true) } as never,
-      },
+      terminal: capture.terminal,
       now: () => new Date(),
       openStore: (name) => s3ArtifactStore(s3Client(s3Peer), name, { abortRetryMs: 1_000 }),
       readSecret: () => Promise.reject(new Error('no secrets here')),
     });
-    return { code, stdout, stderr };
+    return { code, stdout: capture.stdout(), stderr: capture.stderr() };
   }
 
   async function backup(

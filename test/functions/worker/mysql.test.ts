@@ -30,7 +30,20 @@ describe.skipIf(!mariadb || !versitygw)('MySQL/MariaDB backups', () => {
     await admin.query(`CREATE USER '${account}'@'%' IDENTIFIED BY 'reader-pass-1'`);
     await admin.query(`GRANT SELECT ON ${main}.* TO '${account}'@'%'`);
     const bucket = await createVersionedBucket(s3Client(s3Peer), 'my-roundtrip');
-    const dump = await runCli(['dump', '--engine', 'mysql', '--source', url(`${main},${second}`), '--to', `s3://${bucket}/openmetadata`, ...s3Flags, '--json'], env);
+    const dump = await runCli(
+      [
+        'dump',
+        '--engine',
+        'mysql',
+        '--source',
+        url(`${main},${second}`),
+        '--to',
+        `s3://${bucket}/openmetadata`,
+        ...s3Flags,
+        '--json',
+      ],
+      env,
+    );
     expect(dump.code, dump.stderr).toBe(0);
     manifest = manifestUrlOf(dump);
   });
@@ -43,23 +56,31 @@ describe.skipIf(!mariadb || !versitygw)('MySQL/MariaDB backups', () => {
   it.each([
     ['the first', 0],
     ['a second', 1],
-  ])('restores %s database into a new name with every table, view, routine, trigger and event identical', async (_label, index) => {
-    // Prepare
-    const database = [main, second][index] as string;
-    const restored = uniqueName('om_restored');
+  ])(
+    'restores %s database into a new name with every table, view, routine, trigger and event identical',
+    async (_label, index) => {
+      // Prepare
+      const database = [main, second][index] as string;
+      const restored = uniqueName('om_restored');
 
-    // Act
-    const run = await runCli(['restore', '--from', manifest, '--database', database, '--target', url(restored), ...s3Flags], env);
+      // Act
+      const run = await runCli(
+        ['restore', '--from', manifest, '--database', database, '--target', url(restored), ...s3Flags],
+        env,
+      );
 
-    // Assess
-    expect(run.code, run.stderr).toBe(0);
-    const before = await mysqlFingerprint(myPeer, database);
-    const after = await mysqlFingerprint(myPeer, restored);
-    console.log(`MySQL round trip (${database}): ${Object.keys(before.tables).length} tables compared by content checksum, ${Object.keys(before.objects).length} other objects`);
-    expect(Object.keys(before.tables)).toHaveLength(5);
-    expect(Object.keys(before.objects)).toHaveLength(7);
-    expect(differences(before, after)).toEqual([]);
-  });
+      // Assess
+      expect(run.code, run.stderr).toBe(0);
+      const before = await mysqlFingerprint(myPeer, database);
+      const after = await mysqlFingerprint(myPeer, restored);
+      console.log(
+        `MySQL round trip (${database}): ${Object.keys(before.tables).length} tables compared by content checksum, ${Object.keys(before.objects).length} other objects`,
+      );
+      expect(Object.keys(before.tables)).toHaveLength(5);
+      expect(Object.keys(before.objects)).toHaveLength(7);
+      expect(differences(before, after)).toEqual([]);
+    },
+  );
 
   it('brings users and grants back with --with-globals', async () => {
     // Prepare: the account disappears from the server
@@ -67,7 +88,10 @@ describe.skipIf(!mariadb || !versitygw)('MySQL/MariaDB backups', () => {
     const restored = uniqueName('om_globals');
 
     // Act
-    const run = await runCli(['restore', '--from', manifest, '--database', main, '--target', url(restored), '--with-globals', ...s3Flags], env);
+    const run = await runCli(
+      ['restore', '--from', manifest, '--database', main, '--target', url(restored), '--with-globals', ...s3Flags],
+      env,
+    );
 
     // Assess
     expect(run.code, run.stderr).toBe(0);
@@ -84,7 +108,10 @@ describe.skipIf(!mariadb || !versitygw)('MySQL/MariaDB backups', () => {
   });
 
   it('refuses --swap, which MySQL cannot do, with what to do instead', async () => {
-    const run = await runCli(['restore', '--from', manifest, '--database', main, '--target', url(uniqueName('om_x')), '--swap', ...s3Flags], env);
+    const run = await runCli(
+      ['restore', '--from', manifest, '--database', main, '--target', url(uniqueName('om_x')), '--swap', ...s3Flags],
+      env,
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--swap is not available; restore into a new name/);
   });

@@ -4,15 +4,19 @@
  * `dolt_backup('restore', ...)` into a new database, then check its refs against the manifest. Verify: every
  * stored object's SHA-256, then the engine's own scratch restore.
  */
+
+import { EXTENSIONS } from '../../core/compression.ts';
 import { DumpError, IntegrityError, RestoreError, SafekeepError, UsageError } from '../../core/errors.ts';
+import { inProcessProducer } from '../../core/in-process-producer.ts';
+import { objectName } from '../../core/layout.ts';
 import type { DoltDatabaseManifest, ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
-import type { DumpRun, RestoreRequest, VerifyRequest } from '../engine.ts';
+import type { DumpOutcome, DumpRun, RestoreRequest, VerifyRequest } from '../engine.ts';
 import { hashBackupFiles } from './backup-files.ts';
 import { assertRefsMatch, type DoltRefs, readRefs, refsDifferences } from './refs.ts';
 import { doltRemoteFor } from './remote.ts';
 import type { DoltSession } from './session.ts';
-import { BRANCH_CONTROL_SCRIPT, GRANTS_SCRIPT, scriptCompleteness } from './sql-script.ts';
+import { BRANCH_CONTROL_SCRIPT, GRANTS_SCRIPT, scriptCompleteness, sqlScript } from './sql-script.ts';
 
 /** How the shared logic reaches one kind of server. */
 export interface DoltServer {
@@ -30,6 +34,37 @@ const SYNC_ATTEMPTS = 3;
 export interface DatabaseBackup {
   readonly manifest: DoltDatabaseManifest;
   readonly files: readonly ManifestObject[];
+}
+
+/**
+ * The part of a dump both engines share: the server-wide branch permissions as a staged SQL script, then
+ * every database synced to its own remote. `branchControl` reads the rows (only visible from inside a database).
+ */
+export async function stageBranchControlAndBackUp(
+  run: DumpRun,
+  server: DoltServer,
+  branchControl: (source: DatabaseEndpoint, database: string | undefined) => Promise<string[]>,
+): Promise<DumpOutcome> {
+  const { source, facts } = run;
+  await run.stage({
+    name: objectName('branch-control', undefined, `.sql${EXTENSIONS[run.compression]}`),
+    role: 'branch-control',
+    format: 'sql',
+    producer: inProcessProducer('reading branch permissions', () =>
+      sqlScript(BRANCH_CONTROL_SCRIPT, `Safekeep branch control of ${server.label} at ${source.host}:${source.port}`, () =>
+        branchControl(source, facts.databases[0]),
+      ),
+    ),
+    completeness: scriptCompleteness(BRANCH_CONTROL_SCRIPT),
+  });
+  const files: ManifestObject[] = [];
+  const dolt: DoltDatabaseManifest[] = [];
+  for (const database of facts.databases) {
+    const backup = await backUpDatabase(run, server, database);
+    files.push(...backup.files);
+    dolt.push(backup.manifest);
+  }
+  return { extraObjects: files, dolt };
 }
 
 /** Syncs one database to its own remote in this run and describes what was synced. */

@@ -9,11 +9,17 @@ import { EXTENSIONS } from '../../core/compression.ts';
 import { PreflightError } from '../../core/errors.ts';
 import { inProcessProducer } from '../../core/in-process-producer.ts';
 import { objectName } from '../../core/layout.ts';
-import type { DoltDatabaseManifest, ManifestObject } from '../../core/manifest.ts';
+import type { ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 import type { DatabaseEngine, DumpOutcome, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { withMysql } from '../mysql/connection.ts';
-import { backUpDatabase, type DoltServer, doltEntries, restoreDatabase, verifyStoredObjects } from './dolt-backup.ts';
+import {
+  type DoltServer,
+  doltEntries,
+  restoreDatabase,
+  stageBranchControlAndBackUp,
+  verifyStoredObjects,
+} from './dolt-backup.ts';
 import { checkWithDoltCli } from './dolt-cli-check.ts';
 import { mysqlSession } from './mysql-session.ts';
 import { BRANCH_CONTROL_SCRIPT, GRANTS_SCRIPT, replayScript, scriptCompleteness, sqlScript } from './sql-script.ts';
@@ -70,7 +76,7 @@ async function doltVersion(db: mysql.Connection, source: DatabaseEndpoint): Prom
 }
 
 async function dump(run: DumpRun): Promise<DumpOutcome> {
-  const { source, facts } = run;
+  const { source } = run;
   const extension = EXTENSIONS[run.compression];
   await run.stage({
     name: objectName('grants', undefined, `.sql${extension}`),
@@ -83,26 +89,7 @@ async function dump(run: DumpRun): Promise<DumpOutcome> {
     ),
     completeness: scriptCompleteness(GRANTS_SCRIPT),
   });
-  await run.stage({
-    name: objectName('branch-control', undefined, `.sql${extension}`),
-    role: 'branch-control',
-    format: 'sql',
-    producer: inProcessProducer('reading branch permissions', () =>
-      sqlScript(BRANCH_CONTROL_SCRIPT, `Safekeep branch control of Dolt at ${source.host}:${source.port}`, () =>
-        // The tables are server-wide, but only visible from inside a database.
-        branchControl(source, facts.databases[0]),
-      ),
-    ),
-    completeness: scriptCompleteness(BRANCH_CONTROL_SCRIPT),
-  });
-  const files: ManifestObject[] = [];
-  const dolt: DoltDatabaseManifest[] = [];
-  for (const database of facts.databases) {
-    const backup = await backUpDatabase(run, server, database);
-    files.push(...backup.files);
-    dolt.push(backup.manifest);
-  }
-  return { extraObjects: files, dolt };
+  return stageBranchControlAndBackUp(run, server, branchControl);
 }
 
 /**

@@ -6,18 +6,20 @@
  * data directory (docs/dolt.md).
  */
 import type pg from 'pg';
-import { EXTENSIONS } from '../../core/compression.ts';
 import { PreflightError } from '../../core/errors.ts';
-import { inProcessProducer } from '../../core/in-process-producer.ts';
-import { objectName } from '../../core/layout.ts';
-import type { DoltDatabaseManifest, ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 import type { DatabaseEngine, DumpOutcome, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { withPostgres } from '../postgres/connection.ts';
-import { backUpDatabase, type DoltServer, doltEntries, restoreDatabase, verifyStoredObjects } from './dolt-backup.ts';
+import {
+  type DoltServer,
+  doltEntries,
+  restoreDatabase,
+  stageBranchControlAndBackUp,
+  verifyStoredObjects,
+} from './dolt-backup.ts';
 import { pgSession } from './pg-session.ts';
 import { checkWithScratchDoltgres } from './scratch-doltgres.ts';
-import { BRANCH_CONTROL_SCRIPT, replayScript, scriptCompleteness, sqlScript } from './sql-script.ts';
+import { BRANCH_CONTROL_SCRIPT, replayScript } from './sql-script.ts';
 
 /** Doltgres always needs a database to connect to; every server has this one. */
 const ADMIN_DATABASE = 'postgres';
@@ -77,29 +79,11 @@ async function doltgresVersion(db: pg.Client, source: DatabaseEndpoint): Promise
 }
 
 async function dump(run: DumpRun): Promise<DumpOutcome> {
-  const { source, facts } = run;
+  const { source } = run;
   run.log.warn('Doltgres shows no users or grants over SQL; back up its auth.db with the data directory', {
     server: `${source.host}:${source.port}`,
   });
-  await run.stage({
-    name: objectName('branch-control', undefined, `.sql${EXTENSIONS[run.compression]}`),
-    role: 'branch-control',
-    format: 'sql',
-    producer: inProcessProducer('reading branch permissions', () =>
-      sqlScript(BRANCH_CONTROL_SCRIPT, `Safekeep branch control of Doltgres at ${source.host}:${source.port}`, () =>
-        branchControl(source, facts.databases[0]),
-      ),
-    ),
-    completeness: scriptCompleteness(BRANCH_CONTROL_SCRIPT),
-  });
-  const files: ManifestObject[] = [];
-  const dolt: DoltDatabaseManifest[] = [];
-  for (const database of facts.databases) {
-    const backup = await backUpDatabase(run, server, database);
-    files.push(...backup.files);
-    dolt.push(backup.manifest);
-  }
-  return { extraObjects: files, dolt };
+  return stageBranchControlAndBackUp(run, server, branchControl);
 }
 
 async function branchControl(source: DatabaseEndpoint, database: string | undefined): Promise<string[]> {

@@ -64,10 +64,10 @@ export const quoteName = (name: string) => `\`${name.replaceAll('`', '``')}\``;
 export async function clientOptionsFile(endpoint: DatabaseEndpoint): Promise<{ path: string; dispose: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'safekeep-my-'));
   const path = join(dir, 'client.cnf');
-  const escape = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
+  const quoted = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
   await writeFile(
     path,
-    `[client]\nhost="${escape(endpoint.host)}"\nport=${endpoint.port}\nuser="${escape(endpoint.user)}"\npassword="${escape(endpoint.password)}"\nprotocol=TCP\n`,
+    `[client]\nhost="${quoted(endpoint.host)}"\nport=${endpoint.port}\nuser="${quoted(endpoint.user)}"\npassword="${quoted(endpoint.password)}"\nprotocol=TCP\n`,
     { mode: 0o600 },
   );
   return { path, dispose: () => rm(dir, { recursive: true, force: true }) };

@@ -26,6 +26,7 @@ describe('spawnProducer', () => {
   it('passes secrets through the environment and redacts them from stderr', async () => {
     const { stdout, exit } = await runTool({
       command: 'sh',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
       args: ['-c', 'printf "%s" "${#SECRET}"; echo "login failed for $SECRET" >&2; exit 3'],
       env: { SECRET: 'hunter22' },
       secrets: ['hunter22'],
