@@ -59,5 +59,7 @@ export async function scratchDirectory(purpose: string): Promise<{ path: string;
     join(home, '.dolt', 'config_global.json'),
     JSON.stringify({ 'user.name': 'Safekeep verify', 'user.email': 'safekeep@localhost', 'metrics.disabled': 'true' }),
   );
-  return { path, home, dispose: () => rm(path, { recursive: true, force: true }) };
+  // Dolt may still be writing housekeeping files as it exits; retry, and never fail a verify over a temp dir.
+  const dispose = () => rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(() => {});
+  return { path, home, dispose };
 }
