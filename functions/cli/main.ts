@@ -3,9 +3,9 @@
  * prints a result (human or --json) on stdout. Every failure becomes one line on stderr and an exit code.
  */
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { EXIT, SafekeepError, UsageError } from '../commons/errors.ts';
 import { createS3Client, s3ArtifactStore } from '../worker/adapters/s3-artifact-store.ts';
 import { credentialsFromSecret } from '../worker/adapters/secrets.ts';
-import { EXIT, SafekeepError, UsageError } from '../worker/core/errors.ts';
 import type { ArtifactStore } from '../worker/core/ports.ts';
 import type { Credentials } from '../worker/core/source.ts';
 import { dumpCommand } from './commands/dump.ts';

@@ -3,8 +3,9 @@
  * protocol, then complete the uploads and write the manifest last. Any failure aborts every open upload of
  * the run; earlier backups are never read, listed or touched.
  */
+
+import { type SafekeepError, StoreError } from '../commons/errors.ts';
 import type { Compression } from './core/compression.ts';
-import { type SafekeepError, StoreError } from './core/errors.ts';
 import { MANIFEST_FILE, newRunId, runPrefix, type S3Location } from './core/layout.ts';
 import { type Engine, type Manifest, type ManifestObject, manifestSchema, retentionTierOf } from './core/manifest.ts';
 import { DEFAULT_PART_SIZES, type PartSizePolicy } from './core/part-size.ts';

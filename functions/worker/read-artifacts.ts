@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { IntegrityError, SafekeepError } from '../commons/errors.ts';
 import { decompressor } from './core/compression.ts';
-import { IntegrityError, SafekeepError } from './core/errors.ts';
 import { MANIFEST_FILE, parseS3Url } from './core/layout.ts';
 import { type Manifest, type ManifestObject, manifestSchema } from './core/manifest.ts';
 import type { ArtifactStore } from './core/ports.ts';

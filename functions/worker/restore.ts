@@ -2,7 +2,7 @@
  * Restoring a backup: the manifest says what the run holds; every object needed is first read in full and
  * checked against its SHA-256, so a corrupt backup is refused before the target database is touched.
  */
-import { RestoreError, UsageError } from './core/errors.ts';
+import { RestoreError, UsageError } from '../commons/errors.ts';
 import type { ArtifactStore, Logger } from './core/ports.ts';
 import type { DatabaseEndpoint } from './core/source.ts';
 import type { RestoreOutcome } from './engines/engine.ts';

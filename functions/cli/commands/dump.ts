@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { TARGET_NAME_PATTERN } from '../../commons/config/schema.ts';
+import { UsageError } from '../../commons/errors.ts';
 import { COMPRESSIONS, type Compression } from '../../worker/core/compression.ts';
-import { UsageError } from '../../worker/core/errors.ts';
 import { parseS3Url } from '../../worker/core/layout.ts';
 import { ENGINES, type Engine } from '../../worker/core/manifest.ts';
 import { fixedPartSize, MAX_PART_SIZE, MIN_PART_SIZE } from '../../worker/core/part-size.ts';

@@ -1,4 +1,4 @@
-import { UsageError } from '../../worker/core/errors.ts';
+import { UsageError } from '../../commons/errors.ts';
 import { ENGINES, type Engine } from '../../worker/core/manifest.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../worker/core/source.ts';
 import { manifestLocation } from '../../worker/read-artifacts.ts';

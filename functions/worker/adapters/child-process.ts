@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
-import { UsageError } from '../core/errors.ts';
+import { UsageError } from '../../commons/errors.ts';
 import type { Producer, ProducerExit } from '../core/ports.ts';
 
 export interface ToolRun {

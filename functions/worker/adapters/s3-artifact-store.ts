@@ -15,7 +15,7 @@ import {
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { StoreError } from '../core/errors.ts';
+import { StoreError } from '../../commons/errors.ts';
 import type { ArtifactStore, MultipartUpload, StoredObjectInfo, UploadedPart } from '../core/ports.ts';
 
 export interface S3StoreOptions {

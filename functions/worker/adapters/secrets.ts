@@ -1,6 +1,6 @@
 /** Database credentials from a Secrets Manager secret (the JSON shape RDS and most tools use). */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PreflightError, UsageError } from '../core/errors.ts';
+import { PreflightError, UsageError } from '../../commons/errors.ts';
 import type { Credentials } from '../core/source.ts';
 
 export interface SecretCredentials extends Credentials {

@@ -2,7 +2,7 @@
  * How the worker knows a dump tool finished its output, beyond its exit code: a dump cut short by a
  * crash, an OOM kill or a dropped connection must never be recorded as a backup.
  */
-import { DumpError } from './errors.ts';
+import { DumpError } from '../../commons/errors.ts';
 
 /** Sees every raw byte of a dump, then says whether the dump was complete. */
 export interface CompletenessCheck {

@@ -2,7 +2,7 @@
  * Where artifacts live: `s3://<bucket>/<target>/<yyyy>/<mm>/<dd>/<run-id>/` holding the data objects and
  * `manifest.json`. Dates are UTC, run ids sort by time.
  */
-import { UsageError } from './errors.ts';
+import { UsageError } from '../../commons/errors.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 

@@ -3,7 +3,7 @@
  * the environment or a Secrets Manager secret. A password in a URL is refused: URLs end up in argv,
  * shell history and logs.
  */
-import { UsageError } from './errors.ts';
+import { UsageError } from '../../commons/errors.ts';
 import type { Engine } from './manifest.ts';
 
 export interface DatabaseEndpoint {

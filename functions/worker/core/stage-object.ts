@@ -11,9 +11,9 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DumpError, SafekeepError, StoreError } from '../../commons/errors.ts';
 import type { CompletenessCheck, CompletenessReport } from './completeness.ts';
 import { type Compression, compressor } from './compression.ts';
-import { DumpError, SafekeepError, StoreError } from './errors.ts';
 import type { PartSizePolicy } from './part-size.ts';
 import { PartWriter } from './part-writer.ts';
 import type { MultipartUpload, Producer, ProducerExit, UploadedPart } from './ports.ts';

@@ -3,7 +3,7 @@
  * names every byte a restore will read and `restore`/`verify` refuse a file that changed since.
  */
 import { createHash } from 'node:crypto';
-import { DumpError } from '../../core/errors.ts';
+import { DumpError } from '../../../commons/errors.ts';
 import type { ManifestObject } from '../../core/manifest.ts';
 import type { ArtifactStore } from '../../core/ports.ts';
 

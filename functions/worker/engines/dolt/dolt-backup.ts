@@ -5,8 +5,8 @@
  * stored object's SHA-256, then the engine's own scratch restore.
  */
 
+import { DumpError, IntegrityError, RestoreError, SafekeepError, UsageError } from '../../../commons/errors.ts';
 import { EXTENSIONS } from '../../core/compression.ts';
-import { DumpError, IntegrityError, RestoreError, SafekeepError, UsageError } from '../../core/errors.ts';
 import { inProcessProducer } from '../../core/in-process-producer.ts';
 import { objectName } from '../../core/layout.ts';
 import type { DoltDatabaseManifest, ManifestObject } from '../../core/manifest.ts';

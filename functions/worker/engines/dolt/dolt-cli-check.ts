@@ -5,8 +5,8 @@
  * manifest.
  */
 import { join } from 'node:path';
+import { IntegrityError, PreflightError } from '../../../commons/errors.ts';
 import { runTool, type ToolRun } from '../../adapters/child-process.ts';
-import { IntegrityError, PreflightError } from '../../core/errors.ts';
 import type { DoltDatabaseManifest } from '../../core/manifest.ts';
 import type { VerifyRequest } from '../engine.ts';
 import { assertRefsMatch, readRefs } from './refs.ts';

@@ -5,8 +5,8 @@
  * `dolt_branch_control` and `dolt_branch_namespace_control`, as replayable SQL.
  */
 import type mysql from 'mysql2/promise';
+import { PreflightError } from '../../../commons/errors.ts';
 import { EXTENSIONS } from '../../core/compression.ts';
-import { PreflightError } from '../../core/errors.ts';
 import { inProcessProducer } from '../../core/in-process-producer.ts';
 import { objectName } from '../../core/layout.ts';
 import type { ManifestObject } from '../../core/manifest.ts';

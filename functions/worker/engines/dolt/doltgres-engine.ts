@@ -6,7 +6,7 @@
  * data directory (docs/dolt.md).
  */
 import type pg from 'pg';
-import { PreflightError } from '../../core/errors.ts';
+import { PreflightError } from '../../../commons/errors.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 import type { DatabaseEngine, DumpOutcome, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { withPostgres } from '../postgres/connection.ts';

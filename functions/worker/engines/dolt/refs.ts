@@ -2,7 +2,7 @@
  * Branch heads, tags and dirty branches: what the manifest records of a Dolt database, and what a restore
  * or a scratch restore must bring back exactly.
  */
-import { IntegrityError } from '../../core/errors.ts';
+import { IntegrityError } from '../../../commons/errors.ts';
 import type { DoltDatabaseManifest } from '../../core/manifest.ts';
 import type { DoltSession } from './session.ts';
 

@@ -3,7 +3,7 @@
  * exactly the database's current state, overwriting what was there, so every run and database gets its own
  * directory: `<run prefix>dolt/<database>`. Dolt writes there itself, from inside the server.
  */
-import { UsageError } from '../../core/errors.ts';
+import { UsageError } from '../../../commons/errors.ts';
 import type { DoltRemoteOptions } from '../engine.ts';
 
 export interface DoltRemote {

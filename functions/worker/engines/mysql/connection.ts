@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { EXIT, PreflightError } from '../../core/errors.ts';
+import { EXIT, PreflightError } from '../../../commons/errors.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 
 export async function withMysql<T>(

@@ -3,10 +3,11 @@
  * (--single-transaction), with routines, triggers, events and binary columns as hex; plus users and grants
  * as replayable SQL. Databases are dumped without CREATE DATABASE/USE, so they restore under any name.
  */
+
+import { PreflightError, RestoreError, UsageError } from '../../../commons/errors.ts';
 import { spawnProducer } from '../../adapters/child-process.ts';
 import { MYSQLDUMP_END, TailMarkerCheck } from '../../core/completeness.ts';
 import { EXTENSIONS } from '../../core/compression.ts';
-import { PreflightError, RestoreError, UsageError } from '../../core/errors.ts';
 import { inProcessProducer } from '../../core/in-process-producer.ts';
 import { objectName } from '../../core/layout.ts';
 import type { ManifestObject } from '../../core/manifest.ts';

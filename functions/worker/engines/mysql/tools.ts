@@ -2,8 +2,9 @@
  * Finding mysqldump/mariadb-dump and the mysql client. SAFEKEEP_MYSQLDUMP and SAFEKEEP_MYSQL override the
  * search; the Fargate image ships MySQL 8.4's client (OpenMetadata asks for mysqldump 8.3 or newer).
  */
+
+import { PreflightError } from '../../../commons/errors.ts';
 import { runTool } from '../../adapters/child-process.ts';
-import { PreflightError } from '../../core/errors.ts';
 
 export interface DumpTool {
   readonly path: string;

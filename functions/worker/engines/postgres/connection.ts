@@ -1,6 +1,6 @@
 /** SQL access to PostgreSQL-protocol servers (PostgreSQL and Doltgres) with errors that say what to do. */
 import pg from 'pg';
-import { EXIT, PreflightError } from '../../core/errors.ts';
+import { EXIT, PreflightError } from '../../../commons/errors.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 
 export async function withPostgres<T>(

@@ -5,9 +5,9 @@
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
+import { DumpError } from '../../../commons/errors.ts';
 import { spawnProducer } from '../../adapters/child-process.ts';
 import type { CompletenessCheck, CompletenessReport } from '../../core/completeness.ts';
-import { DumpError } from '../../core/errors.ts';
 import type { Producer } from '../../core/ports.ts';
 import { CopyRowCounter } from './copy-row-counter.ts';
 import { pgToolPath } from './tools.ts';

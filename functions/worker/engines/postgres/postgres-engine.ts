@@ -3,10 +3,11 @@
  * `pg_dumpall --globals-only`. Restore follows Bytebase's procedure: into a new database, or into a
  * temporary one that then takes the old one's name (`--swap`).
  */
+
+import { IntegrityError, PreflightError, RestoreError } from '../../../commons/errors.ts';
 import { spawnProducer } from '../../adapters/child-process.ts';
 import { PG_DUMPALL_END, TailMarkerCheck } from '../../core/completeness.ts';
 import { EXTENSIONS } from '../../core/compression.ts';
-import { IntegrityError, PreflightError, RestoreError } from '../../core/errors.ts';
 import { objectName } from '../../core/layout.ts';
 import type { ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';

@@ -4,8 +4,8 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PreflightError } from '../../../commons/errors.ts';
 import { runTool } from '../../adapters/child-process.ts';
-import { PreflightError } from '../../core/errors.ts';
 
 export type PgTool = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '#functions/worker/core/errors.ts';
+import { UsageError } from '#functions/commons/errors.ts';
 import { newRunId, objectName, parseS3Url, runPrefix } from '#functions/worker/core/layout.ts';
 import { retentionTierOf } from '#functions/worker/core/manifest.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '#functions/worker/core/source.ts';

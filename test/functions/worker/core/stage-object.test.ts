@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { zstdDecompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { DumpError, StoreError } from '#functions/commons/errors.ts';
 import { TailMarkerCheck } from '#functions/worker/core/completeness.ts';
-import { DumpError, StoreError } from '#functions/worker/core/errors.ts';
 import { fixedPartSize } from '#functions/worker/core/part-size.ts';
 import { commitRun, stageObject } from '#functions/worker/core/stage-object.ts';
 import { fakeProducer, MemoryUpload } from './fakes.ts';

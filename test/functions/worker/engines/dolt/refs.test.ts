@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IntegrityError } from '#functions/worker/core/errors.ts';
+import { IntegrityError } from '#functions/commons/errors.ts';
 import { permissionNames, sqlLiteral } from '#functions/worker/engines/dolt/doltgres-engine.ts';
 import { assertRefsMatch, type DoltRefs, refsDifferences } from '#functions/worker/engines/dolt/refs.ts';
 

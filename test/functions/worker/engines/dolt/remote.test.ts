@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '#functions/worker/core/errors.ts';
+import { UsageError } from '#functions/commons/errors.ts';
 import { bucketLocation, doltRemoteFor } from '#functions/worker/engines/dolt/remote.ts';
 
 const RUN = 'shop/2026/11/21/20261121T193000Z-a1b2c3/';

@@ -1,0 +1,40 @@
+/**
+ * Names and tags of everything Safekeep creates. The prefix is owned by the construct, so IAM can allow
+ * deletes only on `safekeep-*` snapshots carrying a `safekeep:target` tag, and nothing else.
+ */
+export const SNAPSHOT_PREFIX = 'safekeep';
+export const TAG = {
+  target: 'safekeep:target',
+  runId: 'safekeep:run-id',
+  tier: 'safekeep:tier',
+  /** On copies: the snapshot they were copied from. */
+  copyOf: 'safekeep:copy-of',
+} as const;
+
+/** `20261121t031500z`: RDS identifiers are case-insensitive and stored lowercase. */
+export function snapshotStamp(at: Date): string {
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
+    .toLowerCase();
+}
+
+/**
+ * `safekeep-<target>-<stamp>[-<suffix>]`. Valid as an RDS snapshot identifier: target names start and end
+ * with a letter or digit and never hold "--" (the config schema guarantees it), so neither does this.
+ */
+export function snapshotName(target: string, at: Date, suffix?: string): string {
+  return [SNAPSHOT_PREFIX, target, snapshotStamp(at), suffix].filter(Boolean).join('-');
+}
+
+export function isSafekeepSnapshotOf(target: string, name: string): boolean {
+  return (
+    name.startsWith(`${SNAPSHOT_PREFIX}-${target}-`) &&
+    /^\d{8}t\d{6}z/.test(name.slice(SNAPSHOT_PREFIX.length + target.length + 2))
+  );
+}
+
+export function snapshotTags(target: string, runId: string, tier: string): Record<string, string> {
+  return { [TAG.target]: target, [TAG.runId]: runId, [TAG.tier]: tier };
+}

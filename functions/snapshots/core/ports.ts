@@ -1,0 +1,94 @@
+/**
+ * What the snapshot core needs from AWS, one adapter per service and region (`../adapters/`). The core
+ * never imports the SDK: tests drive it against moto through the real adapters, or through fakes.
+ */
+export type SnapshotKind = 'rds-instance' | 'rds-cluster' | 'ebs';
+
+/** One snapshot as the core sees it, whatever the service. */
+export interface Snapshot {
+  readonly kind: SnapshotKind;
+  /** DBSnapshotIdentifier, DBClusterSnapshotIdentifier or snap-... */
+  readonly id: string;
+  readonly arn: string;
+  readonly region: string;
+  /** The instance, cluster or volume it was taken of. */
+  readonly source: string;
+  readonly status: 'pending' | 'available' | 'failed';
+  readonly createdAt?: Date;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly encrypted: boolean;
+  readonly kmsKeyId?: string;
+}
+
+/** A database instance or cluster as far as snapshotting cares. */
+export interface DatabaseResource {
+  readonly id: string;
+  readonly arn: string;
+  /** `available`, `stopped`, `modifying`, ... */
+  readonly status: string;
+}
+
+export interface SnapshotRequest {
+  readonly name: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface CopyRequest extends SnapshotRequest {
+  readonly destinationRegion: string;
+  readonly kmsKeyArn: string;
+}
+
+/** RDS (instances and Aurora clusters) in one region. */
+export interface RdsPort {
+  readonly region: string;
+  describeInstance(id: string): Promise<DatabaseResource | undefined>;
+  describeCluster(id: string): Promise<DatabaseResource | undefined>;
+  snapshotInstance(instanceId: string, request: SnapshotRequest): Promise<Snapshot>;
+  snapshotCluster(clusterId: string, request: SnapshotRequest): Promise<Snapshot>;
+  /** Current state of snapshots this run started (by id). */
+  refresh(snapshots: readonly Snapshot[]): Promise<Snapshot[]>;
+  /** Every manual snapshot carrying `safekeep:target=<target>`, in any state. */
+  listTargetSnapshots(kind: 'rds-instance' | 'rds-cluster', target: string): Promise<Snapshot[]>;
+  delete(snapshot: Snapshot): Promise<void>;
+  /** Run in the destination region's adapter: copies `snapshot` from its region. */
+  copyFrom(snapshot: Snapshot, request: CopyRequest): Promise<Snapshot>;
+  /** Copies into this region still in progress (the per-destination-region limit counts them). */
+  copiesInProgress(): Promise<number>;
+  /** Manual snapshots used and allowed in this region, when the service says. */
+  manualSnapshotQuota(): Promise<{ used: number; max: number } | undefined>;
+}
+
+/** EC2 (EBS volumes and instances) in one region. */
+export interface Ec2Port {
+  readonly region: string;
+  volumesByTags(tags: Readonly<Record<string, string>>): Promise<string[]>;
+  volumeExists(id: string): Promise<boolean>;
+  instanceExists(id: string): Promise<boolean>;
+  snapshotVolume(volumeId: string, request: SnapshotRequest): Promise<Snapshot>;
+  /** Crash-consistent snapshots of all (or all but the root) volumes of an instance, one call. */
+  snapshotInstanceVolumes(instanceId: string, excludeBootVolume: boolean, request: SnapshotRequest): Promise<Snapshot[]>;
+  refresh(snapshots: readonly Snapshot[]): Promise<Snapshot[]>;
+  listTargetSnapshots(target: string): Promise<Snapshot[]>;
+  delete(snapshot: Snapshot): Promise<void>;
+  copyFrom(snapshot: Snapshot, request: CopyRequest): Promise<Snapshot>;
+  copiesInProgress(): Promise<number>;
+}
+
+export interface KmsPort {
+  /** Whether the key exists and is enabled in `region`. */
+  keyUsable(keyArn: string): Promise<boolean>;
+}
+
+/** The AWS ports of one account, per region. */
+export interface SnapshotPorts {
+  rds(region: string): RdsPort;
+  ec2(region: string): Ec2Port;
+  kms(region: string): KmsPort;
+}
+
+/** Narrow logger and metrics sink: the handlers pass Powertools, the CLI its own. */
+export interface SnapshotTelemetry {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  metric(name: string, value: number, unit: 'Count' | 'Percent' | 'Seconds', dimensions?: Record<string, string>): void;
+}
