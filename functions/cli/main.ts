@@ -11,6 +11,7 @@ import type { Credentials } from '../worker/core/source.ts';
 import { dumpCommand } from './commands/dump.ts';
 import { listCommand } from './commands/list.ts';
 import { restoreCommand } from './commands/restore.ts';
+import { pruneCommand, snapshotCommand } from './commands/snapshot.ts';
 import { verifyCommand } from './commands/verify.ts';
 import type { Terminal } from './output.ts';
 
@@ -30,6 +31,8 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   restore: { run: restoreCommand, summary: 'restore a backup into a new database, or swap it into place' },
   verify: { run: verifyCommand, summary: 'check a stored backup against its manifest and the engine' },
   list: { run: listCommand, summary: 'list the backups in a bucket' },
+  snapshot: { run: snapshotCommand, summary: "take a snapshot target's snapshots now (and their copies)" },
+  prune: { run: pruneCommand, summary: "apply a snapshot target's retention to the snapshots Safekeep made" },
 };
 
 const USAGE = `usage: safekeep <command> [options]
@@ -46,6 +49,8 @@ ${Object.entries(COMMANDS)
                 [--with-globals] [--endpoint-url U] [--json]
   safekeep verify --from s3://.../manifest.json [--endpoint-url U] [--json]
   safekeep list --bucket B [--target T] [--endpoint-url U] [--json]
+  safekeep snapshot --config F --target T [--region R] [--endpoint-url U] [--json]
+  safekeep prune --config F --target T [--dry-run] [--region R] [--endpoint-url U] [--json]
 
 Passwords come from SAFEKEEP_DB_PASSWORD (or PGPASSWORD / MYSQL_PWD) or a Secrets Manager secret (--secret),
 never from the command line.

@@ -57,3 +57,8 @@ export class StoreError extends SafekeepError {
 export class RestoreError extends SafekeepError {
   override name = 'RestoreError';
 }
+
+/** Taking, copying or pruning snapshots failed in a way the user must act on; the message says how. */
+export class SnapshotError extends SafekeepError {
+  override name = 'SnapshotError';
+}

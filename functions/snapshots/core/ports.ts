@@ -47,8 +47,8 @@ export interface RdsPort {
   snapshotCluster(clusterId: string, request: SnapshotRequest): Promise<Snapshot>;
   /** Current state of snapshots this run started (by id). */
   refresh(snapshots: readonly Snapshot[]): Promise<Snapshot[]>;
-  /** Every manual snapshot carrying `safekeep:target=<target>`, in any state. */
-  listTargetSnapshots(kind: 'rds-instance' | 'rds-cluster', target: string): Promise<Snapshot[]>;
+  /** Every manual snapshot of `sourceId` carrying `safekeep:target=<target>`, in any state. */
+  listTargetSnapshots(kind: 'rds-instance' | 'rds-cluster', target: string, sourceId: string): Promise<Snapshot[]>;
   delete(snapshot: Snapshot): Promise<void>;
   /** Run in the destination region's adapter: copies `snapshot` from its region. */
   copyFrom(snapshot: Snapshot, request: CopyRequest): Promise<Snapshot>;

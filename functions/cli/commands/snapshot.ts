@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfigFile } from '../../commons/config/load.ts';
+import { isSnapshotTarget, type SnapshotTarget } from '../../commons/config/schema.ts';
+import { UsageError } from '../../commons/errors.ts';
+import { awsSnapshotPorts } from '../../snapshots/adapters/aws-clients.ts';
+import type { SnapshotTelemetry } from '../../snapshots/core/ports.ts';
+import { pruneTarget } from '../../snapshots/core/prune.ts';
+import { type FlowContext, runSnapshotFlow } from '../../snapshots/core/snapshot-flow.ts';
+import { newRunId } from '../../worker/core/layout.ts';
+import { type CliContext, parseDuration, parseFlags, required } from '../main.ts';
+import { cliLogger } from '../output.ts';
+
+const SNAPSHOT_FLAGS = {
+  config: { type: 'string' },
+  target: { type: 'string' },
+  region: { type: 'string' },
+} as const;
+
+function snapshotTarget(configPath: string, name: string): SnapshotTarget {
+  const config = loadConfigFile(configPath);
+  const target = config.targets.find((t) => t.name === name);
+  if (!target)
+    throw new UsageError(`${configPath} has no target "${name}"; it has ${config.targets.map((t) => t.name).join(', ')}`);
+  if (!isSnapshotTarget(target))
+    throw new UsageError(`target "${name}" is a ${target.kind} dump, not a snapshot target; use safekeep dump`);
+  return target;
+}
+
+function flowContext(
+  context: CliContext,
+  region: string | undefined,
+  endpointUrl: string | undefined,
+  verbose: boolean,
+): FlowContext {
+  const resolved = region ?? context.env.AWS_REGION ?? context.env.AWS_DEFAULT_REGION;
+  if (!resolved) throw new UsageError('no AWS region: pass --region or set AWS_REGION');
+  const log = cliLogger(context.terminal, verbose);
+  const telemetry: SnapshotTelemetry = {
+    info: log.info,
+    warn: (message, fields) => context.terminal.stderr.write(`safekeep: warning: ${message} ${JSON.stringify(fields ?? {})}\n`),
+    metric: (name, value, unit, dimensions) => log.info(`metric ${name}=${value} ${unit}`, dimensions),
+  };
+  return { ports: awsSnapshotPorts({ endpointUrl }), region: resolved, now: context.now, telemetry };
+}
+
+/** `safekeep snapshot --config F --target T`: take the target's snapshots now and wait for them (and copies). */
+export async function snapshotCommand(args: string[], context: CliContext): Promise<number> {
+  const { values } = parseFlags(args, {
+    ...SNAPSHOT_FLAGS,
+    timeout: { type: 'string', default: '2h' },
+    'poll-interval': { type: 'string', default: '15s' },
+  });
+  const target = snapshotTarget(
+    required(values.config, '--config', 'safekeep.config.yaml'),
+    required(values.target, '--target', 'orders-db'),
+  );
+  const flow = flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
+  const outcome = await runSnapshotFlow(target, newRunId(context.now(), randomBytes(3).toString('hex')), flow, {
+    pollMs: parseDuration(values['poll-interval'] ?? '15s', '--poll-interval'),
+    timeoutMs: parseDuration(values.timeout ?? '2h', '--timeout'),
+    sleep: (ms) => sleep(ms),
+  });
+  const describe = (s: { id: string; region: string; source: string; status: string }) =>
+    `${s.id} (${s.source}, ${s.region}): ${s.status}`;
+  if (values.json) {
+    context.terminal.stdout.write(
+      `${JSON.stringify({ ok: outcome.state === 'complete', target: target.name, runId: outcome.started.runId, snapshots: outcome.snapshots, copies: outcome.copies })}\n`,
+    );
+  } else {
+    context.terminal.stdout.write(`run ${outcome.started.runId} of ${target.name}: ${outcome.state}\n`);
+    for (const s of outcome.snapshots) context.terminal.stdout.write(`  created ${describe(s)}\n`);
+    for (const s of outcome.copies) context.terminal.stdout.write(`  copied  ${describe(s)}\n`);
+  }
+  if (outcome.state === 'failed') {
+    const failed = [...outcome.snapshots, ...outcome.copies].filter((s) => s.status === 'failed').map((s) => s.id);
+    context.terminal.stderr.write(
+      `safekeep: snapshots of "${target.name}" failed: ${failed.join(', ')}; see the RDS/EC2 console for the cause\n`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+/** `safekeep prune --config F --target T [--dry-run]`: apply the target's retention to its own snapshots. */
+export async function pruneCommand(args: string[], context: CliContext): Promise<number> {
+  const { values } = parseFlags(args, { ...SNAPSHOT_FLAGS, 'dry-run': { type: 'boolean', default: false } });
+  const target = snapshotTarget(
+    required(values.config, '--config', 'safekeep.config.yaml'),
+    required(values.target, '--target', 'orders-db'),
+  );
+  const flow = flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
+  const result = await pruneTarget(target, flow, { dryRun: values['dry-run'] ?? false });
+  if (values.json) {
+    context.terminal.stdout.write(`${JSON.stringify({ ok: !result.skipped, ...result })}\n`);
+  } else if (!result.skipped) {
+    const verb = result.dryRun ? 'would delete' : 'deleted';
+    for (const { snapshot, reasons } of result.kept)
+      context.terminal.stdout.write(
+        `keep          ${snapshot.id}  ${snapshot.createdAt?.toISOString()}  ${reasons.join(', ')}\n`,
+      );
+    for (const { snapshot, reason } of result.deleted)
+      context.terminal.stdout.write(`${verb.padEnd(13)} ${snapshot.id}  ${snapshot.createdAt?.toISOString()}  ${reason}\n`);
+    context.terminal.stdout.write(`${result.target}: ${result.kept.length} kept, ${result.deleted.length} ${verb}\n`);
+  }
+  if (result.skipped) {
+    context.terminal.stderr.write(`safekeep: not pruning: ${result.skipped}\n`);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,179 @@
+/** EBS volume and EC2 instance snapshots for the snapshot core. */
+import {
+  CopySnapshotCommand,
+  CreateSnapshotCommand,
+  CreateSnapshotsCommand,
+  DeleteSnapshotCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
+  type EC2Client,
+  type Snapshot as Ec2Snapshot,
+  type Filter,
+  type SnapshotInfo,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import { TAG } from '../core/naming.ts';
+import type { Ec2Port, Snapshot } from '../core/ports.ts';
+
+const toTags = (tags: Readonly<Record<string, string>>): Tag[] => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+const fromTags = (tags: Tag[] | undefined) =>
+  Object.fromEntries((tags ?? []).flatMap((t) => (t.Key ? [[t.Key, t.Value ?? '']] : [])));
+
+function status(state: string | undefined): Snapshot['status'] {
+  if (state === 'completed') return 'available';
+  if (state === 'error' || state === 'recoverable' || state === 'recovering') return 'failed';
+  return 'pending';
+}
+
+function fromSnapshot(s: Ec2Snapshot | SnapshotInfo, region: string, fallbackTags: Record<string, string> = {}): Snapshot {
+  return {
+    kind: 'ebs',
+    id: s.SnapshotId ?? '',
+    arn: `arn:aws:ec2:${region}::snapshot/${s.SnapshotId ?? ''}`,
+    region,
+    source: s.VolumeId ?? '',
+    status: status(s.State),
+    createdAt: s.StartTime,
+    tags: s.Tags && s.Tags.length > 0 ? fromTags(s.Tags) : fallbackTags,
+    encrypted: s.Encrypted ?? false,
+    kmsKeyId: 'KmsKeyId' in s ? s.KmsKeyId : undefined,
+  };
+}
+
+export function ec2Snapshots(client: EC2Client, region: string): Ec2Port {
+  async function describe(Filters: Filter[], SnapshotIds?: string[]): Promise<Ec2Snapshot[]> {
+    const out: Ec2Snapshot[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await client.send(
+        new DescribeSnapshotsCommand({
+          OwnerIds: SnapshotIds ? undefined : ['self'],
+          Filters: Filters.length > 0 ? Filters : undefined,
+          SnapshotIds,
+          NextToken,
+          MaxResults: SnapshotIds ? undefined : 1000,
+        }),
+      );
+      out.push(...(page.Snapshots ?? []));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return out;
+  }
+
+  return {
+    region,
+    async volumesByTags(tags) {
+      const Filters = Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
+      const ids: string[] = [];
+      let NextToken: string | undefined;
+      do {
+        const page = await client.send(new DescribeVolumesCommand({ Filters, NextToken, MaxResults: 500 }));
+        ids.push(...(page.Volumes ?? []).flatMap((v) => (v.VolumeId ? [v.VolumeId] : [])));
+        NextToken = page.NextToken;
+      } while (NextToken);
+      return ids;
+    },
+    async volumeExists(id) {
+      try {
+        return ((await client.send(new DescribeVolumesCommand({ VolumeIds: [id] }))).Volumes ?? []).length > 0;
+      } catch (error) {
+        if ((error as Error).name === 'InvalidVolume.NotFound') return false;
+        throw error;
+      }
+    },
+    async instanceExists(id) {
+      try {
+        const reservations = (await client.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations ?? [];
+        return reservations.some((r) => (r.Instances ?? []).some((i) => i.State?.Name !== 'terminated'));
+      } catch (error) {
+        if ((error as Error).name === 'InvalidInstanceID.NotFound' || (error as Error).name === 'InvalidInstanceID.Malformed')
+          return false;
+        throw error;
+      }
+    },
+    async snapshotVolume(volumeId, request) {
+      const tags = { Name: request.name, ...request.tags };
+      const created = await client.send(
+        new CreateSnapshotCommand({
+          VolumeId: volumeId,
+          Description: request.name,
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: toTags(tags) }],
+        }),
+      );
+      return fromSnapshot({ ...created, VolumeId: created.VolumeId ?? volumeId }, region, tags);
+    },
+    async snapshotInstanceVolumes(instanceId, excludeBootVolume, request) {
+      const tags = { Name: request.name, ...request.tags };
+      const { Snapshots } = await client.send(
+        new CreateSnapshotsCommand({
+          InstanceSpecification: { InstanceId: instanceId, ExcludeBootVolume: excludeBootVolume },
+          Description: request.name,
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: toTags(tags) }],
+        }),
+      );
+      return (Snapshots ?? []).map((s) => fromSnapshot(s, region, tags));
+    },
+    async refresh(snapshots) {
+      const out: Snapshot[] = [];
+      for (let i = 0; i < snapshots.length; i += 200) {
+        const batch = snapshots.slice(i, i + 200);
+        const found = new Map(
+          (
+            await describe(
+              [],
+              batch.map((s) => s.id),
+            )
+          ).map((s) => [s.SnapshotId, s]),
+        );
+        for (const snapshot of batch) {
+          const current = found.get(snapshot.id);
+          out.push(
+            current
+              ? { ...fromSnapshot(current, region, snapshot.tags), source: current.VolumeId || snapshot.source }
+              : { ...snapshot, status: 'failed' },
+          );
+        }
+      }
+      return out;
+    },
+    async listTargetSnapshots(target) {
+      return (await describe([{ Name: `tag:${TAG.target}`, Values: [target] }])).map((s) => fromSnapshot(s, region));
+    },
+    async delete(snapshot) {
+      await client.send(new DeleteSnapshotCommand({ SnapshotId: snapshot.id }));
+    },
+    async copyFrom(snapshot, request) {
+      const tags = { Name: request.name, ...request.tags };
+      // Encrypted + KmsKeyId: the copy is (re-)encrypted with the target's customer key, whatever the source used.
+      const { SnapshotId } = await client.send(
+        new CopySnapshotCommand({
+          SourceRegion: snapshot.region,
+          SourceSnapshotId: snapshot.id,
+          Encrypted: true,
+          KmsKeyId: request.kmsKeyArn,
+          Description: request.name,
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: toTags(tags) }],
+        }),
+      );
+      return {
+        ...snapshot,
+        id: SnapshotId ?? '',
+        arn: `arn:aws:ec2:${region}::snapshot/${SnapshotId}`,
+        region,
+        status: 'pending',
+        tags,
+        encrypted: true,
+        kmsKeyId: request.kmsKeyArn,
+      };
+    },
+    async copiesInProgress() {
+      return (
+        await describe([
+          { Name: 'status', Values: ['pending'] },
+          { Name: 'tag-key', Values: [TAG.copyOf] },
+        ])
+      ).length;
+    },
+  };
+}

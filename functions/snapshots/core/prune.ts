@@ -1,0 +1,125 @@
+/**
+ * Pruning a target's snapshots by its retention policy. It only ever considers snapshots that carry
+ * `safekeep:target=<target>` AND a `safekeep:run-id` AND a Safekeep name for that target; anything else
+ * (AWS's own, the user's, look-alikes) is invisible to it. It never runs after a failed backup of the
+ * target, and orders by creation time, never by name.
+ */
+
+import { mapWithConcurrency } from '../../commons/concurrency.ts';
+import type { SnapshotTarget } from '../../commons/config/schema.ts';
+import { type Backup, decideRetention, type RetentionDecision } from '../../commons/retention.ts';
+import { isSafekeepSnapshotOf, TAG } from './naming.ts';
+import type { Snapshot } from './ports.ts';
+import type { FlowContext } from './snapshot-flow.ts';
+
+/** What retention decides about: one backup, which is one snapshot, or for an EC2 instance one run's set. */
+export interface SnapshotBackup extends Backup {
+  readonly snapshots: readonly Snapshot[];
+}
+
+export interface PruneResult {
+  readonly target: string;
+  readonly dryRun: boolean;
+  /** Why nothing was pruned, when nothing was considered. */
+  readonly skipped?: string;
+  readonly kept: readonly { readonly snapshot: Snapshot; readonly reasons: readonly string[] }[];
+  readonly deleted: readonly { readonly snapshot: Snapshot; readonly reason: string }[];
+}
+
+export interface PruneOptions {
+  readonly dryRun: boolean;
+  /** The run that triggered this prune failed: prune nothing. */
+  readonly afterFailedRun?: boolean;
+}
+
+/** Whether a snapshot is one Safekeep made for `target`: its tags and its name must both say so. */
+export function isOwnedBy(target: string, snapshot: Snapshot): boolean {
+  const name = snapshot.kind === 'ebs' ? (snapshot.tags.Name ?? '') : snapshot.id;
+  return snapshot.tags[TAG.target] === target && Boolean(snapshot.tags[TAG.runId]) && isSafekeepSnapshotOf(target, name);
+}
+
+export async function pruneTarget(target: SnapshotTarget, context: FlowContext, options: PruneOptions): Promise<PruneResult> {
+  const empty = { target: target.name, dryRun: options.dryRun, kept: [], deleted: [] };
+  if (options.afterFailedRun) return { ...empty, skipped: `the last backup of "${target.name}" failed, so nothing is pruned` };
+  const regions = [context.region, ...('copy' in target && target.copy ? [target.copy.region] : [])];
+  const kept: PruneResult['kept'][number][] = [];
+  const deleted: PruneResult['deleted'][number][] = [];
+  for (const region of regions) {
+    const owned = (await listSnapshots(target, region, context)).filter((s) => isOwnedBy(target.name, s));
+    const newest = [...owned].sort(byCreationDesc)[0];
+    if (newest?.status === 'failed') {
+      return {
+        ...empty,
+        skipped: `the newest backup of "${target.name}" (${newest.id} in ${region}) failed, so nothing is pruned; fix the failure first`,
+      };
+    }
+    for (const series of seriesOf(
+      target,
+      owned.filter((s) => s.status === 'available'),
+    )) {
+      const decision = decideRetention(series, target.retention, context.now(), target.schedule.timezone);
+      kept.push(...decision.keep.flatMap(({ backup, reasons }) => backup.snapshots.map((snapshot) => ({ snapshot, reasons }))));
+      deleted.push(...removals(decision));
+    }
+  }
+  if (!options.dryRun)
+    await deleteAll(
+      deleted.map((d) => d.snapshot),
+      context,
+    );
+  context.telemetry.info(options.dryRun ? 'prune planned' : 'pruned', {
+    target: target.name,
+    kept: kept.length,
+    deleted: deleted.length,
+  });
+  if (!options.dryRun) context.telemetry.metric('SnapshotsPruned', deleted.length, 'Count', { Target: target.name });
+  return { target: target.name, dryRun: options.dryRun, kept, deleted };
+}
+
+function removals(decision: RetentionDecision<SnapshotBackup>): PruneResult['deleted'][number][] {
+  return decision.remove.flatMap(({ backup, reason }) => backup.snapshots.map((snapshot) => ({ snapshot, reason })));
+}
+
+async function listSnapshots(target: SnapshotTarget, region: string, context: FlowContext): Promise<Snapshot[]> {
+  switch (target.kind) {
+    case 'rds-instance':
+      return context.ports.rds(region).listTargetSnapshots(target.kind, target.name, target.source.instanceId);
+    case 'rds-cluster':
+      return context.ports.rds(region).listTargetSnapshots(target.kind, target.name, target.source.clusterId);
+    case 'ebs-volume':
+    case 'ec2-instance':
+      return context.ports.ec2(region).listTargetSnapshots(target.name);
+  }
+}
+
+/**
+ * Retention applies per series: every volume or database has its own history, except an EC2 instance,
+ * whose backup is the set of its volumes' snapshots taken together (one run id).
+ */
+function seriesOf(target: SnapshotTarget, snapshots: readonly Snapshot[]): SnapshotBackup[][] {
+  const groups = new Map<string, Snapshot[]>();
+  for (const snapshot of snapshots) {
+    const key = target.kind === 'ec2-instance' ? (snapshot.tags[TAG.runId] ?? snapshot.id) : snapshot.source;
+    groups.set(key, [...(groups.get(key) ?? []), snapshot]);
+  }
+  if (target.kind !== 'ec2-instance') {
+    return [...groups.values()].map((series) => series.map((snapshot) => asBackup(snapshot.id, [snapshot])));
+  }
+  return [[...groups.entries()].map(([runId, set]) => asBackup(runId, set))];
+}
+
+function asBackup(id: string, snapshots: Snapshot[]): SnapshotBackup {
+  const times = snapshots.map((s) => s.createdAt?.getTime() ?? 0);
+  return { id, createdAt: new Date(Math.min(...times)), snapshots };
+}
+
+const byCreationDesc = (a: Snapshot, b: Snapshot) =>
+  (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0) || a.id.localeCompare(b.id);
+
+async function deleteAll(snapshots: readonly Snapshot[], context: FlowContext): Promise<void> {
+  await mapWithConcurrency(snapshots, context.concurrency ?? 10, (snapshot) =>
+    snapshot.kind === 'ebs'
+      ? context.ports.ec2(snapshot.region).delete(snapshot)
+      : context.ports.rds(snapshot.region).delete(snapshot),
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * One run over a fleet: 200 RDS instances, 50 Aurora clusters and 500 EBS volumes (5 tag selectors of 100),
+ * each snapshotted twice, then pruned by a GFS policy. Every resource must end with exactly its newest
+ * Safekeep snapshot, correctly tagged. Wall time and API calls are reported.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mapWithConcurrency } from '#functions/commons/concurrency.ts';
+import type { SnapshotTarget } from '#functions/commons/config/schema.ts';
+import { awsSnapshotPorts } from '#functions/snapshots/adapters/aws-clients.ts';
+import { TAG } from '#functions/snapshots/core/naming.ts';
+import { pruneTarget } from '#functions/snapshots/core/prune.ts';
+import { type FlowContext, runSnapshotFlow } from '#functions/snapshots/core/snapshot-flow.ts';
+import { newRunId } from '#functions/worker/core/layout.ts';
+import { startAwsProxy } from '#test/support/aws-proxy.ts';
+import { peer } from '#test/support/peers.ts';
+import {
+  createClusters,
+  createInstances,
+  createVolumes,
+  motoClients,
+  recordingTelemetry,
+  snapshotTargets,
+} from '#test/support/snapshots.ts';
+
+const moto = await peer('moto');
+const REGION = 'ap-southeast-2';
+/**
+ * A private moto without its ~1,300 public AMI snapshots (foreign.test.ts keeps those): moto filters tags
+ * by scanning everything, so a shared, long-lived server slows this test by minutes and skews its timing.
+ */
+const privateMoto = {
+  env: {
+    ...process.env,
+    SAFEKEEP_RUN: mkdtempSync(join(tmpdir(), 'safekeep-fleet-')),
+    SAFEKEEP_MOTO_PORT: '55099',
+    MOTO_EC2_LOAD_DEFAULT_AMIS: 'false',
+  },
+  endpoint: 'http://127.0.0.1:55099',
+  peers: (command: string) => promisify(execFile)('bash', ['scripts/peers.sh', command, 'moto'], { env: privateMoto.env }),
+};
+const TARGETS_AT_ONCE = 16;
+
+describe.skipIf(!moto)('a fleet-wide snapshot run', () => {
+  beforeAll(() => privateMoto.peers('start'));
+  afterAll(() => privateMoto.peers('stop'));
+
+  it('snapshots, tags and prunes 200 instances, 50 clusters and 500 volumes', { timeout: 600_000 }, async () => {
+    // Prepare
+    const motoPeer = { endpoint: privateMoto.endpoint };
+    const { rds, ec2 } = motoClients(motoPeer.endpoint, REGION);
+    const suffix = Date.now().toString(36);
+    const instances = Array.from({ length: 200 }, (_, i) => `fleet-db-${suffix}-${i}`);
+    const clusters = Array.from({ length: 50 }, (_, i) => `fleet-cl-${suffix}-${i}`);
+    await createInstances(rds, instances);
+    await createClusters(rds, clusters);
+    const volumeGroups = await Promise.all(
+      Array.from({ length: 5 }, (_, group) => createVolumes(ec2, REGION, 100, { fleet: suffix, group: String(group) })),
+    );
+    const targets = snapshotTargets(
+      [
+        ...instances.map((id, i) => ({ name: `db-${suffix}-${i}`, kind: 'rds-instance', source: { instanceId: id } })),
+        ...clusters.map((id, i) => ({ name: `cl-${suffix}-${i}`, kind: 'rds-cluster', source: { clusterId: id } })),
+        ...volumeGroups.map((_, group) => ({
+          name: `vols-${suffix}-${group}`,
+          kind: 'ebs-volume',
+          source: { tags: { fleet: suffix, group: String(group) } },
+        })),
+      ],
+      { keepLast: 1, gfs: { daily: 1, weekly: 1 }, minimum: 1 },
+    );
+    const proxy = await startAwsProxy(motoPeer.endpoint);
+    const { telemetry } = recordingTelemetry();
+    const context: FlowContext = {
+      ports: awsSnapshotPorts({ endpointUrl: proxy.endpoint }),
+      region: REGION,
+      now: () => new Date(),
+      telemetry,
+    };
+    const run = (target: SnapshotTarget) =>
+      runSnapshotFlow(target, newRunId(new Date(), Math.random().toString(16).slice(2, 8)), context, {
+        pollMs: 10,
+        timeoutMs: 60_000,
+        sleep: async () => {},
+      });
+
+    // Act: two runs of every target (the first becomes history), then prune
+    const started = performance.now();
+    const lap = (() => {
+      let last = started;
+      return () => {
+        const now = performance.now();
+        const seconds = (now - last) / 1000;
+        last = now;
+        return seconds.toFixed(1);
+      };
+    })();
+    const first = await mapWithConcurrency(targets, TARGETS_AT_ONCE, run);
+    const firstSeconds = lap();
+    const second = await mapWithConcurrency(targets, TARGETS_AT_ONCE, run);
+    const secondSeconds = lap();
+    const pruned = await mapWithConcurrency(targets, TARGETS_AT_ONCE, (target) =>
+      pruneTarget(target, context, { dryRun: false }),
+    );
+    const pruneSeconds = lap();
+    const seconds = (performance.now() - started) / 1000;
+    const calls = proxy.stats.requests;
+
+    // Assess
+    const taken = [...first, ...second].flatMap((outcome) => outcome.snapshots);
+    expect([...first, ...second].every((outcome) => outcome.state === 'complete')).toBe(true);
+    expect(taken).toHaveLength(2 * (200 + 50 + 500));
+    expect(new Set(taken.map((s) => s.source)).size).toBe(750);
+    for (const snapshot of taken) {
+      expect(snapshot.tags[TAG.target]).toBeTruthy();
+      expect(snapshot.tags[TAG.runId]).toMatch(/^\d{8}T\d{6}Z-\w+$/);
+      expect(snapshot.tags[TAG.tier]).toMatch(/^(daily|weekly|monthly|yearly)$/);
+    }
+    const deleted = pruned.flatMap((result) => result.deleted.map((d) => d.snapshot.id));
+    const secondIds = new Set(second.flatMap((outcome) => outcome.snapshots.map((s) => s.id)));
+    expect(deleted).toHaveLength(750);
+    expect(deleted.some((id) => secondIds.has(id))).toBe(false);
+    const remaining = await mapWithConcurrency(targets, TARGETS_AT_ONCE, async (target) =>
+      target.kind === 'ebs-volume'
+        ? context.ports.ec2(REGION).listTargetSnapshots(target.name)
+        : target.kind === 'rds-instance'
+          ? context.ports.rds(REGION).listTargetSnapshots(target.kind, target.name, target.source.instanceId)
+          : context.ports
+              .rds(REGION)
+              .listTargetSnapshots('rds-cluster', target.name, (target.source as { clusterId: string }).clusterId),
+    );
+    expect(
+      remaining
+        .flat()
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual([...secondIds].sort());
+    await proxy.close();
+    console.log(
+      `fleet run: 750 resources snapshotted twice and pruned in ${seconds.toFixed(1)} s (runs ${firstSeconds} s + ${secondSeconds} s, prune ${pruneSeconds} s) with ${calls} API calls (${JSON.stringify(proxy.stats.byService)})`,
+    );
+  });
+});

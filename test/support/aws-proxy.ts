@@ -1,0 +1,81 @@
+/**
+ * An HTTP proxy in front of moto that counts every AWS API call and can answer a share of them with the
+ * throttling error each service really sends (moto never throttles). The SDK's retries then do the rest,
+ * exactly as against AWS.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ProxyStats {
+  requests: number;
+  throttled: number;
+  byService: Record<string, number>;
+}
+
+/** What AWS answers a throttled call with, per protocol. */
+const THROTTLED: Record<string, { status: number; type: string; body: string }> = {
+  rds: {
+    status: 400,
+    type: 'text/xml',
+    body: '<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>throttled</RequestId></ErrorResponse>',
+  },
+  ec2: {
+    status: 503,
+    type: 'text/xml',
+    body: '<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttled</RequestID></Response>',
+  },
+  kms: { status: 400, type: 'application/x-amz-json-1.1', body: '{"__type":"ThrottlingException","message":"Rate exceeded"}' },
+};
+
+/** A deterministic pseudo-random sequence, so a failing run can be replayed. */
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function startAwsProxy(target: string, options: { throttleRate?: number; seed?: number } = {}) {
+  const upstream = new URL(target);
+  const random = mulberry32(options.seed ?? 42);
+  const stats: ProxyStats = { requests: 0, throttled: 0, byService: {} };
+  const server = http.createServer((request, response) => {
+    const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(request.headers.authorization ?? '')?.[1] ?? 'unknown';
+    stats.requests++;
+    stats.byService[service] = (stats.byService[service] ?? 0) + 1;
+    const throttle = THROTTLED[service];
+    if (throttle && random() < (options.throttleRate ?? 0)) {
+      stats.throttled++;
+      request.resume();
+      response.writeHead(throttle.status, { 'content-type': throttle.type });
+      response.end(throttle.body);
+      return;
+    }
+    const forwarded = http.request(
+      { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
+      (reply) => {
+        response.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(response);
+      },
+    );
+    forwarded.on('error', (error) => {
+      response.writeHead(502);
+      response.end(String(error));
+    });
+    request.pipe(forwarded);
+  });
+  server.keepAliveTimeout = 1_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
