@@ -1,11 +1,14 @@
 /**
- * SDK clients for the snapshot ports, one per service and region, all with adaptive retries: the SDK
- * backs off with jitter on throttling and slows its own send rate, so a fleet-wide run stays under AWS's
- * API rate limits instead of failing on them.
+ * SDK clients for the snapshot ports, one per service and region. Throttling is handled in two layers:
+ * the SDK's standard retries (exponential backoff with jitter), then `withThrottleRetries` for calls that
+ * stay throttled after the SDK gave up. Concurrency is bounded by the callers (mapWithConcurrency).
+ * Not the SDK's `adaptive` mode: its client-side rate limiter halves the send rate on every throttle and
+ * under a sustained storm slows a fleet run to a crawl instead of finishing it.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { withThrottleRetries } from '../../commons/throttling.ts';
 import type { SnapshotPorts } from '../core/ports.ts';
 import { ec2Snapshots } from './ec2-snapshots.ts';
 import { kmsKeys } from './kms-keys.ts';
@@ -15,18 +18,20 @@ export interface ClientOptions {
   /** Override every service's endpoint (moto in tests, --endpoint-url in the CLI). */
   readonly endpointUrl?: string;
   readonly maxAttempts?: number;
+  /** Called on every retry of a call that stayed throttled through the SDK's own retries. */
+  readonly onThrottleRetry?: (operation: string, attempt: number) => void;
 }
 
 export function awsSnapshotPorts(options: ClientOptions = {}): SnapshotPorts {
   const config = (region: string) => ({
     region,
-    retryMode: 'adaptive' as const,
-    maxAttempts: options.maxAttempts ?? 10,
+    retryMode: 'standard' as const,
+    maxAttempts: options.maxAttempts ?? 5,
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
   });
   const cache = new Map<string, unknown>();
-  const memo = <T>(key: string, make: () => T): T => {
-    if (!cache.has(key)) cache.set(key, make());
+  const memo = <T extends object>(key: string, make: () => T): T => {
+    if (!cache.has(key)) cache.set(key, withThrottleRetries(make(), { onRetry: options.onThrottleRetry }));
     return cache.get(key) as T;
   };
   return {
