@@ -1,9 +1,13 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { parseConfig } from '#functions/commons/config/load.ts';
 import type { BucketSettings, SafekeepConfig, SafekeepConfigInput, Target } from '#functions/commons/config/schema.ts';
+import { isSnapshotTarget } from '#functions/commons/config/schema.ts';
 import { ArtifactBucket } from './artifact-bucket.ts';
+import { SnapshotFlow } from './snapshot-flow.ts';
 
 /**
  * Everything `safekeep.config.yaml` describes. The construct takes the same shape as the file, so an
@@ -23,11 +27,23 @@ export class Safekeep extends Construct {
   readonly config: SafekeepConfig;
   /** The artifact bucket, its key and its access-log bucket. */
   readonly artifacts: ArtifactBucket;
+  /** The snapshot state machine and its steps; absent when no target is a snapshot target. */
+  readonly snapshots?: SnapshotFlow;
+  /** Encrypts every log group Safekeep creates (functions, state machine, tasks). */
+  readonly logKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: SafekeepProps) {
     super(scope, id);
     this.config = parseConfig(props, `Safekeep construct ${this.node.path}`);
     this.artifacts = new ArtifactBucket(this, 'Artifacts', artifactBucketProps(this.config.bucket));
+    this.logKey = new kms.Key(this, 'LogKey', {
+      description: 'Safekeep: encrypts its CloudWatch log groups',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.logKey.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`));
+    if (this.config.targets.some(isSnapshotTarget))
+      this.snapshots = new SnapshotFlow(this, 'Snapshots', { config: this.config, logKey: this.logKey });
   }
 
   /** The validated target called `name`. */

@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { createSafekeepApp } from '#infra/safekeep-app.ts';
 
-export const CDK_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync('cdk.json', 'utf8')).context;
+/** cdk.json's feature flags; Lambda bundling is skipped (templates are what these tests assert on). */
+export const CDK_CONTEXT: Record<string, unknown> = {
+  ...JSON.parse(readFileSync('cdk.json', 'utf8')).context,
+  'aws:cdk:bundling-stacks': [],
+};
 
 export function synthApp(configPath = 'safekeep.config.yaml') {
   const { app, stack } = createSafekeepApp({ configPath, context: CDK_CONTEXT });

@@ -1,0 +1,34 @@
+/**
+ * Powertools singletons shared by every Safekeep Lambda, created once per execution environment.
+ * Metrics go out as CloudWatch embedded-metric-format log lines, so no function needs PutMetricData.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { SnapshotTelemetry } from '../../snapshots/core/ports.ts';
+
+export const METRICS_NAMESPACE = 'Safekeep';
+
+export const logger = new Logger({ serviceName: 'safekeep' });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'safekeep' });
+export const tracer = new Tracer({ serviceName: 'safekeep' });
+
+const UNITS = {
+  Count: MetricUnit.Count,
+  Percent: MetricUnit.Percent,
+  Seconds: MetricUnit.Seconds,
+  Bytes: MetricUnit.Bytes,
+} as const;
+
+/** The narrow telemetry port the cores take, over Powertools. Dimensioned metrics get their own EMF blob. */
+export function powertoolsTelemetry(): SnapshotTelemetry {
+  return {
+    info: (message, fields) => logger.info(message, fields ?? {}),
+    warn: (message, fields) => logger.warn(message, fields ?? {}),
+    metric: (name, value, unit, dimensions) => {
+      const single = metrics.singleMetric();
+      for (const [key, dimension] of Object.entries(dimensions ?? {})) single.addDimension(key, dimension);
+      single.addMetric(name, UNITS[unit], value);
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/** What every snapshot step runs with inside Lambda: the deployed target, AWS ports, Powertools. */
+
+import { isSnapshotTarget, type SnapshotTarget } from '../../commons/config/schema.ts';
+import { UsageError } from '../../commons/errors.ts';
+import { deployedTarget } from '../../commons/lambda/deployment.ts';
+import { powertoolsTelemetry } from '../../commons/lambda/powertools.ts';
+import { awsSnapshotPorts } from '../adapters/aws-clients.ts';
+import type { FlowContext } from '../core/snapshot-flow.ts';
+
+// Module scope: SDK clients survive between invocations of a warm function.
+const ports = awsSnapshotPorts({ endpointUrl: process.env.SAFEKEEP_AWS_ENDPOINT_URL });
+
+export function snapshotTarget(name: string): SnapshotTarget {
+  const target = deployedTarget(name);
+  if (!isSnapshotTarget(target))
+    throw new UsageError(`target "${name}" is a ${target.kind} dump; its runs go through the dump task, not snapshots`);
+  return target;
+}
+
+export function flowContext(): FlowContext {
+  const region = process.env.AWS_REGION;
+  if (!region) throw new Error('AWS_REGION is not set');
+  return { ports, region, now: () => new Date(), telemetry: powertoolsTelemetry() };
+}

@@ -1,0 +1,45 @@
+/**
+ * What the snapshot state machine passes between its Lambda steps. The construct builds the state machine
+ * from these types, and every handler parses its input with them, so the two cannot drift apart.
+ */
+import { z } from 'zod';
+
+export const snapshotSchema = z.object({
+  kind: z.enum(['rds-instance', 'rds-cluster', 'ebs']),
+  id: z.string(),
+  arn: z.string(),
+  region: z.string(),
+  source: z.string(),
+  status: z.enum(['pending', 'available', 'failed']),
+  // Step Functions carries dates as ISO strings.
+  createdAt: z.coerce.date().optional(),
+  tags: z.record(z.string(), z.string()),
+  encrypted: z.boolean(),
+  kmsKeyId: z.string().optional(),
+});
+
+/** Start of a run: what the dispatcher (or a console test event) sends. */
+export const startInputSchema = z.object({ target: z.string().min(1), runId: z.string().min(1) });
+
+/** The run so far, as it flows through the state machine. */
+export const runStateSchema = z.object({
+  target: z.string(),
+  runId: z.string(),
+  startedAt: z.string(),
+  /** Snapshots of the source. */
+  snapshots: z.array(snapshotSchema),
+  /** pending | complete | failed, after each check. */
+  state: z.enum(['pending', 'complete', 'failed']).default('pending'),
+  /** Cross-region copies started, and sources still waiting for a copy slot. */
+  copies: z.array(snapshotSchema).default([]),
+  waiting: z.array(snapshotSchema).default([]),
+  /** Whether the target has a copy step at all (the state machine branches on it). */
+  copyConfigured: z.boolean().default(false),
+});
+
+export type StartInput = z.infer<typeof startInputSchema>;
+export type RunState = z.infer<typeof runStateSchema>;
+
+/** Which snapshots a check step refreshes. */
+export const checkInputSchema = runStateSchema.extend({ phase: z.enum(['snapshots', 'copies']) });
+export type CheckInput = z.infer<typeof checkInputSchema>;
