@@ -119,6 +119,13 @@ targets:
       /^target "orders" \(targets\[0\]\) field copy\.kmsKeyArn: got "arn:aws:kms:us-east-1:123456789012:key\/abc"; the key must live in the destination region eu-central-1/,
   },
   {
+    name: 'GFS retention without a tier',
+    yaml: `targets:
+  - { name: orders, kind: rds-instance, schedule: ${SCHEDULE}, source: { instanceId: orders }, retention: { gfs: { daily: 0 } } }`,
+    expected:
+      /^target "orders" \(targets\[0\]\) field retention\.gfs: got \{"daily":0\}; give at least one of daily, weekly, monthly or yearly a count above 0/,
+  },
+  {
     name: 'invalid alert e-mail',
     yaml: `targets:
   - { name: orders, kind: rds-instance, schedule: ${SCHEDULE}, source: { instanceId: orders }, alerts: { emails: [oncall] } }`,

@@ -70,6 +70,14 @@ export const retentionSchema = z
         message: `the floor (${retention.minimum}) must not exceed keepLast (${retention.keepLast}); lower minimum or raise keepLast`,
       });
     }
+    const tiers = Object.values(retention.gfs ?? {}).filter((n) => n > 0).length;
+    if (retention.gfs !== undefined && tiers === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gfs'],
+        message: 'give at least one of daily, weekly, monthly or yearly a count above 0',
+      });
+    }
     if (retention.keepLast === undefined && retention.maxAgeDays === undefined && retention.gfs === undefined) {
       ctx.addIssue({
         code: 'custom',
