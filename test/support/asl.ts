@@ -59,7 +59,11 @@ function render(template: Json, input: Json): Json {
 function evaluate(expression: string, input: Json): Json {
   const format = /^States\.Format\('((?:[^']|\\')*)'((?:,\s*\$[^,)]*)*)\)$/.exec(expression);
   if (!format) return path(input, expression);
-  const args = (format[2] ?? '').split(',').map((a) => a.trim()).filter(Boolean).map((a) => path(input, a));
+  const args = (format[2] ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean)
+    .map((a) => path(input, a));
   let index = 0;
   return (format[1] ?? '').replace(/\{\}/g, () => String(args[index++]));
 }
@@ -85,7 +89,12 @@ export interface Execution {
 }
 
 /** Executes the definition; `invoke` runs the Lambda a Task names (`lambda:<logicalId>`). */
-export async function execute(definition: Definition, input: Json, invoke: (resource: string, payload: Json) => Promise<Json>, maxSteps = 500): Promise<Execution> {
+export async function execute(
+  definition: Definition,
+  input: Json,
+  invoke: (resource: string, payload: Json) => Promise<Json>,
+  maxSteps = 500,
+): Promise<Execution> {
   let name = definition.StartAt;
   let document = input;
   const visited: string[] = [];
@@ -96,8 +105,13 @@ export async function execute(definition: Definition, input: Json, invoke: (reso
     let next: string | undefined = state.Next;
     switch (state.Type) {
       case 'Task': {
-        const payload = state.Parameters ? render((state.Parameters as { Payload?: Json }).Payload ?? state.Parameters, document) : document;
-        const resource = state.Resource === 'arn:aws:states:::lambda:invoke' ? String((state.Parameters as { FunctionName: Json }).FunctionName) : String(state.Resource);
+        const payload = state.Parameters
+          ? render((state.Parameters as { Payload?: Json }).Payload ?? state.Parameters, document)
+          : document;
+        const resource =
+          state.Resource === 'arn:aws:states:::lambda:invoke'
+            ? String((state.Parameters as { FunctionName: Json }).FunctionName)
+            : String(state.Resource);
         try {
           const result = await invoke(resource.replace(/^.*lambda:/, 'lambda:'), payload);
           document = result;
