@@ -1,0 +1,16 @@
+/**
+ * The metrics Safekeep publishes (namespace "Safekeep", dimension "Target"), shared by the functions that
+ * emit them and the alarms and dashboard that read them, so a rename cannot break an alarm silently.
+ */
+export const METRIC = {
+  /** 1 per run that produced a verified backup (dump manifest written, or snapshot flow succeeded). */
+  succeeded: 'BackupSucceeded',
+  /** 1 per run that failed, for whatever reason, including a task that never started. */
+  failed: 'BackupFailed',
+  durationSeconds: 'BackupDurationSeconds',
+  bytes: 'BackupBytes',
+  /** Computed on a schedule from the runs table, so a backup that never ran is caught too. */
+  secondsSinceLastGoodBackup: 'SecondsSinceLastGoodBackup',
+} as const;
+
+export const TARGET_DIMENSION = 'Target';
