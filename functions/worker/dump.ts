@@ -4,9 +4,9 @@
  * the run; earlier backups are never read, listed or touched.
  */
 
-import { type SafekeepError, StoreError } from '../commons/errors.ts';
+import { type SafekeepError, StoreError, UsageError } from '../commons/errors.ts';
 import type { Compression } from './core/compression.ts';
-import { MANIFEST_FILE, newRunId, runPrefix, type S3Location } from './core/layout.ts';
+import { MANIFEST_FILE, newRunId, RUN_ID_PATTERN, runDate, runPrefix, type S3Location } from './core/layout.ts';
 import { type Engine, type Manifest, type ManifestObject, manifestSchema, retentionTierOf } from './core/manifest.ts';
 import { DEFAULT_PART_SIZES, type PartSizePolicy } from './core/part-size.ts';
 import type { ArtifactStore, Logger } from './core/ports.ts';
@@ -25,6 +25,8 @@ export interface DumpRequest {
   readonly partSizes?: PartSizePolicy;
   readonly endpointUrl?: string;
   readonly dolt?: DoltRemoteOptions;
+  /** Run id chosen by the dispatcher (so it can find the manifest); a new one otherwise. */
+  readonly runId?: string;
 }
 
 export interface DumpDependencies {
@@ -45,8 +47,10 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
   const { engine, source } = request;
   const startedAt = deps.now();
   const facts = await engine.preflight(source, request.timeoutMs);
-  const runId = newRunId(startedAt, deps.randomSuffix());
-  const prefix = runPrefix(request.destination.prefix, startedAt, runId);
+  const runId = request.runId ?? newRunId(startedAt, deps.randomSuffix());
+  if (!RUN_ID_PATTERN.test(runId))
+    throw new UsageError(`run id "${runId}" is not valid: expected yyyymmddThhmmssZ-suffix, as the dispatcher makes them`);
+  const prefix = runPrefix(request.destination.prefix, runDate(runId) ?? startedAt, runId);
   deps.log.info('backup started', { target: request.target, engine: engine.engine, runId, databases: facts.databases });
 
   const staged: StagedObject[] = [];

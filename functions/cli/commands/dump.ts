@@ -23,6 +23,7 @@ export async function dumpCommand(args: string[], context: CliContext): Promise<
     'dolt-dynamodb-table': { type: 'string' },
     'dolt-url': { type: 'string' },
     'part-size': { type: 'string' },
+    'run-id': { type: 'string' },
   });
   const engine = required(values.engine, '--engine', 'postgres') as Engine;
   if (!ENGINES.includes(engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}, got "${engine}"`);
@@ -54,6 +55,8 @@ export async function dumpCommand(args: string[], context: CliContext): Promise<
       compression,
       timeoutMs: parseDuration(values.timeout ?? '4h', '--timeout'),
       endpointUrl: values['endpoint-url'],
+      // The dispatcher picks the run id (ECS passes it as SAFEKEEP_RUN_ID) so it knows where the manifest lands.
+      runId: values['run-id'] ?? context.env.SAFEKEEP_RUN_ID,
       partSizes: values['part-size'] ? fixedPartSize(parseSize(values['part-size'], '--part-size')) : undefined,
       dolt: {
         dynamoTable: values['dolt-dynamodb-table'] ?? context.env.SAFEKEEP_DOLT_DYNAMODB_TABLE,

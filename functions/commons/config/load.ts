@@ -100,6 +100,9 @@ function describe(issue: z.core.$ZodIssue, raw: unknown): string {
   if (issue.code === 'custom' && path.length > 0 && issue.message.startsWith('is required')) {
     return `${where}: ${issue.message}`;
   }
+  if (issue.code === 'custom' && given === undefined && path.length > 0) {
+    return `${where}: not set, and its default does not fit; ${issue.message}`;
+  }
   return `${where}: got ${show(given)}; ${allowed(issue)}`;
 }
 

@@ -232,7 +232,19 @@ const ec2InstanceTarget = z.strictObject({
   }),
 });
 
-const dumpTarget = <K extends DumpKind>(kind: K) => z.strictObject({ ...dumpCommon, kind: z.literal(kind), source: dumpSource });
+/** Lambda stops a function after 15 minutes: a dump run there must be done, manifest and all, before that. */
+export const LAMBDA_RUNNER_MAX_MINUTES = 14;
+
+const dumpTarget = <K extends DumpKind>(kind: K) =>
+  z.strictObject({ ...dumpCommon, kind: z.literal(kind), source: dumpSource }).superRefine((target, ctx) => {
+    if (target.runner === 'lambda' && target.timeoutMinutes > LAMBDA_RUNNER_MAX_MINUTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeoutMinutes'],
+        message: `with runner "lambda" it must be at most ${LAMBDA_RUNNER_MAX_MINUTES} (Lambda stops at 15 minutes); use runner "fargate" for longer dumps`,
+      });
+    }
+  });
 
 export const targetSchema = z.discriminatedUnion('kind', [
   rdsInstanceTarget,

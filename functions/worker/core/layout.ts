@@ -22,6 +22,22 @@ export function parseS3Url(url: string, flag: string): S3Location {
   return { bucket: match[1], prefix };
 }
 
+export const RUN_ID_PATTERN = /^\d{8}T\d{6}Z-[a-z0-9]{1,32}$/;
+
+/** The moment a run id names; a run's objects live under that date, whoever picked the id. */
+export function runDate(runId: string): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(runId);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s] = match;
+  return new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
+}
+
+/** Where a run's manifest is, from its target prefix and run id alone. */
+export function manifestKeyOf(targetPrefix: string, runId: string): string | undefined {
+  const at = runDate(runId);
+  return at ? `${runPrefix(targetPrefix, at, runId)}${MANIFEST_FILE}` : undefined;
+}
+
 /** `20261121T193000Z-a1b2c3`: sortable, unique enough that two runs in one second do not collide. */
 export function newRunId(now: Date, randomSuffix: string): string {
   const stamp = now
