@@ -157,6 +157,18 @@ export class ArtifactBucket extends Construct {
     return grant;
   }
 
+  /** Lets a role read run manifests (`<target>/.../manifest.json`) and nothing else: the results recorder. */
+  grantReadManifests(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects('*/manifest.json')],
+      resource: this.bucket,
+    });
+    grant.combine(this.grantKeyUse(grantee, ['kms:Decrypt']));
+    return grant;
+  }
+
   private grantKeyUse(grantee: iam.IGrantable, actions: string[]): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,

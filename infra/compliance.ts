@@ -7,6 +7,8 @@ import { type App, type CfnElement, Stack, Token, Validations } from 'aws-cdk-li
 import { AwsSolutionsChecks, HIPAASecurityChecks, type NagPack, NIST80053R5Checks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { ArtifactBucket } from './artifact-bucket.ts';
+import { Dispatch } from './dispatch.ts';
+import { DumpTasks } from './dump-tasks.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 import { SnapshotFlow } from './snapshot-flow.ts';
 
@@ -32,6 +34,13 @@ function spelled(stack: Stack) {
     region: Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region,
     account: Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account,
   };
+}
+
+/** The artifact bucket's logical id, as cdk-nag prints it in findings about grants on it. */
+function bucketLogicalId(scope: IConstruct): string {
+  const [bucket] = all(scope.node.root, ArtifactBucket).filter((b) => Stack.of(b) === Stack.of(scope));
+  if (!bucket) throw new Error('no artifact bucket in the stack');
+  return Stack.of(bucket).getLogicalId(bucket.bucket.node.defaultChild as CfnElement);
 }
 
 function snapshotArnFindings(flow: SnapshotFlow): string[] {
@@ -101,6 +110,56 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   },
   {
     reason:
+      "A target's write-only (and, for Dolt, read) grant covers its own prefix: object names carry the run's date and id, unknown at deploy time.",
+    on: (root) =>
+      each(all(root, DumpTasks), (tasks) =>
+        [...tasks.taskDefinitions.keys()].map((target) => `AwsSolutions-IAM5[Resource::<${bucketLogicalId(tasks)}.Arn>/${target}/*]`),
+      ),
+  },
+  {
+    reason: 'ecr:GetAuthorizationToken (pulling the worker image) and the X-Ray and metrics calls of task roles have no resource-level permissions.',
+    on: (root) => each([...all(root, DumpTasks), ...all(root, Dispatch)], () => ['AwsSolutions-IAM5[Resource::*]']),
+  },
+  {
+    reason:
+      'The only environment variables are AWS_REGION and TMPDIR; database credentials reach the container as ECS secrets from Secrets Manager, never as environment in the task definition.',
+    on: (root) => each(all(root, DumpTasks), () => ['AwsSolutions-ECS2']),
+  },
+  {
+    reason:
+      'CDK grants on one customer-managed key (the runs table and queue key): GenerateDataKey* and ReEncrypt* name key operations, not other keys.',
+    on: (root) => each(all(root, Dispatch), () => ['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]']),
+  },
+  {
+    reason:
+      'RunTask is allowed on every revision of each target\'s own task definition family (revisions change with every deploy), only in Safekeep\'s cluster (ecs:cluster condition); tagging only the tasks RunTask creates (ecs:CreateAction).',
+    on: (root) =>
+      each(all(root, Dispatch), (dispatch) => {
+        const { region, account } = spelled(Stack.of(dispatch));
+        const tasks = all(root, DumpTasks).flatMap((t) => [...t.taskDefinitions.values()].map((d) => d.family));
+        return [
+          ...tasks.map((family) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:${account}:task-definition/${family}:*]`),
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:${account}:task/*]`,
+        ];
+      }),
+  },
+  {
+    reason: 'The results recorder reads run manifests (<target>/.../manifest.json) and nothing else in the bucket; run keys are unknown at deploy time.',
+    on: (root) => each(all(root, Dispatch), (dispatch) => [`AwsSolutions-IAM5[Resource::<${bucketLogicalId(dispatch)}.Arn>/*/manifest.json]`]),
+  },
+  {
+    reason: 'This queue is the dead-letter queue: what lands here is kept 14 days and alarmed on; a dead-letter queue of its own would only move the problem.',
+    on: (root) => each(all(root, Dispatch).map((d) => d.deadLetters), () => ['AwsSolutions-SQS3']),
+  },
+  {
+    reason: "Scheduler's Lambda target grant covers the dispatcher's versions and aliases (arn:...:function:name:*), one function.",
+    on: (root) =>
+      each(all(root, Dispatch), (dispatch) => [
+        `AwsSolutions-IAM5[Resource::<${Stack.of(dispatch).getLogicalId(dispatch.dispatchFunction.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+      ]),
+  },
+  {
+    reason:
       'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup, CreateLogStream and PutLogEvents, which every function needs; writing the same statement by hand adds nothing.',
     on: (root) =>
       each(all(root, SafekeepFunction), () => [
@@ -110,7 +169,8 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   {
     reason:
       'Each role has its own AWS::IAM::Policy with statements for that role alone (CDK grants); customer-managed policies would add attachable, shareable surface without narrowing anything.',
-    on: (root) => each(all(root, SnapshotFlow), () => ['NIST.800.53.R5-IAMNoInlinePolicy', 'HIPAA.Security-IAMNoInlinePolicy']),
+    on: (root) =>
+      each([...all(root, SnapshotFlow), ...all(root, DumpTasks), ...all(root, Dispatch)], () => ['NIST.800.53.R5-IAMNoInlinePolicy', 'HIPAA.Security-IAMNoInlinePolicy']),
   },
   {
     reason:

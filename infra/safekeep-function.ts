@@ -7,6 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { SafekeepConfig } from '#functions/commons/config/schema.ts';
 import { CONFIG_FILE } from '#functions/commons/lambda/deployment.ts';
@@ -27,6 +28,11 @@ export interface SafekeepFunctionProps {
   readonly environment?: Record<string, string>;
   /** Encrypts the function's log group. */
   readonly logKey: kms.IKey;
+  /**
+   * Where asynchronous invocations that keep failing end up (schedules and event rules invoke asynchronously).
+   * @default - none (for functions only ever invoked synchronously)
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 const REPOSITORY_ROOT = join(import.meta.dirname, '..');
@@ -61,6 +67,7 @@ export class SafekeepFunction extends Construct {
       timeout: props.timeout ?? Duration.minutes(1),
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
+      deadLetterQueue: props.deadLetterQueue,
       environment: { POWERTOOLS_SERVICE_NAME: 'safekeep', POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, ...props.environment },
       bundling: {
         format: OutputFormat.ESM,

@@ -7,6 +7,8 @@ import { parseConfig } from '#functions/commons/config/load.ts';
 import type { BucketSettings, SafekeepConfig, SafekeepConfigInput, Target } from '#functions/commons/config/schema.ts';
 import { isSnapshotTarget } from '#functions/commons/config/schema.ts';
 import { ArtifactBucket } from './artifact-bucket.ts';
+import { Dispatch } from './dispatch.ts';
+import { DumpTasks } from './dump-tasks.ts';
 import { SnapshotFlow } from './snapshot-flow.ts';
 
 /**
@@ -31,6 +33,12 @@ export class Safekeep extends Construct {
   readonly snapshots?: SnapshotFlow;
   /** Encrypts every log group Safekeep creates (functions, state machine, tasks). */
   readonly logKey: kms.Key;
+  /** Encrypts Safekeep's own state: the runs table and the dead-letter queues. */
+  readonly dataKey: kms.Key;
+  /** The ECS cluster, worker image and per-target task definitions of Fargate dumps. */
+  readonly dumps: DumpTasks;
+  /** Schedules, the dispatcher, the results recorder, the runs table, the published deployment. */
+  readonly dispatch: Dispatch;
 
   constructor(scope: Construct, id: string, props: SafekeepProps) {
     super(scope, id);
@@ -42,8 +50,23 @@ export class Safekeep extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.logKey.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`));
-    if (this.config.targets.some(isSnapshotTarget))
+    this.dataKey = new kms.Key(this, 'DataKey', {
+      description: 'Safekeep: encrypts its runs table and queues',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    if (this.config.targets.some(isSnapshotTarget)) {
       this.snapshots = new SnapshotFlow(this, 'Snapshots', { config: this.config, logKey: this.logKey });
+    }
+    this.dumps = new DumpTasks(this, 'Dumps', { config: this.config, artifacts: this.artifacts, logKey: this.logKey, familyPrefix: Stack.of(this).stackName });
+    this.dispatch = new Dispatch(this, 'Dispatch', {
+      config: this.config,
+      artifacts: this.artifacts,
+      logKey: this.logKey,
+      dataKey: this.dataKey,
+      snapshots: this.snapshots,
+      dumps: this.dumps,
+    });
   }
 
   /** The validated target called `name`. */

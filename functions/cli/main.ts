@@ -11,6 +11,7 @@ import type { Credentials } from '../worker/core/source.ts';
 import { dumpCommand } from './commands/dump.ts';
 import { listCommand } from './commands/list.ts';
 import { restoreCommand } from './commands/restore.ts';
+import { runCommand, statusCommand } from './commands/run.ts';
 import { pruneCommand, snapshotCommand } from './commands/snapshot.ts';
 import { verifyCommand } from './commands/verify.ts';
 import type { Terminal } from './output.ts';
@@ -33,6 +34,8 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   list: { run: listCommand, summary: 'list the backups in a bucket' },
   snapshot: { run: snapshotCommand, summary: "take a snapshot target's snapshots now (and their copies)" },
   prune: { run: pruneCommand, summary: "apply a snapshot target's retention to the snapshots Safekeep made" },
+  run: { run: runCommand, summary: 'start a run of a deployed target now (--wait follows it to the end)' },
+  status: { run: statusCommand, summary: 'last good backup, its age and the last failure of deployed targets' },
 };
 
 const USAGE = `usage: safekeep <command> [options]
@@ -51,6 +54,8 @@ ${Object.entries(COMMANDS)
   safekeep list --bucket B [--target T] [--endpoint-url U] [--json]
   safekeep snapshot --config F --target T [--region R] [--endpoint-url U] [--json]
   safekeep prune --config F --target T [--dry-run] [--region R] [--endpoint-url U] [--json]
+  safekeep run <target> [--wait] [--stack Safekeep] [--region R] [--timeout 6h] [--json]
+  safekeep status [<target> ...] [--stack Safekeep] [--region R] [--json]
 
 Passwords come from SAFEKEEP_DB_PASSWORD (or PGPASSWORD / MYSQL_PWD) or a Secrets Manager secret (--secret),
 never from the command line.

@@ -90,5 +90,5 @@ export interface SnapshotPorts {
 export interface SnapshotTelemetry {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
-  metric(name: string, value: number, unit: 'Count' | 'Percent' | 'Seconds', dimensions?: Record<string, string>): void;
+  metric(name: string, value: number, unit: 'Count' | 'Percent' | 'Seconds' | 'Bytes', dimensions?: Record<string, string>): void;
 }

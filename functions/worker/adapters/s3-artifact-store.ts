@@ -27,8 +27,10 @@ const sha256Base64 = (body: Buffer | string) => createHash('sha256').update(body
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createS3Client(endpointUrl?: string): S3Client {
+  // An explicit endpoint is an S3-compatible store (versitygw, MinIO): those want path-style addressing.
+  const endpoint = endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3;
   return new S3Client({
-    ...(endpointUrl ? { endpoint: endpointUrl, forcePathStyle: true } : {}),
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
   });
 }

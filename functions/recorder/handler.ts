@@ -1,0 +1,41 @@
+/**
+ * Record how a run ended.
+ * Trigger: EventBridge rules for "ECS Task State Change" (STOPPED, Safekeep's cluster) and "Step Functions
+ * Execution Status Change" (the snapshot state machine), and the Lambda workers' async-invoke destinations.
+ * Payload: the AWS event as delivered.
+ * Side effects: settles the run in the runs table once; reads the run's manifest from the artifact bucket;
+ * emits BackupSucceeded / BackupFailed, BackupDurationSeconds and BackupBytes (dimension Target).
+ * Idempotency: a run already settled is left alone and counted no second time.
+ * Failure: AWS errors throw, and EventBridge retries the delivery.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { safekeepHandler } from '../commons/lambda/handler.ts';
+import { powertoolsTelemetry } from '../commons/lambda/powertools.ts';
+import { dynamoRunsStore } from '../runs/runs-table.ts';
+import { createS3Client, s3ArtifactStore } from '../worker/adapters/s3-artifact-store.ts';
+import { loadManifest } from '../worker/read-artifacts.ts';
+import { recorderEvent } from './events.ts';
+import { recordRunEnd } from './recorder.ts';
+
+const endpoint = process.env.SAFEKEEP_AWS_ENDPOINT_URL;
+const store = s3ArtifactStore(createS3Client(process.env.SAFEKEEP_S3_ENDPOINT_URL), process.env.ARTIFACT_BUCKET ?? '');
+const runs = dynamoRunsStore(process.env.RUNS_TABLE ?? '', new DynamoDBClient(endpoint ? { endpoint } : {}));
+
+export const handler = safekeepHandler(recorderEvent, (event) =>
+  recordRunEnd(event, {
+    ports: {
+      runs,
+      async readManifest(key) {
+        try {
+          return (await loadManifest(store, key)).manifest;
+        } catch (error) {
+          if ((error as Error).message.includes('NoSuchKey')) return undefined;
+          throw error;
+        }
+      },
+    },
+    taskFamilyPrefix: process.env.TASK_FAMILY_PREFIX ?? '',
+    now: () => new Date(),
+    telemetry: powertoolsTelemetry(),
+  }),
+);
