@@ -2,7 +2,6 @@
  * `safekeep`: the command line. Each command parses its own flags, calls one flow of the worker, and
  * prints a result (human or --json) on stdout. Every failure becomes one line on stderr and an exit code.
  */
-import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { EXIT, SafekeepError, UsageError } from '../commons/errors.ts';
 import { createS3Client, s3ArtifactStore } from '../worker/adapters/s3-artifact-store.ts';
 import { credentialsFromSecret } from '../worker/adapters/secrets.ts';
@@ -101,31 +100,4 @@ function toSafekeepError(error: unknown): SafekeepError {
   // parseArgs reports unknown or malformed flags as TypeErrors with a code.
   if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return new UsageError(`${message}; run safekeep --help`);
   return new SafekeepError(`unexpected failure: ${message}`);
-}
-
-/** `30m`, `4h`, `90s` or plain seconds. */
-export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new UsageError(`${flag} must be a duration such as 90s, 30m or 4h, got "${text}"`);
-  const value = Number(match[1]);
-  const unit = match[2] ?? 's';
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1000;
-  return value * factor;
-}
-
-/** Flags every command takes. */
-export const COMMON_FLAGS = {
-  json: { type: 'boolean' },
-  verbose: { type: 'boolean' },
-  'endpoint-url': { type: 'string' },
-} as const satisfies ParseArgsOptionsConfig;
-
-/** parseArgs in strict mode with the common flags added. */
-export function parseFlags<const O extends ParseArgsOptionsConfig>(args: string[], options: O) {
-  return parseArgs({ args, options: { ...COMMON_FLAGS, ...options }, strict: true, allowPositionals: false });
-}
-
-export function required(value: string | undefined, flag: string, example: string): string {
-  if (!value) throw new UsageError(`${flag} is required, e.g. ${flag} ${example}`);
-  return value;
 }

@@ -5,6 +5,7 @@
  */
 import type { Target } from '../commons/config/schema.ts';
 import { isSnapshotTarget } from '../commons/config/schema.ts';
+import { EXIT, SafekeepError } from '../commons/errors.ts';
 import { METRIC, TARGET_DIMENSION } from '../commons/metric-names.ts';
 import type { RunRecord, RunsStore } from '../runs/run-record.ts';
 import type { SnapshotTelemetry } from '../snapshots/core/ports.ts';
@@ -34,7 +35,11 @@ export interface TaskRequest {
 }
 
 export interface DispatchPorts {
-  startExecution(stateMachineArn: string, name: string, input: { target: string; runId: string }): Promise<{ executionArn: string }>;
+  startExecution(
+    stateMachineArn: string,
+    name: string,
+    input: { target: string; runId: string },
+  ): Promise<{ executionArn: string }>;
   /** Starts the task, or says why ECS would not. */
   runTask(request: TaskRequest): Promise<{ taskArn: string } | { failure: string }>;
   invokeAsync(functionName: string, payload: { target: string; runId: string }): Promise<void>;
@@ -71,12 +76,21 @@ export async function dispatch(target: Target, trigger: RunRecord['trigger'], co
     if ('failure' in started) return await failed(base, started.failure, context);
     return { ...base, status: 'started', ...started };
   } catch (error) {
-    await failed(base, `could not start the run: ${(error as Error).message}`, context);
-    throw error;
+    const reason = `could not start the run: ${(error as Error).message}`;
+    await failed(base, reason, context);
+    throw new SafekeepError(
+      `${target.name}: ${reason}; check the deployment and the target's network settings`,
+      EXIT.unavailable,
+      { cause: error },
+    );
   }
 }
 
-async function start(target: Target, runId: string, context: DispatchContext): Promise<{ executionArn: string } | { taskArn: string } | { failure: string }> {
+async function start(
+  target: Target,
+  runId: string,
+  context: DispatchContext,
+): Promise<{ executionArn: string } | { taskArn: string } | { failure: string }> {
   const { deployment, ports } = context;
   if (isSnapshotTarget(target)) {
     const arn = required(deployment.stateMachineArn, 'the snapshot state machine');
@@ -99,7 +113,11 @@ async function start(target: Target, runId: string, context: DispatchContext): P
   });
 }
 
-async function failed(base: { target: string; runId: string; kind: RunRecord['kind'] }, reason: string, context: DispatchContext): Promise<DispatchResult> {
+async function failed(
+  base: { target: string; runId: string; kind: RunRecord['kind'] },
+  reason: string,
+  context: DispatchContext,
+): Promise<DispatchResult> {
   await context.ports.runs.settle(base.target, base.runId, { status: 'failed', finishedAt: context.now().toISOString(), reason });
   context.telemetry.metric(METRIC.failed, 1, 'Count', { [TARGET_DIMENSION]: base.target });
   context.telemetry.warn('run failed to start', { ...base, reason });

@@ -17,7 +17,10 @@ import { powertoolsTelemetry } from '../commons/lambda/powertools.ts';
 import { awsDispatchPorts } from './aws-ports.ts';
 import { type Deployment, dispatch } from './dispatch.ts';
 
-export const dispatchEventSchema = z.object({ target: z.string().min(1), trigger: z.enum(['schedule', 'manual']).default('manual') });
+export const dispatchEventSchema = z.object({
+  target: z.string().min(1),
+  trigger: z.enum(['schedule', 'manual']).default('manual'),
+});
 export type DispatchEvent = z.input<typeof dispatchEventSchema>;
 
 const deployment: Deployment = {
@@ -29,5 +32,11 @@ const deployment: Deployment = {
 const ports = awsDispatchPorts({ runsTable: process.env.RUNS_TABLE ?? '', endpointUrl: process.env.SAFEKEEP_AWS_ENDPOINT_URL });
 
 export const handler = safekeepHandler(dispatchEventSchema, ({ target, trigger }) =>
-  dispatch(deployedTarget(target), trigger, { deployment, ports, now: () => new Date(), randomSuffix: () => randomBytes(3).toString('hex'), telemetry: powertoolsTelemetry() }),
+  dispatch(deployedTarget(target), trigger, {
+    deployment,
+    ports,
+    now: () => new Date(),
+    randomSuffix: () => randomBytes(3).toString('hex'),
+    telemetry: powertoolsTelemetry(),
+  }),
 );

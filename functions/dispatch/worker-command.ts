@@ -36,6 +36,7 @@ export function workerCommand(target: DumpTarget, options: WorkerCommandOptions)
     `${target.timeoutMinutes}m`,
     '--json',
   ];
-  if ((target.kind === 'dolt' || target.kind === 'doltgres') && options.doltTable) command.push('--dolt-dynamodb-table', options.doltTable);
+  if ((target.kind === 'dolt' || target.kind === 'doltgres') && options.doltTable)
+    command.push('--dolt-dynamodb-table', options.doltTable);
   return command;
 }

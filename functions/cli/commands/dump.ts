@@ -8,7 +8,8 @@ import { fixedPartSize, MAX_PART_SIZE, MIN_PART_SIZE } from '../../worker/core/p
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../worker/core/source.ts';
 import { runDump } from '../../worker/dump.ts';
 import { engineFor } from '../../worker/engines/registry.ts';
-import { type CliContext, parseDuration, parseFlags, required } from '../main.ts';
+import { parseDuration, parseFlags, required } from '../flags.ts';
+import type { CliContext } from '../main.ts';
 import { cliLogger, formatBytes, progressLine } from '../output.ts';
 
 export async function dumpCommand(args: string[], context: CliContext): Promise<number> {

@@ -1,6 +1,7 @@
 import { MANIFEST_FILE } from '../../worker/core/layout.ts';
 import { loadManifest } from '../../worker/read-artifacts.ts';
-import { type CliContext, parseFlags, required } from '../main.ts';
+import { parseFlags, required } from '../flags.ts';
+import type { CliContext } from '../main.ts';
 import { formatBytes } from '../output.ts';
 
 /** Lists backups, i.e. manifests: objects without a manifest are never backups. */

@@ -3,7 +3,8 @@ import { ENGINES, type Engine } from '../../worker/core/manifest.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../worker/core/source.ts';
 import { manifestLocation } from '../../worker/read-artifacts.ts';
 import { runRestore } from '../../worker/restore.ts';
-import { type CliContext, parseDuration, parseFlags, required } from '../main.ts';
+import { parseDuration, parseFlags, required } from '../flags.ts';
+import type { CliContext } from '../main.ts';
 import { cliLogger } from '../output.ts';
 
 export async function restoreCommand(args: string[], context: CliContext): Promise<number> {

@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Target, targetSchema } from '../../commons/config/schema.ts';
 import { EXIT, SafekeepError, UsageError } from '../../commons/errors.ts';
 import { awsDispatchPorts } from '../../dispatch/aws-ports.ts';
@@ -19,7 +19,8 @@ import type { RunRecord } from '../../runs/run-record.ts';
 import { dynamoRunsStore } from '../../runs/runs-table.ts';
 import { createS3Client, s3ArtifactStore } from '../../worker/adapters/s3-artifact-store.ts';
 import { manifestKeyOf } from '../../worker/core/layout.ts';
-import { COMMON_FLAGS, type CliContext, parseDuration } from '../main.ts';
+import { COMMON_FLAGS, parseDuration } from '../flags.ts';
+import type { CliContext } from '../main.ts';
 import { cliLogger, formatBytes } from '../output.ts';
 
 interface PublishedDeployment {
@@ -36,7 +37,13 @@ const STACK_FLAGS = { ...COMMON_FLAGS, stack: { type: 'string', default: 'Safeke
 
 function clients(context: CliContext, endpointUrl: string | undefined, region: string | undefined) {
   const config = { ...(endpointUrl ? { endpoint: endpointUrl } : {}), ...(region ? { region } : {}) };
-  return { ssm: new SSMClient(config), ecs: new ECSClient(config), sfn: new SFNClient(config), dynamo: new DynamoDBClient(config), config };
+  return {
+    ssm: new SSMClient(config),
+    ecs: new ECSClient(config),
+    sfn: new SFNClient(config),
+    dynamo: new DynamoDBClient(config),
+    config,
+  };
 }
 
 async function parameter(ssm: SSMClient, name: string, stack: string): Promise<string> {
@@ -45,10 +52,15 @@ async function parameter(ssm: SSMClient, name: string, stack: string): Promise<s
     if (value) return value;
   } catch (error) {
     if ((error as Error).name !== 'ParameterNotFound') {
-      throw new SafekeepError(`reading ${name} from SSM failed (${(error as Error).name}); check the AWS credentials and region`, EXIT.unavailable);
+      throw new SafekeepError(
+        `reading ${name} from SSM failed (${(error as Error).name}); check the AWS credentials and region`,
+        EXIT.unavailable,
+      );
     }
   }
-  throw new UsageError(`no Safekeep deployment "${stack}" here (${name} is missing); deploy it with cdk deploy, or pass --stack and --region`);
+  throw new UsageError(
+    `no Safekeep deployment "${stack}" here (${name} is missing); deploy it with cdk deploy, or pass --stack and --region`,
+  );
 }
 
 async function deploymentOf(ssm: SSMClient, stack: string): Promise<PublishedDeployment> {
@@ -60,7 +72,8 @@ async function deployedTargetOf(ssm: SSMClient, stack: string, name: string): Pr
   try {
     text = await parameter(ssm, `/safekeep/${stack}/targets/${name}`, stack);
   } catch (error) {
-    if (error instanceof UsageError) throw new UsageError(`the deployment "${stack}" has no target "${name}"; safekeep status lists them`);
+    if (error instanceof UsageError)
+      throw new UsageError(`the deployment "${stack}" has no target "${name}"; safekeep status lists them`);
     throw error;
   }
   return targetSchema.parse(JSON.parse(text)) as Target;
@@ -69,7 +82,12 @@ async function deployedTargetOf(ssm: SSMClient, stack: string, name: string): Pr
 export async function runCommand(args: string[], context: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { ...STACK_FLAGS, wait: { type: 'boolean', default: false }, timeout: { type: 'string', default: '6h' }, 'poll-interval': { type: 'string', default: '15s' } },
+    options: {
+      ...STACK_FLAGS,
+      wait: { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '6h' },
+      'poll-interval': { type: 'string', default: '15s' },
+    },
     strict: true,
     allowPositionals: true,
   });
@@ -100,13 +118,22 @@ export async function runCommand(args: string[], context: CliContext): Promise<n
   return report(context, values.json ?? false, started, outcome.status, outcome.detail);
 }
 
-function report(context: CliContext, json: boolean, started: DispatchResult, status: 'succeeded' | 'failed' | 'timeout', detail?: string): number {
+function report(
+  context: CliContext,
+  json: boolean,
+  started: DispatchResult,
+  status: 'succeeded' | 'failed' | 'timeout',
+  detail?: string,
+): number {
   const code = status === 'succeeded' ? 0 : status === 'timeout' ? EXIT.timeout : EXIT.failed;
   if (json) context.terminal.stdout.write(`${JSON.stringify({ ...started, ok: code === 0, status, detail })}\n`);
   if (code === 0) {
-    if (!json) context.terminal.stdout.write(`run ${started.runId} of ${started.target} succeeded${detail ? `: ${detail}` : ''}\n`);
+    if (!json)
+      context.terminal.stdout.write(`run ${started.runId} of ${started.target} succeeded${detail ? `: ${detail}` : ''}\n`);
   } else {
-    context.terminal.stderr.write(`safekeep: run ${started.runId} of ${started.target} ${status === 'timeout' ? 'is still going' : 'failed'}: ${detail ?? 'no reason recorded'}\n`);
+    context.terminal.stderr.write(
+      `safekeep: run ${started.runId} of ${started.target} ${status === 'timeout' ? 'is still going' : 'failed'}: ${detail ?? 'no reason recorded'}\n`,
+    );
   }
   return code;
 }
@@ -134,13 +161,20 @@ async function follow(
     const record = await runs.get(target.name, started.runId);
     if (record?.status === 'failed') return { status: 'failed', detail: record.reason };
     if (started.kind === 'dump' && manifestKey && (await manifestExists(store, manifestKey))) {
-      return { status: 'succeeded', detail: `manifest s3://${deployment.bucket}/${manifestKey}${record?.bytes ? `, ${formatBytes(record.bytes)}` : ''}` };
+      return {
+        status: 'succeeded',
+        detail: `manifest s3://${deployment.bucket}/${manifestKey}${record?.bytes ? `, ${formatBytes(record.bytes)}` : ''}`,
+      };
     }
     const state = await currentState(started, aws);
     if (state.failed) return { status: 'failed', detail: state.failed };
     if (state.succeeded) return { status: 'succeeded', detail: state.succeeded };
     if (record?.status === 'succeeded') return { status: 'succeeded', detail: describeRecord(record) };
-    if (context.now().getTime() > deadline) return { status: 'timeout', detail: `no result after ${Math.round(timing.timeoutMs / 1000)} s; safekeep status ${target.name} shows it later` };
+    if (context.now().getTime() > deadline)
+      return {
+        status: 'timeout',
+        detail: `no result after ${Math.round(timing.timeoutMs / 1000)} s; safekeep status ${target.name} shows it later`,
+      };
     if (context.terminal.stderr.isTTY) {
       const seconds = Math.round((context.now().getTime() - since) / 1000);
       context.terminal.stderr.write(`\r\x1b[Kwaiting for run ${started.runId} of ${target.name}: ${state.label} (${seconds} s)`);
@@ -154,17 +188,25 @@ async function manifestExists(store: ReturnType<typeof s3ArtifactStore>, key: st
   return false;
 }
 
-async function currentState(started: DispatchResult, aws: ReturnType<typeof clients>): Promise<{ label: string; failed?: string; succeeded?: string }> {
+async function currentState(
+  started: DispatchResult,
+  aws: ReturnType<typeof clients>,
+): Promise<{ label: string; failed?: string; succeeded?: string }> {
   if (started.executionArn) {
     const execution = await aws.sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
     if (execution.status === 'SUCCEEDED') return { label: 'succeeded', succeeded: 'snapshots taken' };
     if (execution.status && execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
-      return { label: execution.status, failed: `the snapshot run ${execution.status.toLowerCase()}${execution.cause ? `: ${execution.cause}` : ''}` };
+      return {
+        label: execution.status,
+        failed: `the snapshot run ${execution.status.toLowerCase()}${execution.cause ? `: ${execution.cause}` : ''}`,
+      };
     }
     return { label: 'snapshots in progress' };
   }
   if (started.taskArn?.startsWith('arn:')) {
-    const [task] = (await aws.ecs.send(new DescribeTasksCommand({ tasks: [started.taskArn], cluster: started.taskArn.split('/')[1] }))).tasks ?? [];
+    const [task] =
+      (await aws.ecs.send(new DescribeTasksCommand({ tasks: [started.taskArn], cluster: started.taskArn.split('/')[1] })))
+        .tasks ?? [];
     const worker = task?.containers?.find((c) => c.name === 'worker');
     if (task?.lastStatus === 'STOPPED' && worker?.exitCode !== undefined && worker.exitCode !== 0) {
       return { label: 'stopped', failed: `the dump task exited with code ${worker.exitCode}; its CloudWatch log says why` };
@@ -175,7 +217,9 @@ async function currentState(started: DispatchResult, aws: ReturnType<typeof clie
 }
 
 function describeRecord(record: RunRecord): string {
-  return [record.manifestKey ? `manifest ${record.manifestKey}` : undefined, record.bytes ? formatBytes(record.bytes) : undefined].filter(Boolean).join(', ');
+  return [record.manifestKey ? `manifest ${record.manifestKey}` : undefined, record.bytes ? formatBytes(record.bytes) : undefined]
+    .filter(Boolean)
+    .join(', ');
 }
 
 export async function statusCommand(args: string[], context: CliContext): Promise<number> {
@@ -194,8 +238,16 @@ export async function statusCommand(args: string[], context: CliContext): Promis
     rows.push({
       target: name,
       lastRun: recent[0] ? { runId: recent[0].runId, status: recent[0].status, startedAt: recent[0].startedAt } : undefined,
-      lastGood: lastGood ? { runId: lastGood.runId, finishedAt: lastGood.finishedAt, ageSeconds: Math.round((now - Date.parse(lastGood.finishedAt ?? lastGood.startedAt)) / 1000) } : undefined,
-      lastFailure: lastFailure ? { runId: lastFailure.runId, finishedAt: lastFailure.finishedAt, reason: lastFailure.reason } : undefined,
+      lastGood: lastGood
+        ? {
+            runId: lastGood.runId,
+            finishedAt: lastGood.finishedAt,
+            ageSeconds: Math.round((now - Date.parse(lastGood.finishedAt ?? lastGood.startedAt)) / 1000),
+          }
+        : undefined,
+      lastFailure: lastFailure
+        ? { runId: lastFailure.runId, finishedAt: lastFailure.finishedAt, reason: lastFailure.reason }
+        : undefined,
     });
   }
   if (values.json) {
@@ -203,7 +255,9 @@ export async function statusCommand(args: string[], context: CliContext): Promis
     return 0;
   }
   for (const row of rows) {
-    const good = row.lastGood ? `last good ${row.lastGood.finishedAt} (${age(row.lastGood.ageSeconds)} ago)` : 'no good backup yet';
+    const good = row.lastGood
+      ? `last good ${row.lastGood.finishedAt} (${age(row.lastGood.ageSeconds)} ago)`
+      : 'no good backup yet';
     const failure = row.lastFailure ? `; last failure ${row.lastFailure.finishedAt}: ${row.lastFailure.reason}` : '';
     context.terminal.stdout.write(`${row.target.padEnd(24)} ${row.lastRun?.status ?? 'never run'}  ${good}${failure}\n`);
   }

@@ -8,7 +8,8 @@ import type { SnapshotTelemetry } from '../../snapshots/core/ports.ts';
 import { pruneTarget } from '../../snapshots/core/prune.ts';
 import { type FlowContext, runSnapshotFlow } from '../../snapshots/core/snapshot-flow.ts';
 import { newRunId } from '../../worker/core/layout.ts';
-import { type CliContext, parseDuration, parseFlags, required } from '../main.ts';
+import { parseDuration, parseFlags, required } from '../flags.ts';
+import type { CliContext } from '../main.ts';
 import { cliLogger } from '../output.ts';
 
 const SNAPSHOT_FLAGS = {

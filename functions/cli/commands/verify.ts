@@ -1,6 +1,7 @@
 import { manifestLocation } from '../../worker/read-artifacts.ts';
 import { runVerify } from '../../worker/verify.ts';
-import { type CliContext, parseDuration, parseFlags, required } from '../main.ts';
+import { parseDuration, parseFlags, required } from '../flags.ts';
+import type { CliContext } from '../main.ts';
 import { cliLogger, formatBytes } from '../output.ts';
 
 export async function verifyCommand(args: string[], context: CliContext): Promise<number> {

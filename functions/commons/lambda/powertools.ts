@@ -1,6 +1,8 @@
 /**
  * Powertools singletons shared by every Safekeep Lambda, created once per execution environment.
  * Metrics go out as CloudWatch embedded-metric-format log lines, so no function needs PutMetricData.
+ * Emit per-target metrics through `powertoolsTelemetry().metric`, which gives them exactly the dimensions
+ * the alarms expect.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -27,6 +29,9 @@ export function powertoolsTelemetry(): SnapshotTelemetry {
     warn: (message, fields) => logger.warn(message, fields ?? {}),
     metric: (name, value, unit, dimensions) => {
       const single = metrics.singleMetric();
+      // Exactly the given dimensions: alarms match a metric by its full dimension set, and Powertools would
+      // otherwise add "service" to every metric.
+      single.clearDefaultDimensions();
       for (const [key, dimension] of Object.entries(dimensions ?? {})) single.addDimension(key, dimension);
       single.addMetric(name, UNITS[unit], value);
     },

@@ -1,0 +1,430 @@
+/**
+ * Contract tests from the synthesized template. For every schedule, the exact payload it sends is fed to
+ * the dispatcher (from source, with the environment the template gives it) against moto; the exact task
+ * definitions are registered in moto; RunTask is called; the task's command then runs on this machine with
+ * the environment, secrets and overrides moto recorded, producing a verified backup in versitygw; and the
+ * stopped-task event goes to the recorder, whose metrics are asserted. Snapshot targets run the synthesized
+ * state machine through the test interpreter. Finally nothing anywhere holds the database password.
+ */
+import { resolve } from 'node:path';
+import {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  ModifyVpcAttributeCommand,
+} from '@aws-sdk/client-ec2';
+import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resetDeployedConfig } from '#functions/commons/lambda/deployment.ts';
+import { Safekeep } from '#infra/safekeep.ts';
+import { SafekeepFunction } from '#infra/safekeep-function.ts';
+import { execute, stateMachineDefinition } from '#test/support/asl.ts';
+import { MOTO_CREDENTIALS, s3Client } from '#test/support/aws.ts';
+import { CDK_CONTEXT } from '#test/support/cdk.ts';
+import { ACCOUNT, publishParameters, registerTaskDefinitions, resolveCfn, runPendingTasks } from '#test/support/contract.ts';
+import { peer } from '#test/support/peers.ts';
+import { motoRunsTable } from '#test/support/runs.ts';
+import { createInstances, motoClients } from '#test/support/snapshots.ts';
+import { createVersionedBucket, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
+
+const moto = await peer('moto');
+const versitygw = await peer('versitygw');
+const postgres = await peer('postgres');
+// The S3 peer (versitygw) signs for us-east-1, and the task's region must be the bucket's, as in AWS.
+const REGION = 'us-east-1';
+
+/** Everything a handler printed while it ran: Powertools logs and embedded metrics. */
+async function capture<T>(work: () => Promise<T>): Promise<{ result?: T; error?: Error; lines: string[] }> {
+  const lines: string[] = [];
+  const originals = { stdout: process.stdout.write.bind(process.stdout), stderr: process.stderr.write.bind(process.stderr) };
+  const record = ((chunk: string | Uint8Array) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  }) as typeof process.stdout.write;
+  process.stdout.write = record;
+  process.stderr.write = record;
+  try {
+    return { result: await work(), lines };
+  } catch (error) {
+    return { error: error as Error, lines };
+  } finally {
+    process.stdout.write = originals.stdout;
+    process.stderr.write = originals.stderr;
+  }
+}
+
+/** Metric values per name from embedded-metric-format lines, with their Target dimension. */
+function metricsOf(lines: string[]): { name: string; value: number; target: string; dimensions: string[][] }[] {
+  return lines.flatMap((line) => {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return [];
+    }
+    const directives =
+      (parsed._aws as { CloudWatchMetrics?: { Dimensions: string[][]; Metrics: { Name: string }[] }[] } | undefined)
+        ?.CloudWatchMetrics ?? [];
+    return directives.flatMap((d) =>
+      d.Metrics.map((m) => ({
+        name: m.Name,
+        value: Number(parsed[m.Name]),
+        target: String(parsed.Target),
+        dimensions: d.Dimensions,
+      })),
+    );
+  });
+}
+
+describe.skipIf(!moto || !versitygw || !postgres)(
+  'contract: schedules -> dispatcher -> Fargate task / state machine -> recorder',
+  () => {
+    const motoPeer = moto as NonNullable<typeof moto>;
+    const s3Peer = versitygw as NonNullable<typeof versitygw>;
+    const pgPeer = postgres as NonNullable<typeof postgres>;
+    const suffix = Date.now().toString(36);
+    const stackName = `Contract${suffix}`;
+    const database = uniqueName('contract_db');
+    const [dumpTarget, brokenTarget, snapshotTarget] = [`meta-${suffix}`, `broken-${suffix}`, `rds-${suffix}`];
+    const instance = `contract-${suffix}`;
+    const clients = {
+      ecs: new ECSClient({ endpoint: motoPeer.endpoint, region: REGION, credentials: MOTO_CREDENTIALS }),
+      secrets: new SecretsManagerClient({ endpoint: motoPeer.endpoint, region: REGION, credentials: MOTO_CREDENTIALS }),
+      sfn: new SFNClient({ endpoint: motoPeer.endpoint, region: REGION, credentials: MOTO_CREDENTIALS }),
+      ssm: new SSMClient({ endpoint: motoPeer.endpoint, region: REGION, credentials: MOTO_CREDENTIALS }),
+    };
+    const everything: string[] = [];
+    const hostEnvironment = peerEnvironment(s3Peer, { AWS_REGION: REGION, AWS_ENDPOINT_URL: motoPeer.endpoint });
+    let template: Template;
+    let stack: Stack;
+    let safekeep: Safekeep;
+    let values: Record<string, string>;
+    let bucket: string;
+    let clusterArn: string;
+    let handlers: Map<string, string>;
+
+    let network: { vpcId: string; subnetIds: string[]; securityGroupIds: string[] };
+    const config = () => ({
+      defaults: { schedule: { expression: 'cron(15 3 * * ? *)', timezone: 'Europe/Berlin', flexibleWindowMinutes: 10 } },
+      targets: [
+        {
+          name: dumpTarget,
+          kind: 'postgres',
+          source: { host: '127.0.0.1', port: pgPeer.port, databases: [database], secret: `safekeep/${dumpTarget}` },
+          network,
+          timeoutMinutes: 10,
+        },
+        {
+          name: brokenTarget,
+          kind: 'postgres',
+          source: { host: '127.0.0.1', port: pgPeer.port, databases: [database], secret: `safekeep/${brokenTarget}` },
+          network,
+          schedule: { expression: 'rate(6 hours)' },
+        },
+        { name: snapshotTarget, kind: 'rds-instance', source: { instanceId: instance }, retention: { keepLast: 3, minimum: 1 } },
+      ],
+    });
+
+    /** Runs a function's handler from source with the environment its synthesized function carries. */
+    async function invoke(fn: 'dispatcher' | 'recorder' | string, event: unknown) {
+      const id = [...handlers.keys()].find((key) => key.toLowerCase().includes(fn.toLowerCase()));
+      const entry = id ? handlers.get(id) : handlers.get(fn);
+      if (!id || !entry) throw new Error(`no function ${fn}`);
+      const functionResource = template.toJSON().Resources[id] as {
+        Properties: { Environment?: { Variables?: Record<string, unknown> } };
+      };
+      const environment = resolveCfn(functionResource.Properties.Environment?.Variables ?? {}, REGION, values) as Record<
+        string,
+        string
+      >;
+      Object.assign(process.env, environment, { SAFEKEEP_CONFIG: JSON.stringify(safekeep.config) });
+      resetDeployedConfig();
+      const { handler } = (await import(resolve(entry))) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
+      const outcome = await capture(() =>
+        handler(event, { functionName: id, awsRequestId: 'contract', getRemainingTimeInMillis: () => 60_000 }),
+      );
+      everything.push(...outcome.lines, JSON.stringify(outcome.result ?? null), outcome.error?.message ?? '');
+      return outcome;
+    }
+
+    beforeAll(async () => {
+      // The data, the secrets, the bucket and the database instance the config names.
+      const admin = new pg.Client({ ...pgPeer, database: 'postgres' });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${database}`);
+      await admin.end();
+      const db = new pg.Client({ ...pgPeer, database });
+      await db.connect();
+      await db.query(
+        "CREATE TABLE bytebase_metadata (id int PRIMARY KEY, v text); INSERT INTO bytebase_metadata SELECT g, 'row ' || g FROM generate_series(1, 1000) g",
+      );
+      await db.end();
+      await clients.secrets.send(
+        new CreateSecretCommand({
+          Name: `safekeep/${dumpTarget}`,
+          SecretString: JSON.stringify({ username: pgPeer.user, password: pgPeer.password }),
+        }),
+      );
+      await clients.secrets.send(
+        new CreateSecretCommand({
+          Name: `safekeep/${brokenTarget}`,
+          SecretString: JSON.stringify({ username: pgPeer.user, password: 'not-the-password-0' }),
+        }),
+      );
+      bucket = await createVersionedBucket(s3Client(s3Peer), 'contract');
+      await createInstances(motoClients(motoPeer.endpoint, REGION).rds, [instance]);
+      // ECS checks the task's subnets and security groups exist: make the network the config names.
+      const { ec2 } = motoClients(motoPeer.endpoint, REGION);
+      const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }))).Vpc?.VpcId ?? '';
+      // moto gives task network interfaces a DNS name only in VPCs with DNS hostnames on (and fails without one).
+      await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }));
+      const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.42.1.0/24' }))).Subnet?.SubnetId ?? '';
+      const group =
+        (
+          await ec2.send(
+            new CreateSecurityGroupCommand({ VpcId: vpc, GroupName: `safekeep-${suffix}`, Description: 'dump tasks' }),
+          )
+        ).GroupId ?? '';
+      network = { vpcId: vpc, subnetIds: [subnet], securityGroupIds: [group] };
+
+      // The stack, synthesized as `cdk synth` would (bundling skipped: handlers run from source).
+      stack = new Stack(new App({ context: CDK_CONTEXT }), stackName, { env: { account: ACCOUNT, region: REGION } });
+      safekeep = new Safekeep(stack, 'Safekeep', config() as never);
+      template = Template.fromStack(stack);
+      handlers = new Map(
+        stack.node
+          .findAll()
+          .filter((c): c is SafekeepFunction => c instanceof SafekeepFunction)
+          .map((fn) => [stack.getLogicalId(fn.function.node.defaultChild as never), fn.entry]),
+      );
+
+      // What CloudFormation would create, in moto: the runs table, the cluster, the state machine.
+      const runs = await motoRunsTable(motoPeer.endpoint, REGION);
+      clusterArn =
+        (await clients.ecs.send(new CreateClusterCommand({ clusterName: `${stackName}-cluster` }))).cluster?.clusterArn ?? '';
+      const logicalId = (type: string) => Object.keys(template.findResources(type))[0] ?? '';
+      const bucketId = stack.getLogicalId(safekeep.artifacts.bucket.node.defaultChild as never);
+      const machineId = logicalId('AWS::StepFunctions::StateMachine');
+      const definition = stateMachineDefinition(template);
+      const machine = await clients.sfn.send(
+        new CreateStateMachineCommand({
+          name: `${stackName}-snapshots`,
+          definition: JSON.stringify(definition),
+          roleArn: `arn:aws:iam::${ACCOUNT}:role/sfn`,
+        }),
+      );
+      values = {
+        [bucketId]: bucket,
+        [logicalId('AWS::DynamoDB::GlobalTable')]: runs.tableName,
+        [`${logicalId('AWS::ECS::Cluster')}.Arn`]: clusterArn,
+        [machineId]: machine.stateMachineArn ?? '',
+      };
+      await registerTaskDefinitions(clients.ecs, template, REGION, values);
+      await publishParameters(clients.ssm, template, REGION, values);
+      Object.assign(process.env, {
+        AWS_REGION: REGION,
+        SAFEKEEP_AWS_ENDPOINT_URL: motoPeer.endpoint,
+        AWS_ENDPOINT_URL_S3: s3Peer.endpoint,
+        AWS_ACCESS_KEY_ID: s3Peer.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3Peer.secretAccessKey,
+        POWERTOOLS_TRACE_ENABLED: 'false',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      });
+    });
+
+    afterAll(() => {
+      process.env.AWS_ACCESS_KEY_ID = 'testing';
+      process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+    });
+
+    it('gives every target one schedule in its time zone, with retries and a dead-letter queue, invoking the dispatcher', () => {
+      const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')) as {
+        Properties: Record<string, any>;
+      }[];
+      expect(schedules).toHaveLength(3);
+      const byTarget = new Map(schedules.map((s) => [JSON.parse(s.Properties.Target.Input).target, s.Properties]));
+      expect(byTarget.get(dumpTarget)).toMatchObject({
+        ScheduleExpression: 'cron(15 3 * * ? *)',
+        ScheduleExpressionTimezone: 'Europe/Berlin',
+        FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 10 },
+        Target: {
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: expect.anything() },
+        },
+      });
+      expect(byTarget.get(brokenTarget)).toMatchObject({ ScheduleExpression: 'rate(6 hours)' });
+      const dispatcherId = [...handlers.keys()].find((k) => k.includes('Dispatcher'));
+      for (const schedule of schedules) expect(JSON.stringify(schedule.Properties.Target.Arn)).toContain(dispatcherId);
+    });
+
+    it("runs each schedule's exact payload end to end into a verified backup the recorder counts", async () => {
+      const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')) as {
+        Properties: { Target: { Input: string } };
+      }[];
+      const payload = schedules.map((s) => JSON.parse(s.Properties.Target.Input)).find((p) => p.target === dumpTarget);
+      expect(payload).toEqual({ target: dumpTarget, trigger: 'schedule' });
+
+      // Act: the schedule fires, the task "runs", ECS reports it stopped
+      const dispatched = await invoke('Dispatcher', payload);
+      expect(dispatched.error?.message).toBeUndefined();
+      const started = dispatched.result as { taskArn: string; runId: string; status: string };
+      expect(started).toMatchObject({ status: 'started', kind: 'dump', taskArn: expect.stringMatching(/^arn:aws:ecs:/) });
+      const [task] = await runPendingTasks(clients, clusterArn, hostEnvironment);
+      expect(task?.exitCode, task?.stderr).toBe(0);
+      everything.push(task?.stdout ?? '', task?.stderr ?? '', JSON.stringify(task?.recorded));
+      const recorded = await invoke('Recorder', task?.stoppedEvent);
+
+      // Assess: a verified backup at the dispatcher's run id, counted once
+      expect(recorded.error?.message).toBeUndefined();
+      expect(recorded.result).toMatchObject({ target: dumpTarget, runId: started.runId, status: 'succeeded' });
+      const manifest = `s3://${bucket}/${(recorded.result as { manifestKey: string }).manifestKey}`;
+      expect(manifest).toContain(started.runId);
+      const verify = await runCli(['verify', '--from', manifest], hostEnvironment);
+      expect(verify.stdout).toMatch(/all intact/);
+      const metrics = metricsOf(recorded.lines);
+      expect(metrics.find((m) => m.name === 'BackupSucceeded')).toMatchObject({
+        value: 1,
+        target: dumpTarget,
+        dimensions: [['Target']],
+      });
+      expect(metrics.find((m) => m.name === 'BackupBytes')?.value).toBeGreaterThan(1000);
+      expect(metrics.find((m) => m.name === 'BackupDurationSeconds')?.value).toBeGreaterThanOrEqual(0);
+    });
+
+    it('records a task that exits non-zero as a failed run and counts it', async () => {
+      const dispatched = await invoke('Dispatcher', { target: brokenTarget, trigger: 'schedule' });
+      const [task] = await runPendingTasks(clients, clusterArn, hostEnvironment);
+      expect(task?.exitCode).toBe(4);
+      expect(task?.stderr).toMatch(/rejected the credentials of user "postgres"/);
+      everything.push(task?.stdout ?? '', task?.stderr ?? '');
+      const recorded = await invoke('Recorder', task?.stoppedEvent);
+      expect(recorded.result).toMatchObject({
+        runId: (dispatched.result as { runId: string }).runId,
+        status: 'failed',
+        reason: expect.stringMatching(/exited with code 4/),
+      });
+      expect(metricsOf(recorded.lines)).toContainEqual(
+        expect.objectContaining({ name: 'BackupFailed', value: 1, target: brokenTarget }),
+      );
+    });
+
+    it('records a task that never started as a failed run and counts it', async () => {
+      const dispatched = await invoke('Dispatcher', { target: dumpTarget, trigger: 'schedule' });
+      const { runId, taskArn } = dispatched.result as { runId: string; taskArn: string };
+      const family = `${stackName}-${dumpTarget}`;
+      const neverStarted = {
+        source: 'aws.ecs',
+        'detail-type': 'ECS Task State Change',
+        detail: {
+          taskArn,
+          taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:1`,
+          lastStatus: 'STOPPED',
+          stopCode: 'TaskFailedToStart',
+          stoppedReason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s)',
+          containers: [{ name: 'worker', lastStatus: 'STOPPED' }],
+          overrides: { containerOverrides: [{ name: 'worker', environment: [{ name: 'SAFEKEEP_RUN_ID', value: runId }] }] },
+        },
+      };
+      const recorded = await invoke('Recorder', neverStarted);
+      expect(recorded.result).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(/the task never started \(TaskFailedToStart: CannotPullContainerError/),
+      });
+      expect(metricsOf(recorded.lines)).toContainEqual(
+        expect.objectContaining({ name: 'BackupFailed', value: 1, target: dumpTarget }),
+      );
+      await runPendingTasks(clients, clusterArn, hostEnvironment); // clear it from moto's running tasks
+    });
+
+    it('starts the snapshot state machine for a snapshot target, and records its end', async () => {
+      const dispatched = await invoke('Dispatcher', { target: snapshotTarget, trigger: 'schedule' });
+      const { executionArn, runId } = dispatched.result as { executionArn: string; runId: string };
+      const execution = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      expect(JSON.parse(execution.input ?? '{}')).toEqual({ target: snapshotTarget, runId });
+      // moto stores the execution; the test interpreter runs it with the state machine's own handlers.
+      const run = await execute(
+        stateMachineDefinition(template),
+        JSON.parse(execution.input ?? '{}'),
+        async (resource, payload) => {
+          const { result, error } = await invoke(resource.replace(/^lambda:/, ''), payload);
+          if (error) throw error;
+          return result;
+        },
+      );
+      expect(run.status, run.cause).toBe('SUCCEEDED');
+      const recorded = await invoke('Recorder', {
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: {
+          executionArn,
+          status: 'SUCCEEDED',
+          startDate: Date.now() - 5_000,
+          stopDate: Date.now(),
+          input: execution.input,
+        },
+      });
+      expect(recorded.result).toMatchObject({ target: snapshotTarget, runId, status: 'succeeded' });
+      expect(metricsOf(recorded.lines)).toContainEqual(
+        expect.objectContaining({ name: 'BackupSucceeded', value: 1, target: snapshotTarget }),
+      );
+    });
+
+    it('safekeep run --wait follows a run to its manifest, and exits non-zero when the worker fails', async () => {
+      const env = { ...hostEnvironment, AWS_ENDPOINT_URL_S3: s3Peer.endpoint };
+      const run = (target: string) =>
+        runCli(
+          ['run', target, '--wait', '--stack', stackName, '--region', REGION, '--poll-interval', '1s', '--timeout', '3m'],
+          env,
+        );
+      const agent = async (waiting: Promise<unknown>) => {
+        // Plays ECS while the CLI waits: runs the task it started, and the recorder on its stop.
+        let finished = false;
+        void waiting.then(() => {
+          finished = true;
+        });
+        while (!finished) {
+          for (const task of await runPendingTasks(clients, clusterArn, hostEnvironment)) {
+            everything.push(task.stdout, task.stderr);
+            await invoke('Recorder', task.stoppedEvent);
+          }
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      };
+      const good = run(dumpTarget);
+      await agent(good);
+      const ok = await good;
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(
+        new RegExp(`run \\d{8}T\\d{6}Z-\\w+ of ${dumpTarget} succeeded: manifest s3://${bucket}/${dumpTarget}/`),
+      );
+      const bad = run(brokenTarget);
+      await agent(bad);
+      const failed = await bad;
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(new RegExp(`safekeep: run \\S+ of ${brokenTarget} failed: the dump task exited with code 4`));
+      everything.push(ok.stdout, ok.stderr, failed.stdout, failed.stderr);
+
+      const status = await runCli(['status', '--stack', stackName, '--region', REGION, '--json'], env);
+      const rows = JSON.parse(status.stdout).targets as {
+        target: string;
+        lastGood?: { ageSeconds: number };
+        lastFailure?: { reason: string };
+      }[];
+      expect(rows.find((r) => r.target === dumpTarget)?.lastGood?.ageSeconds).toBeLessThan(600);
+      expect(rows.find((r) => r.target === brokenTarget)?.lastFailure?.reason).toMatch(/exited with code 4/);
+      everything.push(status.stdout, status.stderr);
+    });
+
+    it('never lets the database password appear in a log line, task override, task definition or CLI output', async () => {
+      const registered = JSON.stringify(template.findResources('AWS::ECS::TaskDefinition'));
+      expect(everything.length).toBeGreaterThan(20);
+      for (const text of [...everything, registered]) expect(text).not.toContain(pgPeer.password);
+    });
+  },
+);
