@@ -9,6 +9,7 @@ import type { IConstruct } from 'constructs';
 import { ArtifactBucket } from './artifact-bucket.ts';
 import { Dispatch } from './dispatch.ts';
 import { DumpTasks } from './dump-tasks.ts';
+import { Monitoring } from './monitoring.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 import { SnapshotFlow } from './snapshot-flow.ts';
 
@@ -191,6 +192,33 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       "Concurrency is bounded by design (one execution per target run, bounded pools inside each step); reserved concurrency would take capacity from the account's pool, which new accounts cap at 10.",
     on: (root) =>
       each(all(root, SafekeepFunction), () => ['NIST.800.53.R5-LambdaConcurrency', 'HIPAA.Security-LambdaConcurrency']),
+  },
+  {
+    reason:
+      'The freshness check is traced (active X-Ray tracing): xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions; its runs-table grants name the table.',
+    on: (root) =>
+      each(
+        all(root, Monitoring).map((m) => m.freshnessFunction),
+        () => ['AwsSolutions-IAM5[Resource::*]'],
+      ),
+  },
+  {
+    reason:
+      "The freshness check's role has its own AWS::IAM::Policy with its statements alone (X-Ray, the runs table, the table's key); a customer-managed policy would add attachable, shareable surface without narrowing anything.",
+    on: (root) =>
+      each(
+        all(root, Monitoring).map((m) => m.freshnessFunction),
+        () => ['NIST.800.53.R5-IAMNoInlinePolicy', 'HIPAA.Security-IAMNoInlinePolicy'],
+      ),
+  },
+  {
+    reason:
+      'Invoked every 15 minutes by an EventBridge rule: the next invocation supersedes a failed one, and a check that keeps failing leaves SecondsSinceLastGoodBackup missing, which every freshness alarm treats as breaching. A dead-letter queue would only collect stale scheduled events.',
+    on: (root) =>
+      each(
+        all(root, Monitoring).map((m) => m.freshnessFunction),
+        () => ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ'],
+      ),
   },
 ];
 
