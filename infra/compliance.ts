@@ -4,11 +4,13 @@
  * and the exact constructs it covers, so a reviewer reads the whole list of exceptions in one place.
  */
 import { type App, type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks, HIPAASecurityChecks, type NagPack, NIST80053R5Checks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { ArtifactBucket } from './artifact-bucket.ts';
 import { Dispatch } from './dispatch.ts';
 import { DumpTasks } from './dump-tasks.ts';
+import { LambdaRunner } from './lambda-runner.ts';
 import { Monitoring } from './monitoring.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 import { SnapshotFlow } from './snapshot-flow.ts';
@@ -42,6 +44,16 @@ function bucketLogicalId(scope: IConstruct): string {
   const [bucket] = all(scope.node.root, ArtifactBucket).filter((b) => Stack.of(b) === Stack.of(scope));
   if (!bucket) throw new Error('no artifact bucket in the stack');
   return Stack.of(bucket).getLogicalId(bucket.bucket.node.defaultChild as CfnElement);
+}
+
+/** Lambda runners that have workers (a config without `runner: lambda` targets creates none). */
+const lambdaRunners = (root: IConstruct) => all(root, LambdaRunner).filter((runner) => runner.workers.size > 0);
+
+/** How cdk-nag names a grant on a function's versions and aliases (`<arn>:*`). */
+function functionVersionsFinding(fn: IFunction): string {
+  const resource = fn.node.defaultChild as CfnElement | undefined;
+  const arn = resource ? `<${Stack.of(resource).getLogicalId(resource)}.Arn>` : fn.functionArn;
+  return `AwsSolutions-IAM5[Resource::${arn}:*]`;
 }
 
 function snapshotArnFindings(flow: SnapshotFlow): string[] {
@@ -161,6 +173,56 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   },
   {
     reason:
+      "A Lambda dump worker's write-only (and, for Dolt, read) grant covers its own target's prefix: object names carry the run's date and id, unknown at deploy time.",
+    on: (root) =>
+      each(lambdaRunners(root), (runner) =>
+        [...runner.workers.keys()].map((target) => `AwsSolutions-IAM5[Resource::<${bucketLogicalId(runner)}.Arn>/${target}/*]`),
+      ),
+  },
+  {
+    reason:
+      'The Lambda dump workers are traced (active X-Ray tracing): xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions.',
+    on: (root) => each(lambdaRunners(root), () => ['AwsSolutions-IAM5[Resource::*]']),
+  },
+  {
+    reason:
+      "AWSLambdaVPCAccessExecutionRole grants only the network-interface calls Lambda makes to place a dump worker in its target's subnets; writing the same statement by hand adds nothing.",
+    on: (root) =>
+      each(lambdaRunners(root), () => [
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      ]),
+  },
+  {
+    reason:
+      "The Lambda workers' async-invocation destination grant covers the run recorder's versions and aliases (arn:...:function:name:*), one function.",
+    on: (root) =>
+      lambdaRunners(root).flatMap((runner) =>
+        runner.resultRecorder ? [{ construct: runner, rules: [functionVersionsFinding(runner.resultRecorder)] }] : [],
+      ),
+  },
+  {
+    reason:
+      "The dispatcher's invoke grant on each Lambda dump worker covers that function's versions and aliases (arn:...:function:name:*), one function per target.",
+    on: (root) =>
+      all(root, Dispatch).flatMap((dispatch) => {
+        const workers = lambdaRunners(root).filter((runner) => Stack.of(runner) === Stack.of(dispatch));
+        const rules = workers.flatMap((runner) => [...runner.workers.values()].map(functionVersionsFinding));
+        return rules.length > 0 ? [{ construct: dispatch, rules }] : [];
+      }),
+  },
+  {
+    reason:
+      'Invoked asynchronously with retries off; the failure destination (the run recorder) receives every failed or expired invocation with its payload and error, which is what a dead-letter queue would hold.',
+    on: (root) =>
+      each(
+        lambdaRunners(root)
+          .filter((runner) => runner.resultRecorder !== undefined)
+          .flatMap((runner) => [...runner.workerFunctions.values()]),
+        () => ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ'],
+      ),
+  },
+  {
+    reason:
       'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup, CreateLogStream and PutLogEvents, which every function needs; writing the same statement by hand adds nothing.',
     on: (root) =>
       each(all(root, SafekeepFunction), () => [
@@ -171,7 +233,10 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     reason:
       'Each role has its own AWS::IAM::Policy with statements for that role alone (CDK grants); customer-managed policies would add attachable, shareable surface without narrowing anything.',
     on: (root) =>
-      each([...all(root, SnapshotFlow), ...all(root, DumpTasks), ...all(root, Dispatch)], () => ['NIST.800.53.R5-IAMNoInlinePolicy', 'HIPAA.Security-IAMNoInlinePolicy']),
+      each([...all(root, SnapshotFlow), ...all(root, DumpTasks), ...all(root, Dispatch), ...lambdaRunners(root)], () => [
+        'NIST.800.53.R5-IAMNoInlinePolicy',
+        'HIPAA.Security-IAMNoInlinePolicy',
+      ]),
   },
   {
     reason:

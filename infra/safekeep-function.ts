@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -33,6 +34,26 @@ export interface SafekeepFunctionProps {
    * @default - none (for functions only ever invoked synchronously)
    */
   readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Runs the function in these subnets with these security groups (to reach a database inside a VPC).
+   * @default - outside any VPC
+   */
+  readonly network?: SafekeepFunctionNetwork;
+  /**
+   * Layers mounted at /opt (the database client tools of the Lambda dump runner).
+   * @default - none
+   */
+  readonly layers?: lambda.ILayerVersion[];
+}
+
+/** Where a function runs inside a VPC. */
+export interface SafekeepFunctionNetwork {
+  /** The VPC the subnets belong to. */
+  readonly vpc: ec2.IVpc;
+  /** Subnets the function's network interfaces go into. */
+  readonly subnets: ec2.ISubnet[];
+  /** Security groups of those network interfaces. */
+  readonly securityGroups: ec2.ISecurityGroup[];
 }
 
 const REPOSITORY_ROOT = join(import.meta.dirname, '..');
@@ -68,6 +89,10 @@ export class SafekeepFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       deadLetterQueue: props.deadLetterQueue,
+      vpc: props.network?.vpc,
+      vpcSubnets: props.network && { subnets: props.network.subnets },
+      securityGroups: props.network?.securityGroups,
+      layers: props.layers,
       environment: { POWERTOOLS_SERVICE_NAME: 'safekeep', POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, ...props.environment },
       bundling: {
         format: OutputFormat.ESM,
