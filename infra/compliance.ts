@@ -34,9 +34,16 @@ const each = <T extends IConstruct>(constructs: T[], rules: (construct: T) => re
 /** How cdk-nag spells a region or account in a finding: the literal, or the pseudo parameter. */
 function spelled(stack: Stack) {
   return {
+    partition: Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition,
     region: Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region,
     account: Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account,
   };
+}
+
+/** `arn:<partition>:<service>:<region>:<account>` of the scope's stack, spelled as cdk-nag prints it. */
+function arnPrefix(scope: IConstruct, service: string): string {
+  const { partition, region, account } = spelled(Stack.of(scope));
+  return `arn:${partition}:${service}:${region}:${account}`;
 }
 
 /** The artifact bucket's logical id, as cdk-nag prints it in findings about grants on it. */
@@ -57,11 +64,11 @@ function functionVersionsFinding(fn: IFunction): string {
 }
 
 function snapshotArnFindings(flow: SnapshotFlow): string[] {
-  const { region, account } = spelled(Stack.of(flow));
+  const { partition, region, account } = spelled(Stack.of(flow));
   return [region, ...flow.copyRegions].flatMap((r) => [
-    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${r}:${account}:snapshot:safekeep-*]`,
-    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${r}:${account}:cluster-snapshot:safekeep-*]`,
-    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${r}::snapshot/*]`,
+    `AwsSolutions-IAM5[Resource::arn:${partition}:rds:${r}:${account}:snapshot:safekeep-*]`,
+    `AwsSolutions-IAM5[Resource::arn:${partition}:rds:${r}:${account}:cluster-snapshot:safekeep-*]`,
+    `AwsSolutions-IAM5[Resource::arn:${partition}:ec2:${r}::snapshot/*]`,
   ]);
 }
 
@@ -103,18 +110,12 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   {
     reason:
       'EBS volumes selected by tag are not known at deploy time; CreateSnapshot on volume/* is allowed only while the volume carries every tag of the target selector (aws:ResourceTag conditions).',
-    on: (root) =>
-      each(all(root, SnapshotFlow), (flow) => [
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${spelled(Stack.of(flow)).region}:${spelled(Stack.of(flow)).account}:volume/*]`,
-      ]),
+    on: (root) => each(all(root, SnapshotFlow), (flow) => [`AwsSolutions-IAM5[Resource::${arnPrefix(flow, 'ec2')}:volume/*]`]),
   },
   {
     reason:
       'Source snapshots are encrypted with whatever key encrypts the database (often the AWS-managed aws/rds key); use of those keys is limited to RDS and EC2 acting for the copy (kms:ViaService).',
-    on: (root) =>
-      each(all(root, SnapshotFlow), (flow) => [
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${spelled(Stack.of(flow)).region}:${spelled(Stack.of(flow)).account}:key/*]`,
-      ]),
+    on: (root) => each(all(root, SnapshotFlow), (flow) => [`AwsSolutions-IAM5[Resource::${arnPrefix(flow, 'kms')}:key/*]`]),
   },
   {
     reason:
@@ -126,11 +127,14 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       "A target's write-only (and, for Dolt, read) grant covers its own prefix: object names carry the run's date and id, unknown at deploy time.",
     on: (root) =>
       each(all(root, DumpTasks), (tasks) =>
-        [...tasks.taskDefinitions.keys()].map((target) => `AwsSolutions-IAM5[Resource::<${bucketLogicalId(tasks)}.Arn>/${target}/*]`),
+        [...tasks.taskDefinitions.keys()].map(
+          (target) => `AwsSolutions-IAM5[Resource::<${bucketLogicalId(tasks)}.Arn>/${target}/*]`,
+        ),
       ),
   },
   {
-    reason: 'ecr:GetAuthorizationToken (pulling the worker image) and the X-Ray and metrics calls of task roles have no resource-level permissions.',
+    reason:
+      'ecr:GetAuthorizationToken (pulling the worker image) and the X-Ray and metrics calls of task roles have no resource-level permissions.',
     on: (root) => each([...all(root, DumpTasks), ...all(root, Dispatch)], () => ['AwsSolutions-IAM5[Resource::*]']),
   },
   {
@@ -141,31 +145,54 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   {
     reason:
       'CDK grants on one customer-managed key (the runs table and queue key): GenerateDataKey* and ReEncrypt* name key operations, not other keys.',
-    on: (root) => each(all(root, Dispatch), () => ['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]']),
+    on: (root) =>
+      each(all(root, Dispatch), () => [
+        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      ]),
   },
   {
     reason:
-      'RunTask is allowed on every revision of each target\'s own task definition family (revisions change with every deploy), only in Safekeep\'s cluster (ecs:cluster condition); tagging only the tasks RunTask creates (ecs:CreateAction).',
+      "RunTask is allowed on every revision of each target's own task definition family (revisions change with every deploy), only in Safekeep's cluster (ecs:cluster condition); tagging only the tasks RunTask creates (ecs:CreateAction).",
     on: (root) =>
       each(all(root, Dispatch), (dispatch) => {
-        const { region, account } = spelled(Stack.of(dispatch));
+        const ecsArn = arnPrefix(dispatch, 'ecs');
         const tasks = all(root, DumpTasks).flatMap((t) => [...t.taskDefinitions.values()].map((d) => d.family));
         return [
-          ...tasks.map((family) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:${account}:task-definition/${family}:*]`),
-          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:${account}:task/*]`,
+          ...tasks.map((family) => `AwsSolutions-IAM5[Resource::${ecsArn}:task-definition/${family}:*]`),
+          `AwsSolutions-IAM5[Resource::${ecsArn}:task/*]`,
         ];
       }),
   },
   {
-    reason: 'The results recorder reads run manifests (<target>/.../manifest.json) and nothing else in the bucket; run keys are unknown at deploy time.',
-    on: (root) => each(all(root, Dispatch), (dispatch) => [`AwsSolutions-IAM5[Resource::<${bucketLogicalId(dispatch)}.Arn>/*/manifest.json]`]),
+    reason:
+      'The results recorder reads run manifests (<target>/.../manifest.json) and nothing else in the bucket; run keys are unknown at deploy time.',
+    on: (root) =>
+      each(all(root, Dispatch), (dispatch) => [
+        `AwsSolutions-IAM5[Resource::<${bucketLogicalId(dispatch)}.Arn>/*/manifest.json]`,
+      ]),
   },
   {
-    reason: 'This queue is the dead-letter queue: what lands here is kept 14 days and alarmed on; a dead-letter queue of its own would only move the problem.',
-    on: (root) => each(all(root, Dispatch).map((d) => d.deadLetters), () => ['AwsSolutions-SQS3']),
+    reason:
+      'The runs table is operational history, rebuilt from the manifests in the artifact bucket if lost; it has point-in-time recovery, deletion protection and is retained, so an AWS Backup plan would only add cost.',
+    on: (root) =>
+      each(
+        all(root, Dispatch).map((d) => d.runsTable),
+        () => ['NIST.800.53.R5-DynamoDBInBackupPlan', 'HIPAA.Security-DynamoDBInBackupPlan'],
+      ),
   },
   {
-    reason: "Scheduler's Lambda target grant covers the dispatcher's versions and aliases (arn:...:function:name:*), one function.",
+    reason:
+      'This queue is the dead-letter queue: what lands here is kept 14 days and alarmed on; a dead-letter queue of its own would only move the problem.',
+    on: (root) =>
+      each(
+        all(root, Dispatch).map((d) => d.deadLetters),
+        () => ['AwsSolutions-SQS3'],
+      ),
+  },
+  {
+    reason:
+      "Scheduler's Lambda target grant covers the dispatcher's versions and aliases (arn:...:function:name:*), one function.",
     on: (root) =>
       each(all(root, Dispatch), (dispatch) => [
         `AwsSolutions-IAM5[Resource::<${Stack.of(dispatch).getLogicalId(dispatch.dispatchFunction.function.node.defaultChild as CfnElement)}.Arn>:*]`,

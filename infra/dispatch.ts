@@ -47,7 +47,7 @@ export interface PublishedDeployment extends Deployment {
  * results. The deployment is published in SSM under /safekeep/<stack>/ for the CLI.
  */
 export class Dispatch extends Construct {
-  readonly runsTable: dynamodb.TableV2;
+  readonly runsTable: dynamodb.Table;
   readonly dispatchFunction: SafekeepFunction;
   readonly recorderFunction: SafekeepFunction;
   readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
@@ -59,11 +59,13 @@ export class Dispatch extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     this.parameterPrefix = `/safekeep/${stack.stackName}`;
-    this.runsTable = new dynamodb.TableV2(this, 'Runs', {
+    // Table, not TableV2: a TableV2 with a customer-managed key cannot synthesize in a region-agnostic stack.
+    this.runsTable = new dynamodb.Table(this, 'Runs', {
       partitionKey: { name: 'target', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'runId', type: dynamodb.AttributeType.STRING },
-      billing: dynamodb.Billing.onDemand(),
-      encryption: dynamodb.TableEncryptionV2.customerManagedKey(props.dataKey),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.dataKey,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -74,7 +76,9 @@ export class Dispatch extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    const workerFunctions = Object.fromEntries([...(props.workerFunctions ?? new Map())].map(([target, fn]) => [target, fn.functionName]));
+    const workerFunctions = Object.fromEntries(
+      [...(props.workerFunctions ?? new Map())].map(([target, fn]) => [target, fn.functionName]),
+    );
     const deployment: Deployment = {
       stateMachineArn: props.snapshots?.stateMachine.stateMachineArn,
       clusterArn: props.dumps.cluster.attrArn,
@@ -104,7 +108,11 @@ export class Dispatch extends Construct {
       config: props.config,
       logKey: props.logKey,
       deadLetterQueue: this.deadLetters,
-      environment: { RUNS_TABLE: this.runsTable.tableName, ARTIFACT_BUCKET: props.artifacts.bucket.bucketName, TASK_FAMILY_PREFIX: props.dumps.familyPrefix },
+      environment: {
+        RUNS_TABLE: this.runsTable.tableName,
+        ARTIFACT_BUCKET: props.artifacts.bucket.bucketName,
+        TASK_FAMILY_PREFIX: props.dumps.familyPrefix,
+      },
     });
     this.runsTable.grantReadWriteData(this.recorderFunction.function);
     props.artifacts.grantReadManifests(this.recorderFunction.function);
@@ -113,7 +121,9 @@ export class Dispatch extends Construct {
     const group = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {});
     // One role for every schedule: it may invoke the dispatcher, and nothing else (plus its dead letters).
     const scheduleRole = new iam.Role(this, 'ScheduleRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
       description: 'Safekeep: lets its schedules invoke the dispatcher',
     });
     props.dataKey.grantEncryptDecrypt(scheduleRole);
@@ -128,7 +138,9 @@ export class Dispatch extends Construct {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['ecs:RunTask'],
-          resources: [`arn:${Stack.of(this).partition}:ecs:${Stack.of(this).region}:${Stack.of(this).account}:task-definition/${definition.family}:*`],
+          resources: [
+            `arn:${Stack.of(this).partition}:ecs:${Stack.of(this).region}:${Stack.of(this).account}:task-definition/${definition.family}:*`,
+          ],
           conditions: { ArnEquals: { 'ecs:cluster': props.dumps.cluster.attrArn } },
         }),
       );
@@ -149,10 +161,17 @@ export class Dispatch extends Construct {
   }
 
   private routeResults(props: DispatchProps): void {
-    const recorder = new eventTargets.LambdaFunction(this.recorderFunction.function, { retryAttempts: 8, maxEventAge: Duration.hours(6) });
+    const recorder = new eventTargets.LambdaFunction(this.recorderFunction.function, {
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(6),
+    });
     new events.Rule(this, 'DumpTaskStopped', {
       description: 'Safekeep: a dump task stopped',
-      eventPattern: { source: ['aws.ecs'], detailType: ['ECS Task State Change'], detail: { clusterArn: [props.dumps.cluster.attrArn], lastStatus: ['STOPPED'] } },
+      eventPattern: {
+        source: ['aws.ecs'],
+        detailType: ['ECS Task State Change'],
+        detail: { clusterArn: [props.dumps.cluster.attrArn], lastStatus: ['STOPPED'] },
+      },
       targets: [recorder],
     });
     if (props.snapshots) {
@@ -161,7 +180,10 @@ export class Dispatch extends Construct {
         eventPattern: {
           source: ['aws.states'],
           detailType: ['Step Functions Execution Status Change'],
-          detail: { stateMachineArn: [props.snapshots.stateMachine.stateMachineArn], status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] },
+          detail: {
+            stateMachineArn: [props.snapshots.stateMachine.stateMachineArn],
+            status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+          },
         },
         targets: [recorder],
       });
@@ -176,7 +198,9 @@ export class Dispatch extends Construct {
       scheduleGroup: group,
       description: `Safekeep: back up ${target.name} (${expression} ${timezone})`,
       schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(timezone)),
-      timeWindow: flexibleWindowMinutes ? scheduler.TimeWindow.flexible(Duration.minutes(flexibleWindowMinutes)) : scheduler.TimeWindow.off(),
+      timeWindow: flexibleWindowMinutes
+        ? scheduler.TimeWindow.flexible(Duration.minutes(flexibleWindowMinutes))
+        : scheduler.TimeWindow.off(),
       target: new schedulerTargets.LambdaInvoke(this.dispatchFunction.function, {
         input: scheduler.ScheduleTargetInput.fromObject(payload),
         role,
@@ -208,4 +232,3 @@ export class Dispatch extends Construct {
     }
   }
 }
-
