@@ -101,6 +101,12 @@ const CASES: { name: string; yaml: string; expected: RegExp }[] = [
     expected: /^target "orders" \(targets\[0\]\) field schedule\.expression: got "rate\(1 hours\)"; write rate\(1 hour\)/,
   },
   {
+    name: 'cron that fires once, without a lateness limit',
+    yaml: `targets:
+  - { name: orders, kind: rds-cluster, schedule: { expression: "cron(0 3 1 1 ? 2030)" }, source: { clusterId: orders } }`,
+    expected: /^target "orders" \(targets\[0\]\) field schedule\.expression: got "cron\(0 3 1 1 \? 2030\)"; .*runs fewer than twice.*set alerts\.maxAgeHours/,
+  },
+  {
     name: 'misspelled field',
     yaml: `defaults: { schedule: ${SCHEDULE} }
 targets:

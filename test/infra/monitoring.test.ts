@@ -209,27 +209,6 @@ describe('Monitoring, as synthesized', () => {
     acknowledgeKnownFindings(app);
     expect(monitoringFindings()).toEqual([]); // ...and every finding is acknowledged.
   });
-
-  it('refuses a target whose schedule has no interval and no maxAgeHours, naming it', () => {
-    const stack2 = new Stack(new App({ context: CDK_CONTEXT }), 'Once');
-    const config = parseConfig(
-      {
-        targets: [
-          {
-            name: 'once',
-            kind: 'rds-instance',
-            source: { instanceId: 'once' },
-            schedule: { expression: 'cron(0 3 1 1 ? 2030)' },
-          },
-        ],
-      },
-      'test',
-    );
-    const runsTable = dynamodb.TableV2.fromTableName(stack2, 'Runs', 'runs');
-    expect(() => new Monitoring(stack2, 'Monitoring', { config, runsTable, logKey: new kms.Key(stack2, 'Key') })).toThrow(
-      /target "once".*set alerts\.maxAgeHours/,
-    );
-  });
 });
 
 describe.skipIf(!moto)('the freshness alarms, driven by the freshness handler against a moto runs table', () => {

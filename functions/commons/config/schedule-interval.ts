@@ -38,8 +38,16 @@ const SATURDAY = 7;
 export function longestIntervalSeconds(expression: string): number {
   const parsed = parseScheduleExpression(expression);
   if (parsed.type === 'rate') return parsed.value * RATE_UNIT_SECONDS[parsed.unit];
-  return longestCronGap(expression, parsed.fields);
+  // A cron walks 230 years of days; configs repeat a few expressions across many targets, so remember them.
+  let gap = cronGaps.get(expression);
+  if (gap === undefined) {
+    gap = longestCronGap(expression, parsed.fields);
+    cronGaps.set(expression, gap);
+  }
+  return gap;
 }
+
+const cronGaps = new Map<string, number>();
 
 /** What `allowedAgeSeconds` needs of a target: its schedule and, when given, its own limit. */
 export interface AgedTarget {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { isIanaTimeZone, parseScheduleExpression, ScheduleExpressionError } from './schedule-expression.ts';
+import { allowedAgeSeconds, ScheduleIntervalError } from './schedule-interval.ts';
 
 export const SNAPSHOT_KINDS = ['rds-instance', 'rds-cluster', 'ebs-volume', 'ec2-instance'] as const;
 export const DUMP_KINDS = ['postgres', 'mysql', 'dolt', 'doltgres'] as const;
@@ -295,7 +296,18 @@ export const configSchema = configShape
   .transform((config) => ({
     ...config,
     targets: config.targets.map((target) => resolveDefaults(target, config.defaults)),
-  }));
+  }))
+  .superRefine((config, ctx) => {
+    // Lateness is judged by the schedule's interval; a cron that fires once has none, so it needs a limit.
+    config.targets.forEach((target, index) => {
+      try {
+        allowedAgeSeconds({ schedule: target.schedule, alerts: target.alerts });
+      } catch (error) {
+        if (!(error instanceof ScheduleIntervalError)) throw error;
+        ctx.addIssue({ code: 'custom', path: ['targets', index, 'schedule', 'expression'], message: error.message });
+      }
+    });
+  });
 
 /**
  * Checks that span targets (unique names, a schedule from the target or the defaults). They take loosely
