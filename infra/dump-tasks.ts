@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Construct } from 'constructs';
 import type { DumpTarget, SafekeepConfig } from '#functions/commons/config/schema.ts';
 import { isDumpTarget } from '#functions/commons/config/schema.ts';
@@ -52,7 +52,8 @@ export class DumpTasks extends Construct {
     this.familyPrefix = props.familyPrefix;
     const targets = props.config.targets.filter(isDumpTarget).filter((t) => t.runner === 'fargate');
     this.cluster = new ecs.CfnCluster(this, 'Cluster', { clusterSettings: [{ name: 'containerInsights', value: 'enabled' }] });
-    if (targets.some((t) => t.kind === 'dolt' || t.kind === 'doltgres')) {
+    // Lambda-run Dolt targets use the same table, so any Dolt or Doltgres target creates it.
+    if (props.config.targets.some((t) => t.kind === 'dolt' || t.kind === 'doltgres')) {
       this.doltManifests = new dynamodb.TableV2(this, 'DoltManifests', {
         partitionKey: { name: 'db', type: dynamodb.AttributeType.STRING },
         billing: dynamodb.Billing.onDemand(),
@@ -66,11 +67,20 @@ export class DumpTasks extends Construct {
       platform: Platform.LINUX_AMD64,
       exclude: ['node_modules', 'cdk.out', '.git', 'dist', 'test', 'bench', 'docs', '**/*.md', 'layers'],
     });
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, encryptionKey: props.logKey, removalPolicy: RemovalPolicy.RETAIN });
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     this.taskDefinitions = new Map(targets.map((target) => [target.name, this.taskDefinition(target, image, logGroup, props)]));
   }
 
-  private taskDefinition(target: DumpTarget, image: ecs.ContainerImage, logGroup: logs.ILogGroup, props: DumpTasksProps): ecs.FargateTaskDefinition {
+  private taskDefinition(
+    target: DumpTarget,
+    image: ecs.ContainerImage,
+    logGroup: logs.ILogGroup,
+    props: DumpTasksProps,
+  ): ecs.FargateTaskDefinition {
     const definition = new ecs.FargateTaskDefinition(this, `Task-${target.name}`, {
       family: `${this.familyPrefix}-${target.name}`,
       cpu: props.cpu ?? 1024,
@@ -108,4 +118,3 @@ function secretOf(scope: Construct, id: string, reference: string): secretsmanag
     ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, reference)
     : secretsmanager.Secret.fromSecretNameV2(scope, id, reference);
 }
-

@@ -9,6 +9,8 @@ import { isSnapshotTarget } from '#functions/commons/config/schema.ts';
 import { ArtifactBucket } from './artifact-bucket.ts';
 import { Dispatch } from './dispatch.ts';
 import { DumpTasks } from './dump-tasks.ts';
+import { LambdaRunner } from './lambda-runner.ts';
+import { Monitoring } from './monitoring.ts';
 import { SnapshotFlow } from './snapshot-flow.ts';
 
 /**
@@ -37,8 +39,12 @@ export class Safekeep extends Construct {
   readonly dataKey: kms.Key;
   /** The ECS cluster, worker image and per-target task definitions of Fargate dumps. */
   readonly dumps: DumpTasks;
+  /** The Lambda workers of targets with runner "lambda" and their client-tools layer (none without such targets). */
+  readonly lambdaRunner: LambdaRunner;
   /** Schedules, the dispatcher, the results recorder, the runs table, the published deployment. */
   readonly dispatch: Dispatch;
+  /** The freshness check, per-target failure and freshness alarms, their topics, and the dashboard. */
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: SafekeepProps) {
     super(scope, id);
@@ -58,7 +64,18 @@ export class Safekeep extends Construct {
     if (this.config.targets.some(isSnapshotTarget)) {
       this.snapshots = new SnapshotFlow(this, 'Snapshots', { config: this.config, logKey: this.logKey });
     }
-    this.dumps = new DumpTasks(this, 'Dumps', { config: this.config, artifacts: this.artifacts, logKey: this.logKey, familyPrefix: Stack.of(this).stackName });
+    this.dumps = new DumpTasks(this, 'Dumps', {
+      config: this.config,
+      artifacts: this.artifacts,
+      logKey: this.logKey,
+      familyPrefix: Stack.of(this).stackName,
+    });
+    this.lambdaRunner = new LambdaRunner(this, 'LambdaRunner', {
+      config: this.config,
+      artifacts: this.artifacts,
+      logKey: this.logKey,
+      doltManifests: this.dumps.doltManifests,
+    });
     this.dispatch = new Dispatch(this, 'Dispatch', {
       config: this.config,
       artifacts: this.artifacts,
@@ -66,7 +83,19 @@ export class Safekeep extends Construct {
       dataKey: this.dataKey,
       snapshots: this.snapshots,
       dumps: this.dumps,
+      workerFunctions: this.lambdaRunner.workers,
     });
+    this.lambdaRunner.sendResultsTo(this.dispatch.recorderFunction.function);
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config: this.config,
+      runsTable: this.dispatch.runsTable,
+      logKey: this.logKey,
+      dashboardName: Stack.of(this).stackName,
+    });
+    this.monitoring.alarmOnQueue(
+      this.dispatch.deadLetters,
+      'Safekeep: a schedule could not invoke the dispatcher, or the dispatcher or recorder failed for good; read the messages in the dead-letter queue',
+    );
   }
 
   /** The validated target called `name`. */

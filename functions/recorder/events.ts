@@ -18,10 +18,16 @@ export const ecsTaskStopped = z.object({
     startedAt: z.string().optional(),
     stoppedAt: z.string().optional(),
     createdAt: z.string().optional(),
-    containers: z.array(z.object({ name: z.string(), exitCode: z.number().optional(), reason: z.string().optional() })).default([]),
+    containers: z
+      .array(z.object({ name: z.string(), exitCode: z.number().optional(), reason: z.string().optional() }))
+      .default([]),
     overrides: z
       .object({
-        containerOverrides: z.array(z.object({ name: z.string(), environment: z.array(z.object({ name: z.string(), value: z.string() })).optional() })).default([]),
+        containerOverrides: z
+          .array(
+            z.object({ name: z.string(), environment: z.array(z.object({ name: z.string(), value: z.string() })).optional() }),
+          )
+          .default([]),
       })
       .optional(),
   }),

@@ -5,11 +5,11 @@
  * duration and bytes for successes.
  */
 import { METRIC, TARGET_DIMENSION } from '../commons/metric-names.ts';
+import { WORKER_CONTAINER } from '../dispatch/dispatch.ts';
 import type { RunRecord, RunsStore } from '../runs/run-record.ts';
 import type { SnapshotTelemetry } from '../snapshots/core/ports.ts';
 import { manifestKeyOf } from '../worker/core/layout.ts';
 import type { Manifest } from '../worker/core/manifest.ts';
-import { WORKER_CONTAINER } from '../dispatch/dispatch.ts';
 import type { RecorderEvent } from './events.ts';
 
 export interface RecorderPorts {
@@ -56,7 +56,8 @@ export async function recordRunEnd(event: RecorderEvent, context: RecorderContex
   const dimensions = { [TARGET_DIMENSION]: outcome.target };
   if (outcome.status === 'succeeded') {
     context.telemetry.metric(METRIC.succeeded, 1, 'Count', dimensions);
-    if (outcome.durationSeconds !== undefined) context.telemetry.metric(METRIC.durationSeconds, outcome.durationSeconds, 'Seconds', dimensions);
+    if (outcome.durationSeconds !== undefined)
+      context.telemetry.metric(METRIC.durationSeconds, outcome.durationSeconds, 'Seconds', dimensions);
     if (outcome.bytes !== undefined) context.telemetry.metric(METRIC.bytes, outcome.bytes, 'Bytes', dimensions);
   } else {
     context.telemetry.metric(METRIC.failed, 1, 'Count', dimensions);
@@ -72,7 +73,10 @@ async function outcomeOf(event: RecorderEvent, context: RecorderContext): Promis
   return undefined;
 }
 
-async function dumpTaskOutcome(event: Extract<RecorderEvent, { source: 'aws.ecs' }>, context: RecorderContext): Promise<Outcome | undefined> {
+async function dumpTaskOutcome(
+  event: Extract<RecorderEvent, { source: 'aws.ecs' }>,
+  context: RecorderContext,
+): Promise<Outcome | undefined> {
   const { detail } = event;
   if (detail.lastStatus !== 'STOPPED') return undefined;
   const family = /task-definition\/([^:]+):\d+$/.exec(detail.taskDefinitionArn)?.[1] ?? detail.group?.replace(/^family:/, '');
@@ -85,10 +89,21 @@ async function dumpTaskOutcome(event: Extract<RecorderEvent, { source: 'aws.ecs'
   const durationSeconds = secondsBetween(detail.startedAt ?? detail.createdAt, detail.stoppedAt);
   if (worker?.exitCode === undefined) {
     // Never ran: image pull, capacity, networking or secrets failed before the container started.
-    return { target, runId, status: 'failed', reason: `the task never started (${detail.stopCode ?? 'no stop code'}: ${detail.stoppedReason ?? worker?.reason ?? 'no reason given'})` };
+    return {
+      target,
+      runId,
+      status: 'failed',
+      reason: `the task never started (${detail.stopCode ?? 'no stop code'}: ${detail.stoppedReason ?? worker?.reason ?? 'no reason given'})`,
+    };
   }
   if (worker.exitCode !== 0) {
-    return { target, runId, status: 'failed', durationSeconds, reason: `the dump task exited with code ${worker.exitCode}; its CloudWatch log says why` };
+    return {
+      target,
+      runId,
+      status: 'failed',
+      durationSeconds,
+      reason: `the dump task exited with code ${worker.exitCode}; its CloudWatch log says why`,
+    };
   }
   return withManifest(target, runId, durationSeconds, context);
 }
@@ -104,20 +119,39 @@ function executionOutcome(event: Extract<RecorderEvent, { source: 'aws.states' }
   return { target: input.target, runId: input.runId, status: 'failed', durationSeconds, reason };
 }
 
-async function lambdaWorkerOutcome(event: Extract<RecorderEvent, { requestContext: unknown }>, context: RecorderContext): Promise<Outcome> {
+async function lambdaWorkerOutcome(
+  event: Extract<RecorderEvent, { requestContext: unknown }>,
+  context: RecorderContext,
+): Promise<Outcome> {
   const { target, runId } = event.requestPayload;
   if (event.requestContext.condition !== 'Success') {
     const error = (event.responsePayload as { errorMessage?: string } | undefined)?.errorMessage;
-    return { target, runId, status: 'failed', reason: `the Lambda worker failed (${event.requestContext.condition}${error ? `: ${error}` : ''})` };
+    return {
+      target,
+      runId,
+      status: 'failed',
+      reason: `the Lambda worker failed (${event.requestContext.condition}${error ? `: ${error}` : ''})`,
+    };
   }
   return withManifest(target, runId, undefined, context);
 }
 
-async function withManifest(target: string, runId: string, durationSeconds: number | undefined, context: RecorderContext): Promise<Outcome> {
+async function withManifest(
+  target: string,
+  runId: string,
+  durationSeconds: number | undefined,
+  context: RecorderContext,
+): Promise<Outcome> {
   const key = manifestKeyOf(target, runId);
   const manifest = key ? await context.ports.readManifest(key) : undefined;
   if (!key || !manifest) {
-    return { target, runId, status: 'failed', durationSeconds, reason: 'the worker exited 0 but wrote no manifest, so there is no backup' };
+    return {
+      target,
+      runId,
+      status: 'failed',
+      durationSeconds,
+      reason: 'the worker exited 0 but wrote no manifest, so there is no backup',
+    };
   }
   const took = durationSeconds ?? secondsBetween(manifest.startedAt, manifest.finishedAt);
   return { target, runId, status: 'succeeded', manifestKey: key, bytes: manifest.totals.storedBytes, durationSeconds: took };

@@ -221,7 +221,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       );
       values = {
         [bucketId]: bucket,
-        [logicalId('AWS::DynamoDB::GlobalTable')]: runs.tableName,
+        [stack.getLogicalId(safekeep.dispatch.runsTable.node.defaultChild as never)]: runs.tableName,
         [`${logicalId('AWS::ECS::Cluster')}.Arn`]: clusterArn,
         [machineId]: machine.stateMachineArn ?? '',
       };

@@ -14,6 +14,7 @@ import { loadConfigFile, parseConfig } from '#functions/commons/config/load.ts';
 import { ArtifactBucket } from '#infra/artifact-bucket.ts';
 import { acknowledgeKnownFindings, nagPacks } from '#infra/compliance.ts';
 import { DbClientToolsLayer, LambdaRunner, type LambdaRunnerProps } from '#infra/lambda-runner.ts';
+import { Safekeep } from '#infra/safekeep.ts';
 import { SafekeepFunction } from '#infra/safekeep-function.ts';
 import { CDK_CONTEXT, policyStatements } from '#test/support/cdk.ts';
 
@@ -232,6 +233,59 @@ describe('LambdaRunner', () => {
     expect(() => new LambdaRunner(stack, 'LambdaRunner', props)).toThrow(
       'LambdaRunner: target "shop" (dolt) needs the DynamoDB table of Dolt\'s remotes; pass doltManifests',
     );
+  });
+});
+
+describe('wired into the Safekeep construct', () => {
+  const app = new App({ context: CDK_CONTEXT });
+  const stack = new Stack(app, 'Wired', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const safekeep = new Safekeep(stack, 'Safekeep', {
+    defaults: { schedule: { expression: 'rate(1 day)' } },
+    targets: TARGETS,
+  } as never);
+  const template = Template.fromStack(stack);
+  const idOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+  const workerIds = [...safekeep.lambdaRunner.workerFunctions.entries()].map(
+    ([target, fn]) => [target, idOf(fn.function)] as const,
+  );
+
+  it('tells the dispatcher which function runs each lambda target, and lets it invoke only those', () => {
+    expect(workerIds.map(([target]) => target).sort()).toEqual(['meta', 'shop']);
+    const dispatcher = template.toJSON().Resources[idOf(safekeep.dispatch.dispatchFunction.function)];
+    const workers = dispatcher.Properties.Environment.Variables.WORKER_FUNCTIONS;
+    const rendered = JSON.stringify(workers);
+    for (const [, id] of workerIds) expect(rendered).toContain(id);
+    const dispatcherPolicy = safekeep.dispatch.dispatchFunction.function.role?.node.tryFindChild(
+      'DefaultPolicy',
+    ) as CfnElement['node']['scope'];
+    const invokes = policyStatements(template)
+      .filter(({ resource }) => resource === idOf(dispatcherPolicy as never))
+      .map(({ statement }) => statement)
+      .filter((statement) => actionsOf(statement).includes('lambda:InvokeFunction'));
+    const invoked = JSON.stringify(invokes.map((statement) => statement.Resource));
+    for (const [, id] of workerIds) expect(invoked).toContain(id);
+  });
+
+  it("sends every worker's result to the stack's recorder", () => {
+    const recorderId = idOf(safekeep.dispatch.recorderFunction.function);
+    for (const [, id] of workerIds) {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: id },
+        MaximumRetryAttempts: 0,
+        DestinationConfig: {
+          OnSuccess: { Destination: { 'Fn::GetAtt': [recorderId, 'Arn'] } },
+          OnFailure: { Destination: { 'Fn::GetAtt': [recorderId, 'Arn'] } },
+        },
+      });
+    }
+  });
+
+  it('passes the compliance gate as a whole stack', () => {
+    acknowledgeKnownFindings(app);
+    const findings = nagPacks(app).flatMap((pack) =>
+      pack.validateScope(stack).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName}: ${r.constructPath}`)),
+    );
+    expect(findings).toEqual([]);
   });
 });
 
