@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetDeployedConfig } from '#functions/commons/lambda/deployment.ts';
 import { Safekeep } from '#infra/safekeep.ts';
 import { SafekeepFunction } from '#infra/safekeep-function.ts';
+import { datapointsFromEmf, evaluateAlarm, findAlarm } from '#test/support/alarms.ts';
 import { execute, stateMachineDefinition } from '#test/support/asl.ts';
 import { MOTO_CREDENTIALS, s3Client } from '#test/support/aws.ts';
 import { CDK_CONTEXT } from '#test/support/cdk.ts';
@@ -59,27 +60,11 @@ async function capture<T>(work: () => Promise<T>): Promise<{ result?: T; error?:
   }
 }
 
-/** Metric values per name from embedded-metric-format lines, with their Target dimension. */
-function metricsOf(lines: string[]): { name: string; value: number; target: string; dimensions: string[][] }[] {
-  return lines.flatMap((line) => {
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      return [];
-    }
-    const directives =
-      (parsed._aws as { CloudWatchMetrics?: { Dimensions: string[][]; Metrics: { Name: string }[] }[] } | undefined)
-        ?.CloudWatchMetrics ?? [];
-    return directives.flatMap((d) =>
-      d.Metrics.map((m) => ({
-        name: m.Name,
-        value: Number(parsed[m.Name]),
-        target: String(parsed.Target),
-        dimensions: d.Dimensions,
-      })),
-    );
-  });
+/** The datapoints a handler published, as CloudWatch would store them, and the time to evaluate alarms at. */
+function metricsOf(lines: string[]) {
+  const datapoints = datapointsFromEmf(lines);
+  const newest = Math.max(0, ...datapoints.map((d) => d.timestamp.getTime()));
+  return { datapoints, evaluatedAt: new Date(newest + 60_000) };
 }
 
 describe.skipIf(!moto || !versitygw || !postgres)(
@@ -287,17 +272,17 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       expect(manifest).toContain(started.runId);
       const verify = await runCli(['verify', '--from', manifest], hostEnvironment);
       expect(verify.stdout).toMatch(/all intact/);
-      const metrics = metricsOf(recorded.lines);
-      expect(metrics.find((m) => m.name === 'BackupSucceeded')).toMatchObject({
+      const { datapoints, evaluatedAt } = metricsOf(recorded.lines);
+      expect(datapoints.find((m) => m.name === 'BackupSucceeded')).toMatchObject({
         value: 1,
-        target: dumpTarget,
-        dimensions: [['Target']],
+        dimensions: { Target: dumpTarget },
       });
-      expect(metrics.find((m) => m.name === 'BackupBytes')?.value).toBeGreaterThan(1000);
-      expect(metrics.find((m) => m.name === 'BackupDurationSeconds')?.value).toBeGreaterThanOrEqual(0);
+      expect(datapoints.find((m) => m.name === 'BackupBytes')?.value).toBeGreaterThan(1000);
+      expect(datapoints.find((m) => m.name === 'BackupDurationSeconds')?.value).toBeGreaterThanOrEqual(0);
+      expect(evaluateAlarm(findAlarm(template, 'BackupFailed', { Target: dumpTarget }), datapoints, evaluatedAt)).toBe('OK');
     });
 
-    it('records a task that exits non-zero as a failed run and counts it', async () => {
+    it('records a task that exits non-zero as a failed run, counted, raising that target's failure alarm', async () => {
       const dispatched = await invoke('Dispatcher', { target: brokenTarget, trigger: 'schedule' });
       const [task] = await runPendingTasks(clients, clusterArn, hostEnvironment);
       expect(task?.exitCode).toBe(4);
@@ -309,12 +294,16 @@ describe.skipIf(!moto || !versitygw || !postgres)(
         status: 'failed',
         reason: expect.stringMatching(/exited with code 4/),
       });
-      expect(metricsOf(recorded.lines)).toContainEqual(
-        expect.objectContaining({ name: 'BackupFailed', value: 1, target: brokenTarget }),
+      const { datapoints, evaluatedAt } = metricsOf(recorded.lines);
+      expect(datapoints).toContainEqual(
+        expect.objectContaining({ name: 'BackupFailed', value: 1, dimensions: { Target: brokenTarget } }),
       );
+      // The synthesized failure alarm of that target fires on it; a healthy target's stays quiet.
+      expect(evaluateAlarm(findAlarm(template, 'BackupFailed', { Target: brokenTarget }), datapoints, evaluatedAt)).toBe('ALARM');
+      expect(evaluateAlarm(findAlarm(template, 'BackupFailed', { Target: dumpTarget }), datapoints, evaluatedAt)).toBe('OK');
     });
 
-    it('records a task that never started as a failed run and counts it', async () => {
+    it('records a task that never started as a failed run, counted, raising the failure alarm', async () => {
       const dispatched = await invoke('Dispatcher', { target: dumpTarget, trigger: 'schedule' });
       const { runId, taskArn } = dispatched.result as { runId: string; taskArn: string };
       const family = `${stackName}-${dumpTarget}`;
@@ -336,9 +325,11 @@ describe.skipIf(!moto || !versitygw || !postgres)(
         status: 'failed',
         reason: expect.stringMatching(/the task never started \(TaskFailedToStart: CannotPullContainerError/),
       });
-      expect(metricsOf(recorded.lines)).toContainEqual(
-        expect.objectContaining({ name: 'BackupFailed', value: 1, target: dumpTarget }),
+      const { datapoints, evaluatedAt } = metricsOf(recorded.lines);
+      expect(datapoints).toContainEqual(
+        expect.objectContaining({ name: 'BackupFailed', value: 1, dimensions: { Target: dumpTarget } }),
       );
+      expect(evaluateAlarm(findAlarm(template, 'BackupFailed', { Target: dumpTarget }), datapoints, evaluatedAt)).toBe('ALARM');
       await runPendingTasks(clients, clusterArn, hostEnvironment); // clear it from moto's running tasks
     });
 
@@ -370,8 +361,8 @@ describe.skipIf(!moto || !versitygw || !postgres)(
         },
       });
       expect(recorded.result).toMatchObject({ target: snapshotTarget, runId, status: 'succeeded' });
-      expect(metricsOf(recorded.lines)).toContainEqual(
-        expect.objectContaining({ name: 'BackupSucceeded', value: 1, target: snapshotTarget }),
+      expect(metricsOf(recorded.lines).datapoints).toContainEqual(
+        expect.objectContaining({ name: 'BackupSucceeded', value: 1, dimensions: { Target: snapshotTarget } }),
       );
     });
 
