@@ -282,7 +282,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       expect(evaluateAlarm(findAlarm(template, 'BackupFailed', { Target: dumpTarget }), datapoints, evaluatedAt)).toBe('OK');
     });
 
-    it('records a task that exits non-zero as a failed run, counted, raising that target's failure alarm', async () => {
+    it("records a task that exits non-zero as a failed run, counted, raising that target's failure alarm", async () => {
       const dispatched = await invoke('Dispatcher', { target: brokenTarget, trigger: 'schedule' });
       const [task] = await runPendingTasks(clients, clusterArn, hostEnvironment);
       expect(task?.exitCode).toBe(4);

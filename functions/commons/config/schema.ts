@@ -181,12 +181,12 @@ const dumpCommon = {
   compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
   /** Where the dump runs: a Fargate task (default) or, for small databases, a Lambda function. */
   runner: z.enum(['fargate', 'lambda']).default('fargate'),
-  /** The run fails (and is alerted) when it takes longer than this. */
+  /** The run fails (and is alerted) when it takes longer than this; by default 240, or 14 with runner "lambda". */
   timeoutMinutes: z
     .int()
     .min(1)
     .max(24 * 60)
-    .default(240),
+    .optional(),
 };
 
 const rdsInstanceTarget = z.strictObject({
@@ -236,16 +236,21 @@ const ec2InstanceTarget = z.strictObject({
 /** Lambda stops a function after 15 minutes: a dump run there must be done, manifest and all, before that. */
 export const LAMBDA_RUNNER_MAX_MINUTES = 14;
 
+const DEFAULT_TIMEOUT_MINUTES = { fargate: 240, lambda: LAMBDA_RUNNER_MAX_MINUTES } as const;
+
 const dumpTarget = <K extends DumpKind>(kind: K) =>
-  z.strictObject({ ...dumpCommon, kind: z.literal(kind), source: dumpSource }).superRefine((target, ctx) => {
-    if (target.runner === 'lambda' && target.timeoutMinutes > LAMBDA_RUNNER_MAX_MINUTES) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['timeoutMinutes'],
-        message: `with runner "lambda" it must be at most ${LAMBDA_RUNNER_MAX_MINUTES} (Lambda stops at 15 minutes); use runner "fargate" for longer dumps`,
-      });
-    }
-  });
+  z
+    .strictObject({ ...dumpCommon, kind: z.literal(kind), source: dumpSource })
+    .superRefine((target, ctx) => {
+      if (target.runner === 'lambda' && (target.timeoutMinutes ?? 0) > LAMBDA_RUNNER_MAX_MINUTES) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timeoutMinutes'],
+          message: `with runner "lambda" it must be at most ${LAMBDA_RUNNER_MAX_MINUTES} (Lambda stops at 15 minutes); use runner "fargate" for longer dumps`,
+        });
+      }
+    })
+    .transform((target) => ({ ...target, timeoutMinutes: target.timeoutMinutes ?? DEFAULT_TIMEOUT_MINUTES[target.runner] }));
 
 export const targetSchema = z.discriminatedUnion('kind', [
   rdsInstanceTarget,

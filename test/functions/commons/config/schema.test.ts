@@ -25,6 +25,22 @@ describe('the example config', () => {
     expect(mysql).toMatchObject({ compression: 'zstd', runner: 'fargate', timeoutMinutes: 240 });
     expect(config.bucket).toEqual({ noncurrentVersionExpirationDays: 90, accessLogRetentionDays: 365 });
   });
+
+  it('gives a runner "lambda" target a timeout Lambda can keep, and refuses a longer one', () => {
+    const target = (extra: object) => ({
+      name: 'small',
+      kind: 'postgres',
+      schedule: { expression: 'rate(1 day)' },
+      source: { host: 'db.internal', secret: 'safekeep/small' },
+      network: { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] },
+      runner: 'lambda',
+      ...extra,
+    });
+    expect(parseConfig({ targets: [target({})] }, 'test').targets[0]?.timeoutMinutes).toBe(14);
+    expect(() => parseConfig({ targets: [target({ timeoutMinutes: 30 })] }, 'test')).toThrow(
+      /timeoutMinutes: got 30; with runner "lambda" it must be at most 14/,
+    );
+  });
 });
 
 describe('target names', () => {
