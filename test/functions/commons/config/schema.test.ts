@@ -36,7 +36,7 @@ describe('the example config', () => {
       runner: 'lambda',
       ...extra,
     });
-    expect(parseConfig({ targets: [target({})] }, 'test').targets[0]?.timeoutMinutes).toBe(14);
+    expect(parseConfig({ targets: [target({})] }, 'test').targets[0]).toMatchObject({ timeoutMinutes: 14 });
     expect(() => parseConfig({ targets: [target({ timeoutMinutes: 30 })] }, 'test')).toThrow(
       /timeoutMinutes: got 30; with runner "lambda" it must be at most 14/,
     );
