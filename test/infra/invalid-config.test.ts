@@ -104,7 +104,8 @@ const CASES: { name: string; yaml: string; expected: RegExp }[] = [
     name: 'cron that fires once, without a lateness limit',
     yaml: `targets:
   - { name: orders, kind: rds-cluster, schedule: { expression: "cron(0 3 1 1 ? 2030)" }, source: { clusterId: orders } }`,
-    expected: /^target "orders" \(targets\[0\]\) field schedule\.expression: got "cron\(0 3 1 1 \? 2030\)"; .*runs fewer than twice.*set alerts\.maxAgeHours/,
+    expected:
+      /^target "orders" \(targets\[0\]\) field schedule\.expression: got "cron\(0 3 1 1 \? 2030\)"; .*runs fewer than twice.*set alerts\.maxAgeHours/,
   },
   {
     name: 'misspelled field',
