@@ -35,7 +35,7 @@ interface PublishedDeployment {
 
 const STACK_FLAGS = { ...COMMON_FLAGS, stack: { type: 'string', default: 'Safekeep' }, region: { type: 'string' } } as const;
 
-function clients(context: CliContext, endpointUrl: string | undefined, region: string | undefined) {
+function clients(endpointUrl: string | undefined, region: string | undefined) {
   const config = { ...(endpointUrl ? { endpoint: endpointUrl } : {}), ...(region ? { region } : {}) };
   return {
     ssm: new SSMClient(config),
@@ -93,7 +93,7 @@ export async function runCommand(args: string[], context: CliContext): Promise<n
   });
   const [name, ...extra] = positionals;
   if (!name || extra.length > 0) throw new UsageError('name exactly one target: safekeep run <target> [--wait]');
-  const aws = clients(context, values['endpoint-url'], values.region);
+  const aws = clients(values['endpoint-url'], values.region);
   const stack = values.stack ?? 'Safekeep';
   const deployment = await deploymentOf(aws.ssm, stack);
   const target = await deployedTargetOf(aws.ssm, stack, name);
@@ -224,7 +224,7 @@ function describeRecord(record: RunRecord): string {
 
 export async function statusCommand(args: string[], context: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: STACK_FLAGS, strict: true, allowPositionals: true });
-  const aws = clients(context, values['endpoint-url'], values.region);
+  const aws = clients(values['endpoint-url'], values.region);
   const stack = values.stack ?? 'Safekeep';
   const deployment = await deploymentOf(aws.ssm, stack);
   const names = positionals.length > 0 ? positionals : await targetNames(aws.ssm, stack);
