@@ -64,9 +64,11 @@ export function parseDatabaseUrl(url: string, engine: Engine, flag: string, cred
     );
   }
   if (!parsed.hostname) throw new UsageError(`${flag} has no host, got "${url}"`);
-  const databases = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+  // Split before decoding: a comma inside a name arrives encoded (%2C) and stays part of that name.
+  const databases = parsed.pathname
+    .replace(/^\//, '')
     .split(',')
-    .map((name) => name.trim())
+    .map((name) => decodeURIComponent(name).trim())
     .filter(Boolean);
   return {
     engine,

@@ -22,6 +22,11 @@ describe('parseDatabaseUrl', () => {
     expect(parseDatabaseUrl('mysql://db', 'mysql', '--source', {})).toMatchObject({ port: 3306, user: 'root', databases: [] });
   });
 
+  it('keeps an encoded comma inside its database name (the dispatcher encodes every name)', () => {
+    const url = `postgres://db/${['sales,eu', 'ünï cöde'].map(encodeURIComponent).join(',')}`;
+    expect(parseDatabaseUrl(url, 'postgres', '--source', {}).databases).toEqual(['sales,eu', 'ünï cöde']);
+  });
+
   it('refuses a password in the URL, saying where it belongs instead', () => {
     expect(() => parseDatabaseUrl('postgres://app:hunter2@db/x', 'postgres', '--source', {})).toThrow(
       /--source contains a password; remove it and pass it in SAFEKEEP_DB_PASSWORD/,
