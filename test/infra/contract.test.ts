@@ -19,7 +19,6 @@ import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetDeployedConfig } from '#functions/commons/lambda/deployment.ts';
 import { Safekeep } from '#infra/safekeep.ts';
@@ -29,6 +28,7 @@ import { execute, stateMachineDefinition } from '#test/support/asl.ts';
 import { MOTO_CREDENTIALS, s3Client } from '#test/support/aws.ts';
 import { CDK_CONTEXT } from '#test/support/cdk.ts';
 import { ACCOUNT, publishParameters, registerTaskDefinitions, resolveCfn, runPendingTasks } from '#test/support/contract.ts';
+import { createPostgresDatabase } from '#test/support/databases.ts';
 import { peer } from '#test/support/peers.ts';
 import { motoRunsTable } from '#test/support/runs.ts';
 import { createInstances, motoClients } from '#test/support/snapshots.ts';
@@ -140,16 +140,9 @@ describe.skipIf(!moto || !versitygw || !postgres)(
 
     beforeAll(async () => {
       // The data, the secrets, the bucket and the database instance the config names.
-      const admin = new pg.Client({ ...pgPeer, database: 'postgres' });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${database}`);
-      await admin.end();
-      const db = new pg.Client({ ...pgPeer, database });
-      await db.connect();
-      await db.query(
+      await createPostgresDatabase(pgPeer, database, [
         "CREATE TABLE bytebase_metadata (id int PRIMARY KEY, v text); INSERT INTO bytebase_metadata SELECT g, 'row ' || g FROM generate_series(1, 1000) g",
-      );
-      await db.end();
+      ]);
       await clients.secrets.send(
         new CreateSecretCommand({
           Name: `safekeep/${dumpTarget}`,

@@ -7,6 +7,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { s3Client } from '#test/support/aws.ts';
+import { createPostgresDatabase } from '#test/support/databases.ts';
 import { peer } from '#test/support/peers.ts';
 import { createVersionedBucket, manifestUrlOf, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
 
@@ -50,19 +51,15 @@ describe.skipIf(!postgres || !versitygw)('PostgreSQL backup under concurrent wri
   it('restores a state where every transfer is whole and the ledger matches every balance', async () => {
     // Prepare
     const [source, restored] = [uniqueName('pg_bank'), uniqueName('pg_bank_restored')];
-    const admin = new pg.Client({ ...pgPeer, database: 'postgres' });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${source}`);
-    await admin.end();
+    await createPostgresDatabase(pgPeer, source, [
+      'CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)',
+      'CREATE TABLE transfers (id bigserial PRIMARY KEY, from_id int NOT NULL, to_id int NOT NULL, amount bigint NOT NULL)',
+      `INSERT INTO accounts SELECT g, ${OPENING_BALANCE} FROM generate_series(1, ${ACCOUNTS}) g`,
+      // Enough data that the dump takes a while, so writes land while it runs.
+      'CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 20) AS pad FROM generate_series(1, 200000) g',
+    ]);
     const db = new pg.Client({ ...pgPeer, database: source });
     await db.connect();
-    await db.query('CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)');
-    await db.query(
-      'CREATE TABLE transfers (id bigserial PRIMARY KEY, from_id int NOT NULL, to_id int NOT NULL, amount bigint NOT NULL)',
-    );
-    await db.query(`INSERT INTO accounts SELECT g, ${OPENING_BALANCE} FROM generate_series(1, ${ACCOUNTS}) g`);
-    // Enough data that the dump takes a while, so writes land while it runs.
-    await db.query('CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 20) AS pad FROM generate_series(1, 200000) g');
     const writer = keepWriting({
       async transfer(from, to, amount) {
         await db.query('BEGIN');

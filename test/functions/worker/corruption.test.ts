@@ -12,6 +12,7 @@ import { main } from '#functions/cli/main.ts';
 import { s3ArtifactStore } from '#functions/worker/adapters/s3-artifact-store.ts';
 import type { Manifest } from '#functions/worker/core/manifest.ts';
 import { s3Client } from '#test/support/aws.ts';
+import { createPostgresDatabase } from '#test/support/databases.ts';
 import { POSTGRES_DATASET } from '#test/support/datasets/postgres.ts';
 import { peer, RUN_DIR } from '#test/support/peers.ts';
 import { captureTerminal, createVersionedBucket, uniqueName } from '#test/support/worker.ts';
@@ -79,14 +80,7 @@ describe.skipIf(!postgres || !mariadb || !versitygw)('corrupted artifacts are de
       engine: 'postgres' as const,
       async prepare() {
         const database = uniqueName('rot_pg');
-        const admin = new pg.Client({ ...pgPeer, database: 'postgres' });
-        await admin.connect();
-        await admin.query(`CREATE DATABASE ${database}`);
-        await admin.end();
-        const db = new pg.Client({ ...pgPeer, database });
-        await db.connect();
-        for (const statement of POSTGRES_DATASET.slice(0, 12)) await db.query(statement);
-        await db.end();
+        await createPostgresDatabase(pgPeer, database, POSTGRES_DATASET.slice(0, 12));
         return {
           source: `postgres://postgres@127.0.0.1:${pgPeer.port}/${database}`,
           password: pgPeer.password,

@@ -11,10 +11,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ListMultipartUploadsCommand, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgToolPath } from '#functions/worker/engines/postgres/tools.ts';
 import { s3Client } from '#test/support/aws.ts';
+import { createPostgresDatabase } from '#test/support/databases.ts';
 import { peer, type S3Peer } from '#test/support/peers.ts';
 import {
   createVersionedBucket,
@@ -69,14 +69,7 @@ describe.skipIf(!postgres || !versitygw)('a failed PostgreSQL dump leaves nothin
   let earlier: { key: string; versionId?: string }[];
 
   beforeAll(async () => {
-    const admin = new pg.Client({ ...pgPeer, database: 'postgres' });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${source}`);
-    await admin.end();
-    const db = new pg.Client({ ...pgPeer, database: source });
-    await db.connect();
-    await db.query(BIG_TABLE);
-    await db.end();
+    await createPostgresDatabase(pgPeer, source, [BIG_TABLE]);
     bucket = await createVersionedBucket(s3, 'faults');
     const good = await dump({});
     expect(good.code, good.stderr).toBe(0);

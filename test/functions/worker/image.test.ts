@@ -8,10 +8,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { bundleWorker } from '#functions/worker/image/bundle.ts';
 import { s3Client } from '#test/support/aws.ts';
+import { createPostgresDatabase } from '#test/support/databases.ts';
 import { peer } from '#test/support/peers.ts';
 import { createVersionedBucket, peerEnvironment, uniqueName } from '#test/support/worker.ts';
 
@@ -47,10 +47,7 @@ describe('the Fargate image', () => {
       const bundle = await bundleWorker(join(mkdtempSync(join(tmpdir(), 'safekeep-bundle-')), 'safekeep.mjs'));
       expect(readFileSync(bundle, 'utf8')).not.toMatch(/aws-cdk-lib|cdk-nag/);
       const database = uniqueName('image_src');
-      const admin = new pg.Client({ ...pgPeer, database: 'postgres' });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${database}`);
-      await admin.end();
+      await createPostgresDatabase(pgPeer, database);
       const bucket = await createVersionedBucket(s3Client(s3Peer), 'image');
       // What ECS injects from Secrets Manager: the user and password, never in the command.
       const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_USER: pgPeer.user, SAFEKEEP_DB_PASSWORD: pgPeer.password });

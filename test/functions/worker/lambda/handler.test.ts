@@ -6,12 +6,12 @@
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetDeployedConfig } from '#functions/commons/lambda/deployment.ts';
 import { manifestKeyOf, newRunId } from '#functions/worker/core/layout.ts';
 import type { LambdaDumpResult } from '#functions/worker/lambda/lambda-dump.ts';
 import { motoClientConfig, s3Client } from '#test/support/aws.ts';
+import { createPostgresDatabase } from '#test/support/databases.ts';
 import { peer } from '#test/support/peers.ts';
 import {
   createVersionedBucket,
@@ -68,15 +68,10 @@ describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run i
   };
 
   beforeAll(async () => {
-    const admin = new pg.Client({ ...pgPeer, database: 'postgres' });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    await admin.end();
-    const db = new pg.Client({ ...pgPeer, database });
-    await db.connect();
-    await db.query('CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL)');
-    await db.query("INSERT INTO items SELECT n, 'item ' || n FROM generate_series(1, 250) AS n");
-    await db.end();
+    await createPostgresDatabase(pgPeer, database, [
+      'CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL)',
+      "INSERT INTO items SELECT n, 'item ' || n FROM generate_series(1, 250) AS n",
+    ]);
     const secret = (name: string, password: string) =>
       secrets.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ username: pgPeer.user, password }) }));
     await secret(secretName, pgPeer.password);
