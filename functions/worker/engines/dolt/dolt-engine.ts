@@ -11,6 +11,7 @@ import { inProcessProducer } from '../../core/in-process-producer.ts';
 import { objectName } from '../../core/layout.ts';
 import type { ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
+import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpOutcome, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { withMysql } from '../mysql/connection.ts';
 import {
@@ -50,17 +51,11 @@ async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
     const [rows] = (await db.query('SHOW DATABASES')) as unknown as [{ Database: string }[]];
     return { version, names: rows.map((row) => row.Database).filter((name) => !SYSTEM_DATABASES.includes(name)) };
   });
-  const missing = source.databases.filter((name) => !facts.names.includes(name));
-  if (missing.length > 0) {
-    throw new PreflightError(
-      `Dolt at ${source.host}:${source.port} has no database ${missing.map((m) => `"${m}"`).join(', ')}; it has ${facts.names.join(', ') || 'none'}`,
-    );
-  }
   return {
     serverVersion: facts.version,
     // The server writes the backup itself; its own dolt_backup is the tool.
     client: { tool: 'dolt_backup', version: facts.version },
-    databases: source.databases.length > 0 ? source.databases : facts.names,
+    databases: databasesToDump(source, 'Dolt', facts.names),
   };
 }
 
@@ -171,4 +166,4 @@ async function verify(request: VerifyRequest) {
   return { checked };
 }
 
-export const doltEngine: DatabaseEngine = { engine: 'dolt', preflight: (source) => preflight(source), dump, restore, verify };
+export const doltEngine: DatabaseEngine = { engine: 'dolt', preflight, dump, restore, verify };

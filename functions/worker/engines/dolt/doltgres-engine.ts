@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import { PreflightError } from '../../../commons/errors.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
+import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpOutcome, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { withPostgres } from '../postgres/connection.ts';
 import {
@@ -55,16 +56,10 @@ async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
     );
     return { version, names };
   });
-  const missing = source.databases.filter((name) => !facts.names.includes(name));
-  if (missing.length > 0) {
-    throw new PreflightError(
-      `Doltgres at ${source.host}:${source.port} has no database ${missing.map((m) => `"${m}"`).join(', ')}; it has ${facts.names.join(', ') || 'none'}`,
-    );
-  }
   return {
     serverVersion: facts.version,
     client: { tool: 'dolt_backup', version: facts.version },
-    databases: source.databases.length > 0 ? source.databases : facts.names,
+    databases: databasesToDump(source, 'Doltgres', facts.names),
   };
 }
 
@@ -145,7 +140,7 @@ async function verify(request: VerifyRequest) {
 
 export const doltgresEngine: DatabaseEngine = {
   engine: 'doltgres',
-  preflight: (source) => preflight(source),
+  preflight,
   dump,
   restore,
   verify,

@@ -12,6 +12,7 @@ import { inProcessProducer } from '../../core/in-process-producer.ts';
 import { objectName } from '../../core/layout.ts';
 import type { ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
+import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { clientOptionsFile, quoteName, withMysql } from './connection.ts';
 import { type DumpTool, dumpTool, mysqlClient } from './tools.ts';
@@ -34,16 +35,10 @@ async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
       `mysqldump ${tool.version} is older than the server (MySQL ${server.version}); install a MySQL client at least as new (OpenMetadata asks for 8.3+), or point SAFEKEEP_MYSQLDUMP at one`,
     );
   }
-  const missing = source.databases.filter((name) => !server.names.includes(name));
-  if (missing.length > 0) {
-    throw new PreflightError(
-      `${source.engine} at ${source.host}:${source.port} has no database ${missing.map((m) => `"${m}"`).join(', ')}; it has ${server.names.join(', ') || 'none'}`,
-    );
-  }
   return {
     serverVersion: server.version,
     client: { tool: tool.flavor === 'mariadb' ? 'mariadb-dump' : 'mysqldump', version: tool.version },
-    databases: source.databases.length > 0 ? source.databases : server.names,
+    databases: databasesToDump(source, source.engine, server.names),
     flags: { serverIsMariaDb },
   };
 }
@@ -241,4 +236,4 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-export const mysqlEngine: DatabaseEngine = { engine: 'mysql', preflight: (source) => preflight(source), dump, restore, verify };
+export const mysqlEngine: DatabaseEngine = { engine: 'mysql', preflight, dump, restore, verify };

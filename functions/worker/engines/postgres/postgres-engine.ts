@@ -11,6 +11,7 @@ import { EXTENSIONS } from '../../core/compression.ts';
 import { objectName } from '../../core/layout.ts';
 import type { ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
+import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { quoteIdentifier, withPostgres } from './connection.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
@@ -47,16 +48,10 @@ async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
       `pg_dump ${client.version} is older than the server (PostgreSQL ${facts.version}) and cannot dump it; install PostgreSQL ${majorOf(facts.version)} or newer client tools (or point SAFEKEEP_PG_BIN at them)`,
     );
   }
-  const missing = source.databases.filter((name) => !facts.names.includes(name));
-  if (missing.length > 0) {
-    throw new PreflightError(
-      `PostgreSQL at ${source.host}:${source.port} has no database ${missing.map((m) => `"${m}"`).join(', ')}; it has ${facts.names.join(', ')}`,
-    );
-  }
   return {
     serverVersion: facts.version,
     client: { tool: 'pg_dump', version: client.version },
-    databases: source.databases.length > 0 ? source.databases : facts.names,
+    databases: databasesToDump(source, 'PostgreSQL', facts.names),
     flags: { canReadRolePasswords: facts.canRead },
   };
 }
@@ -268,7 +263,7 @@ function compareCounts(object: ManifestObject, counts: Record<string, number>): 
 
 export const postgresEngine: DatabaseEngine = {
   engine: 'postgres',
-  preflight: (source) => preflight(source),
+  preflight,
   dump,
   restore,
   verify,
