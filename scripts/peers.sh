@@ -118,34 +118,44 @@ pg_bin() {
   echo "/usr/lib/postgresql/$version/bin"
 }
 
-start_postgres() {
-  local dir="$RUN/postgres" bin
-  bin="$(pg_bin)"
-  if port_open "$PG_PORT"; then log "postgres already listening on $PG_PORT"; return; fi
+# Initializes (once) and starts the cluster in $RUN/<name> with the PostgreSQL binaries in <bin>.
+# Usage: start_pg_cluster <name> <bin> <port> <initdb locale> [server settings...]
+start_pg_cluster() {
+  local name="$1" bin="$2" port="$3" locale="$4" dir="$RUN/$1"
+  shift 4
   mkdir -p "$dir"
   if [ ! -s "$dir/data/PG_VERSION" ]; then
     rm -rf "$dir/data"
     (umask 077 && printf '%s\n' "$SAFEKEEP_PEER_USER_PASSWORD" >"$dir/pwfile")
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$dir"
     as_user postgres "$bin/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
-      --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
-      die "initdb failed; see $dir/initdb.log"
+      --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale="$locale" >"$dir/initdb.log" 2>&1 ||
+      die "initdb ($name) failed; see $dir/initdb.log"
     rm -f "$dir/pwfile"
   fi
   [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$dir"
   # fsync off: test data is disposable, and it makes the suite several times faster on one disk.
   as_user postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-    >/dev/null || die "postgres did not start; see $dir/postgres.log"
-  wait_for "postgres on 127.0.0.1:$PG_PORT" 30 port_open "$PG_PORT" || die "postgres not reachable; see $dir/postgres.log"
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off $*" >/dev/null ||
+    die "$name did not start; see $dir/postgres.log"
+  wait_for "$name on 127.0.0.1:$port" 30 port_open "$port" || die "$name not reachable; see $dir/postgres.log"
 }
 
-stop_postgres() {
-  local dir="$RUN/postgres"
+# Usage: stop_pg_cluster <name> <bin>
+stop_pg_cluster() {
+  local dir="$RUN/$1"
   [ -f "$dir/data/postmaster.pid" ] || return 0
-  as_user postgres "$(pg_bin)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
-  log "postgres stopped"
+  as_user postgres "$2/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  log "$1 stopped"
 }
+
+start_postgres() {
+  if port_open "$PG_PORT"; then log "postgres already listening on $PG_PORT"; return; fi
+  start_pg_cluster postgres "$(pg_bin)" "$PG_PORT" C.UTF-8 \
+    -c synchronous_commit=off -c full_page_writes=off -c max_connections=200
+}
+
+stop_postgres() { stop_pg_cluster postgres "$(pg_bin)"; }
 
 # ---------------------------------------------------------------- PostgreSQL 18 (a newer server than the client)
 start_postgres18() {
@@ -157,27 +167,10 @@ start_postgres18() {
   if [ ! -x "$dir/dist/bin/postgres" ] || ! cmp -s "$dist/bin/postgres" "$dir/dist/bin/postgres"; then
     rm -rf "$dir/dist" && cp -a "$dist" "$dir/dist"
   fi
-  if [ ! -s "$dir/data/PG_VERSION" ]; then
-    rm -rf "$dir/data"
-    (umask 077 && printf '%s\n' "$SAFEKEEP_PEER_USER_PASSWORD" >"$dir/pwfile")
-    [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$dir"
-    as_user postgres "$dir/dist/bin/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
-      --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
-      die "initdb (18) failed; see $dir/initdb.log"
-    rm -f "$dir/pwfile"
-  fi
-  [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$dir"
-  as_user postgres "$dir/dist/bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $PG18_PORT -k $dir -c fsync=off" >/dev/null || die "postgres18 did not start; see $dir/postgres.log"
-  wait_for "postgres18 on 127.0.0.1:$PG18_PORT" 30 port_open "$PG18_PORT" || die "postgres18 not reachable; see $dir/postgres.log"
+  start_pg_cluster postgres18 "$dir/dist/bin" "$PG18_PORT" C
 }
 
-stop_postgres18() {
-  local dir="$RUN/postgres18"
-  [ -f "$dir/data/postmaster.pid" ] || return 0
-  as_user postgres "$dir/dist/bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
-  log "postgres18 stopped"
-}
+stop_postgres18() { stop_pg_cluster postgres18 "$RUN/postgres18/dist/bin"; }
 
 # ---------------------------------------------------------------- MariaDB
 start_mariadb() {
