@@ -5,8 +5,8 @@
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { TailMarkerCheck } from '../../core/completeness.ts';
-import type { Logger } from '../../core/ports.ts';
+import { TailMarkerCheck } from '../core/completeness.ts';
+import type { Logger } from '../core/ports.ts';
 
 export interface ScriptKind {
   /** For messages: "users and grants". */
@@ -23,10 +23,13 @@ function scriptKind(what: string): ScriptKind {
 export const GRANTS_SCRIPT = scriptKind('users and grants');
 export const BRANCH_CONTROL_SCRIPT = scriptKind('branch control');
 
-/** The script's text; `statements` must not contain newlines (callers escape them in literals). */
+/**
+ * The script's text; `statements` must not contain newlines (callers escape them in literals). One that starts
+ * with `--` is a comment (a note on something left out) and gets no semicolon.
+ */
 export async function* sqlScript(kind: ScriptKind, title: string, statements: () => Promise<string[]>): AsyncIterable<string> {
   yield `-- ${title}\n`;
-  for (const statement of await statements()) yield `${statement};\n`;
+  for (const statement of await statements()) yield statement.startsWith('--') ? `${statement}\n` : `${statement};\n`;
   yield `${kind.endLine}\n`;
 }
 

@@ -12,11 +12,11 @@ import { objectName } from '../../core/layout.ts';
 import type { DoltDatabaseManifest, ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 import type { DumpOutcome, DumpRun, RestoreRequest, VerifyRequest } from '../engine.ts';
+import { BRANCH_CONTROL_SCRIPT, GRANTS_SCRIPT, scriptCompleteness, sqlScript } from '../sql-script.ts';
 import { hashBackupFiles } from './backup-files.ts';
 import { assertRefsMatch, type DoltRefs, readRefs, refsDifferences } from './refs.ts';
 import { doltRemoteFor } from './remote.ts';
 import type { DoltSession } from './session.ts';
-import { BRANCH_CONTROL_SCRIPT, GRANTS_SCRIPT, scriptCompleteness, sqlScript } from './sql-script.ts';
 
 /** How the shared logic reaches one kind of server. */
 export interface DoltServer {

@@ -14,6 +14,7 @@ import type { DatabaseEndpoint } from '../../core/source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpOutcome, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { withMysql } from '../mysql/connection.ts';
+import { BRANCH_CONTROL_SCRIPT, GRANTS_SCRIPT, replayScript, scriptCompleteness, sqlScript } from '../sql-script.ts';
 import {
   type DoltServer,
   doltEntries,
@@ -23,7 +24,6 @@ import {
 } from './dolt-backup.ts';
 import { checkWithDoltCli } from './dolt-cli-check.ts';
 import { mysqlSession } from './mysql-session.ts';
-import { BRANCH_CONTROL_SCRIPT, GRANTS_SCRIPT, replayScript, scriptCompleteness, sqlScript } from './sql-script.ts';
 
 const SYSTEM_DATABASES = ['information_schema', 'performance_schema', 'mysql', 'sys', 'dolt_cluster'];
 /** Accounts the server manages itself; recreating them elsewhere would clash with that server's own. */

@@ -11,6 +11,7 @@ import type { DatabaseEndpoint } from '../../core/source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpOutcome, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { withPostgres } from '../postgres/connection.ts';
+import { BRANCH_CONTROL_SCRIPT, replayScript } from '../sql-script.ts';
 import {
   type DoltServer,
   doltEntries,
@@ -20,7 +21,6 @@ import {
 } from './dolt-backup.ts';
 import { pgSession } from './pg-session.ts';
 import { checkWithScratchDoltgres } from './scratch-doltgres.ts';
-import { BRANCH_CONTROL_SCRIPT, replayScript } from './sql-script.ts';
 
 /** Doltgres always needs a database to connect to; every server has this one. */
 const ADMIN_DATABASE = 'postgres';

@@ -14,13 +14,13 @@ import type { ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
+import { GRANTS_SCRIPT, scriptCompleteness, sqlScript } from '../sql-script.ts';
 import { clientOptionsFile, quoteName, withMysql } from './connection.ts';
 import { type DumpTool, dumpTool, mysqlClient } from './tools.ts';
 
 const SYSTEM_DATABASES = ['information_schema', 'performance_schema', 'mysql', 'sys'];
 /** Accounts the server manages itself; recreating them elsewhere breaks that server. */
 const SYSTEM_ACCOUNTS = /^(mysql\.(sys|session|infoschema)|mariadb\.sys|rdsadmin|rdsrepladmin)$/;
-export const GRANTS_END = /-- Safekeep users and grants complete\s*$/;
 
 async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
   const tool = await dumpTool();
@@ -76,8 +76,10 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
       name: objectName('grants', undefined, `.sql${extension}`),
       role: 'grants',
       format: 'sql',
-      producer: inProcessProducer('reading users and grants', () => usersAndGrants(source)),
-      completeness: new TailMarkerCheck(GRANTS_END, 'the end of the users and grants'),
+      producer: inProcessProducer('reading users and grants', () =>
+        sqlScript(GRANTS_SCRIPT, `Safekeep users and grants of ${source.host}:${source.port}`, () => usersAndGrants(source)),
+      ),
+      completeness: scriptCompleteness(GRANTS_SCRIPT),
     });
     for (const database of run.facts.databases) {
       run.log.info('dumping database', { database });
@@ -103,9 +105,8 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
 }
 
 /** CREATE USER and GRANT statements for every non-system account, replayable on another server. */
-async function* usersAndGrants(source: DatabaseEndpoint): AsyncIterable<string> {
-  yield `-- Safekeep users and grants of ${source.host}:${source.port}\n`;
-  const statements = await withMysql(source, undefined, async (db) => {
+async function usersAndGrants(source: DatabaseEndpoint): Promise<string[]> {
+  return withMysql(source, undefined, async (db) => {
     const [accounts] = (await db.query('SELECT User AS user, Host AS host FROM mysql.user ORDER BY User, Host')) as unknown as [
       { user: string; host: string }[],
     ];
@@ -120,10 +121,9 @@ async function* usersAndGrants(source: DatabaseEndpoint): AsyncIterable<string> 
         out.push(`-- skipped ${account}: ${(error as Error).message.replaceAll('\n', ' ')}`);
       }
     }
+    out.push('FLUSH PRIVILEGES');
     return out;
   });
-  for (const statement of statements) yield statement.startsWith('--') ? `${statement}\n` : `${statement};\n`;
-  yield 'FLUSH PRIVILEGES;\n-- Safekeep users and grants complete\n';
 }
 
 async function accountStatements(db: import('mysql2/promise').Connection, account: string): Promise<string[]> {
@@ -216,7 +216,7 @@ async function verify(request: VerifyRequest) {
   for (const object of request.manifest.objects) {
     const check =
       object.role === 'grants'
-        ? new TailMarkerCheck(GRANTS_END, 'the end of the users and grants')
+        ? scriptCompleteness(GRANTS_SCRIPT)
         : new TailMarkerCheck(MYSQLDUMP_END, 'the "-- Dump completed" trailer');
     for await (const chunk of await request.openVerified(object)) check.update(chunk as Buffer);
     await check.finish();
