@@ -4,7 +4,7 @@
  * the run; earlier backups are never read, listed or touched.
  */
 
-import { type SafekeepError, StoreError, UsageError } from '../commons/errors.ts';
+import { StoreError, UsageError } from '../commons/errors.ts';
 import type { Compression } from './core/compression.ts';
 import { MANIFEST_FILE, newRunId, RUN_ID_PATTERN, runDate, runPrefix, type S3Location } from './core/layout.ts';
 import { type Engine, type Manifest, type ManifestObject, manifestSchema, retentionTierOf } from './core/manifest.ts';
@@ -107,14 +107,13 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
   }
 
   const manifestKey = `${prefix}${MANIFEST_FILE}`;
-  let manifest: Manifest | undefined;
-  await commitRun(staged, async (versions) => {
+  const manifest = await commitRun(staged, async (versions) => {
     const objects: ManifestObject[] = [
       ...described.map((object) => ({ ...object, versionId: versions.get(object.key) })),
       ...(outcome.extraObjects ?? []),
     ];
     const finishedAt = deps.now();
-    manifest = manifestSchema.parse({
+    const record = manifestSchema.parse({
       safekeepManifest: 1,
       target: request.target,
       engine: engine.engine as Engine,
@@ -133,12 +132,12 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
         objects: objects.length,
       },
     });
-    const written = await deps.store.putIfAbsent(manifestKey, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json');
-    if (!written.created) {
+    const put = await deps.store.putIfAbsent(manifestKey, `${JSON.stringify(record, null, 2)}\n`, 'application/json');
+    if (!put.created) {
       throw new StoreError(`a manifest already exists at ${manifestKey}; run ids must be unique, so this run was not recorded`);
     }
+    return record;
   });
-  if (!manifest) throw new StoreError('the manifest was not written') as SafekeepError;
   deps.log.info('backup committed', { target: request.target, runId, manifest: manifestKey, bytes: manifest.totals.storedBytes });
   return { manifest, manifestKey };
 }

@@ -110,10 +110,10 @@ function asSafekeepError(error: unknown): SafekeepError {
  * Makes a run's staged objects visible, then writes the manifest (last, and only if absent). If any
  * completion fails, the remaining uploads are aborted and no manifest is written.
  */
-export async function commitRun(
+export async function commitRun<T>(
   staged: readonly StagedObject[],
-  writeManifest: (versions: ReadonlyMap<string, string | undefined>) => Promise<void>,
-): Promise<void> {
+  writeManifest: (versions: ReadonlyMap<string, string | undefined>) => Promise<T>,
+): Promise<T> {
   const versions = new Map<string, string | undefined>();
   for (const [index, object] of staged.entries()) {
     try {
@@ -129,7 +129,7 @@ export async function commitRun(
       );
     }
   }
-  await writeManifest(versions);
+  return writeManifest(versions);
 }
 
 /** Aborts every staged upload (after a later object of the same run failed). */
