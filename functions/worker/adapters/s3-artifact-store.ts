@@ -57,6 +57,11 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
     }
   }
 
+  const getObject = (key: string, versionId: string | undefined) =>
+    wrap(`reading s3://${bucket}/${key}`, () =>
+      client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })),
+    );
+
   return {
     bucket,
 
@@ -128,17 +133,11 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
     },
 
     async read(key, versionId) {
-      const result = await wrap(`reading s3://${bucket}/${key}`, () =>
-        client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })),
-      );
-      return result.Body as Readable;
+      return (await getObject(key, versionId)).Body as Readable;
     },
 
     async readText(key, versionId) {
-      const result = await wrap(`reading s3://${bucket}/${key}`, () =>
-        client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })),
-      );
-      return (await result.Body?.transformToString('utf8')) ?? '';
+      return (await (await getObject(key, versionId)).Body?.transformToString('utf8')) ?? '';
     },
 
     async *list(prefix): AsyncIterable<StoredObjectInfo> {
@@ -156,19 +155,21 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
   };
 }
 
+const CREDENTIALS_HINT = 'check the AWS credentials and the role';
+const S3_ERROR_HINTS: Record<string, string> = {
+  NoSuchBucket: 'the bucket does not exist; check --to/--from',
+  NoSuchKey: 'no such object; check the path (safekeep list shows what exists)',
+  AccessDenied: CREDENTIALS_HINT,
+  InvalidAccessKeyId: CREDENTIALS_HINT,
+  SignatureDoesNotMatch: CREDENTIALS_HINT,
+};
+
 async function wrap<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     const name = error instanceof S3ServiceException ? error.name : (error as Error).name;
-    const hint =
-      name === 'NoSuchBucket'
-        ? 'the bucket does not exist; check --to/--from'
-        : name === 'NoSuchKey'
-          ? 'no such object; check the path (safekeep list shows what exists)'
-          : name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch'
-            ? 'check the AWS credentials and the role'
-            : 'check --endpoint-url and that S3 is reachable';
+    const hint = S3_ERROR_HINTS[name] ?? 'check --endpoint-url and that S3 is reachable';
     throw new StoreError(`${what} failed (${name}: ${(error as Error).message}); ${hint}`, { cause: error });
   }
 }
