@@ -126,6 +126,7 @@ if [ -f "$root/package-lock.json" ]; then
     # (darwin, win32, musl), which npm ci insists on finding in the lock file. The lock still pins every
     # version installed here.
     (cd "$root" && npm install --no-audit --no-fund --loglevel=error >&2)
+    # Hashed again: npm install may have rewritten the lock file.
     printf '%s' "$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)" >"$root/node_modules/.safekeep-lock-hash"
   fi
 fi
