@@ -5,7 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import type { SafekeepConfig, SnapshotTarget } from '#functions/commons/config/schema.ts';
+import { isSnapshotTarget, type SafekeepConfig, type SnapshotTarget } from '#functions/commons/config/schema.ts';
 import { SNAPSHOT_PREFIX, TAG } from '#functions/snapshots/core/naming.ts';
 import type { StartInput } from '#functions/snapshots/handlers/payloads.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
@@ -44,10 +44,8 @@ export class SnapshotFlow extends Construct {
 
   constructor(scope: Construct, id: string, props: SnapshotFlowProps) {
     super(scope, id);
-    const targets = props.config.targets.filter((t): t is SnapshotTarget =>
-      ['rds-instance', 'rds-cluster', 'ebs-volume', 'ec2-instance'].includes(t.kind),
-    );
-    this.copyRegions = [...new Set(targets.flatMap((t) => (t.copy ? [t.copy.region] : [])))];
+    const targets = props.config.targets.filter(isSnapshotTarget);
+    this.copyRegions = copyRegionsOf(targets);
     const fn = (name: string, description: string, timeout = Duration.minutes(5)) =>
       new SafekeepFunction(this, name, {
         entry: `functions/snapshots/${name.toLowerCase()}/handler.ts`,
@@ -136,6 +134,11 @@ export class SnapshotFlow extends Construct {
     waitForSnapshots.next(checkSnapshots).next(afterSnapshots);
     return start.next(waitForSnapshots);
   }
+}
+
+/** The distinct regions the targets copy their snapshots to. */
+function copyRegionsOf(targets: readonly SnapshotTarget[]): string[] {
+  return [...new Set(targets.flatMap((t) => (t.copy ? [t.copy.region] : [])))];
 }
 
 /** The run state's fields, passed on unchanged to a check step alongside its phase. */
@@ -302,7 +305,7 @@ export class SnapshotPermissions {
     const copies = this.targets.flatMap((t) => (t.copy ? [t.copy] : []));
     if (copies.length === 0) return;
     const add = (statement: iam.PolicyStatement) => grantee.grantPrincipal.addToPrincipalPolicy(statement);
-    const regions = [...new Set(copies.map((c) => c.region))];
+    const regions = copyRegionsOf(this.targets);
     add(
       new iam.PolicyStatement({
         actions: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot', 'rds:AddTagsToResource'],
@@ -355,7 +358,7 @@ export class SnapshotPermissions {
   grantPrune(grantee: iam.IGrantable): void {
     this.describeAll(grantee);
     const add = (statement: iam.PolicyStatement) => grantee.grantPrincipal.addToPrincipalPolicy(statement);
-    const regions = [this.stack.region, ...new Set(this.targets.flatMap((t) => (t.copy ? [t.copy.region] : [])))];
+    const regions = [this.stack.region, ...copyRegionsOf(this.targets)];
     // Deletes: only Safekeep-named snapshots that also carry the target tag (both checked by AWS).
     add(
       new iam.PolicyStatement({
