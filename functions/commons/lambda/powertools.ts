@@ -1,8 +1,8 @@
 /**
  * Powertools singletons shared by every Safekeep Lambda, created once per execution environment.
  * Metrics go out as CloudWatch embedded-metric-format log lines, so no function needs PutMetricData.
- * Emit per-target metrics through `powertoolsTelemetry().metric`, which gives them exactly the dimensions
- * the alarms expect.
+ * Emit metrics through `powertoolsTelemetry().metric`, which gives them exactly the dimensions the alarms
+ * expect and publishes each at once: nothing flushes `metrics` itself (see safekeepHandler).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
