@@ -2,7 +2,8 @@
  * What the Dolt and Doltgres engines share. Dump: per database, record branch heads, tags and dirty branches,
  * `dolt_backup('sync-url', ...)` to the run's own remote, and hash every file the server wrote. Restore:
  * `dolt_backup('restore', ...)` into a new database, then check its refs against the manifest. Verify: every
- * stored object's SHA-256, then the engine's own scratch restore.
+ * stored object's SHA-256, then the engine's own scratch restore. With --with-globals a restore also replays the
+ * SQL scripts the dump stored (users and grants, branch permissions).
  */
 
 import { DumpError, IntegrityError, RestoreError, SafekeepError, UsageError } from '../../../commons/errors.ts';
@@ -11,8 +12,15 @@ import { inProcessProducer } from '../../core/in-process-producer.ts';
 import { objectName } from '../../core/layout.ts';
 import type { DoltDatabaseManifest, ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
-import type { DumpOutcome, DumpRun, RestoreRequest, VerifyRequest } from '../engine.ts';
-import { BRANCH_CONTROL_SCRIPT, GRANTS_SCRIPT, scriptCompleteness, sqlScript } from '../sql-script.ts';
+import type { DumpOutcome, DumpRun, RestoreOutcome, RestoreRequest, VerifyRequest } from '../engine.ts';
+import {
+  BRANCH_CONTROL_SCRIPT,
+  GRANTS_SCRIPT,
+  replayScript,
+  type ScriptKind,
+  scriptCompleteness,
+  sqlScript,
+} from '../sql-script.ts';
 import { hashBackupFiles } from './backup-files.ts';
 import { assertRefsMatch, type DoltRefs, readRefs, refsDifferences } from './refs.ts';
 import { doltRemoteFor } from './remote.ts';
@@ -109,8 +117,11 @@ async function syncWithSteadyRefs(session: DoltSession, url: string, database: s
   }
 }
 
-/** Restores the manifest's backup of the source database into a new database on the target server. */
-export async function restoreDatabase(request: RestoreRequest, server: DoltServer): Promise<{ tables: number }> {
+/**
+ * Restores the manifest's backup of the source database into a new database on the target server, and with
+ * --with-globals replays the stored users and grants and branch permissions.
+ */
+export async function restoreDatabase(request: RestoreRequest, server: DoltServer): Promise<RestoreOutcome> {
   const { targetDatabase: name } = request;
   if (request.swap) {
     throw new UsageError(
@@ -137,10 +148,33 @@ export async function restoreDatabase(request: RestoreRequest, server: DoltServe
         }),
     );
   });
-  return server.session(request.target, name, async (session) => {
+  const tables = await server.session(request.target, name, async (session) => {
     assertRefsMatch(entry, await readRefs(session), `the restored database "${name}"`);
-    return { tables: await server.countTables(session) };
+    return server.countTables(session);
   });
+  if (request.withGlobals) {
+    await replayStoredScripts(request, server, 'grants', GRANTS_SCRIPT, undefined);
+    // Branch permissions name databases and are visible only from inside one, so they go into the restored one.
+    await replayStoredScripts(request, server, 'branch-control', BRANCH_CONTROL_SCRIPT, name);
+  }
+  return { database: name, tables };
+}
+
+/** Replays every stored script of `role` on the target, inside `database` (or the server's default). */
+async function replayStoredScripts(
+  request: RestoreRequest,
+  server: DoltServer,
+  role: 'grants' | 'branch-control',
+  kind: ScriptKind,
+  database: string | undefined,
+): Promise<void> {
+  for (const object of request.manifest.objects.filter((o) => o.role === role)) {
+    const script = await request.openVerified(object);
+    const { applied, refused } = await server.session(request.target, database, (session) =>
+      replayScript(kind, script, (statement) => session.rows(statement), request.log),
+    );
+    request.log.info(`applied the ${kind.what}`, { statements: applied, refused });
+  }
 }
 
 /** Re-reads every object of the run through its SHA-256 check; our own SQL scripts must also end whole. */

@@ -9,12 +9,11 @@ import { PreflightError } from '../../../commons/errors.ts';
 import { EXTENSIONS } from '../../core/compression.ts';
 import { inProcessProducer } from '../../core/in-process-producer.ts';
 import { objectName } from '../../core/layout.ts';
-import type { ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 import { databasesToDump } from '../databases.ts';
-import type { DatabaseEngine, DumpOutcome, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
+import type { DatabaseEngine, DumpOutcome, DumpRun, SourceFacts, VerifyRequest } from '../engine.ts';
 import { withMysql } from '../mysql/connection.ts';
-import { BRANCH_CONTROL_SCRIPT, GRANTS_SCRIPT, replayScript, scriptCompleteness, sqlScript } from '../sql-script.ts';
+import { GRANTS_SCRIPT, scriptCompleteness, sqlScript } from '../sql-script.ts';
 import {
   type DoltServer,
   doltEntries,
@@ -135,27 +134,6 @@ async function branchControl(source: DatabaseEndpoint, database: string | undefi
   });
 }
 
-async function restore(request: RestoreRequest) {
-  const { tables } = await restoreDatabase(request, server);
-  if (request.withGlobals) {
-    // Branch permissions name databases; they are visible only from inside one, so apply them in the restored one.
-    for (const object of request.manifest.objects.filter((o) => o.role === 'grants')) await replay(request, object, undefined);
-    for (const object of request.manifest.objects.filter((o) => o.role === 'branch-control')) {
-      await replay(request, object, request.targetDatabase);
-    }
-  }
-  return { database: request.targetDatabase, tables };
-}
-
-async function replay(request: RestoreRequest, object: ManifestObject, database: string | undefined): Promise<void> {
-  const kind = object.role === 'grants' ? GRANTS_SCRIPT : BRANCH_CONTROL_SCRIPT;
-  const script = await request.openVerified(object);
-  const { applied, refused } = await withMysql(request.target, database, (db) =>
-    replayScript(kind, script, (statement) => db.query(statement), request.log),
-  );
-  request.log.info(`applied the ${kind.what}`, { statements: applied, refused });
-}
-
 async function verify(request: VerifyRequest) {
   const checked = await verifyStoredObjects(request);
   for (const entry of doltEntries(request)) {
@@ -166,4 +144,10 @@ async function verify(request: VerifyRequest) {
   return { checked };
 }
 
-export const doltEngine: DatabaseEngine = { engine: 'dolt', preflight, dump, restore, verify };
+export const doltEngine: DatabaseEngine = {
+  engine: 'dolt',
+  preflight,
+  dump,
+  restore: (request) => restoreDatabase(request, server),
+  verify,
+};

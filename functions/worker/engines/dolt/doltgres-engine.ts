@@ -9,9 +9,8 @@ import type pg from 'pg';
 import { PreflightError } from '../../../commons/errors.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 import { databasesToDump } from '../databases.ts';
-import type { DatabaseEngine, DumpOutcome, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
+import type { DatabaseEngine, DumpOutcome, DumpRun, SourceFacts, VerifyRequest } from '../engine.ts';
 import { withPostgres } from '../postgres/connection.ts';
-import { BRANCH_CONTROL_SCRIPT, replayScript } from '../sql-script.ts';
 import {
   type DoltServer,
   doltEntries,
@@ -115,20 +114,6 @@ export function sqlLiteral(value: string): string {
   return `E'${escaped}'`;
 }
 
-async function restore(request: RestoreRequest) {
-  const { tables } = await restoreDatabase(request, server);
-  if (request.withGlobals) {
-    for (const object of request.manifest.objects.filter((o) => o.role === 'branch-control')) {
-      const script = await request.openVerified(object);
-      const { applied, refused } = await withPostgres(request.target, request.targetDatabase, (db) =>
-        replayScript(BRANCH_CONTROL_SCRIPT, script, (statement) => db.query(statement), request.log),
-      );
-      request.log.info('applied the branch control', { statements: applied, refused });
-    }
-  }
-  return { database: request.targetDatabase, tables };
-}
-
 async function verify(request: VerifyRequest) {
   const checked = await verifyStoredObjects(request);
   const entries = doltEntries(request);
@@ -142,6 +127,6 @@ export const doltgresEngine: DatabaseEngine = {
   engine: 'doltgres',
   preflight,
   dump,
-  restore,
+  restore: (request) => restoreDatabase(request, server),
   verify,
 };
