@@ -5,7 +5,7 @@
  * expect and publishes each at once: nothing flushes `metrics` itself (see safekeepHandler).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { SnapshotTelemetry } from '../../snapshots/core/ports.ts';
 
@@ -14,13 +14,6 @@ export const METRICS_NAMESPACE = 'Safekeep';
 export const logger = new Logger({ serviceName: 'safekeep' });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'safekeep' });
 export const tracer = new Tracer({ serviceName: 'safekeep' });
-
-const UNITS = {
-  Count: MetricUnit.Count,
-  Percent: MetricUnit.Percent,
-  Seconds: MetricUnit.Seconds,
-  Bytes: MetricUnit.Bytes,
-} as const;
 
 /** The narrow telemetry port the cores take, over Powertools. Dimensioned metrics get their own EMF blob. */
 export function powertoolsTelemetry(): SnapshotTelemetry {
@@ -33,7 +26,7 @@ export function powertoolsTelemetry(): SnapshotTelemetry {
       // otherwise add "service" to every metric.
       single.clearDefaultDimensions();
       for (const [key, dimension] of Object.entries(dimensions ?? {})) single.addDimension(key, dimension);
-      single.addMetric(name, UNITS[unit], value);
+      single.addMetric(name, unit, value);
     },
   };
 }
