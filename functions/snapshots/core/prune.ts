@@ -41,7 +41,7 @@ export function isOwnedBy(target: string, snapshot: Snapshot): boolean {
 export async function pruneTarget(target: SnapshotTarget, context: FlowContext, options: PruneOptions): Promise<PruneResult> {
   const empty = { target: target.name, dryRun: options.dryRun, kept: [], deleted: [] };
   if (options.afterFailedRun) return { ...empty, skipped: `the last backup of "${target.name}" failed, so nothing is pruned` };
-  const regions = [context.region, ...('copy' in target && target.copy ? [target.copy.region] : [])];
+  const regions = [context.region, ...(target.copy ? [target.copy.region] : [])];
   const kept: PruneResult['kept'][number][] = [];
   const deleted: PruneResult['deleted'][number][] = [];
   for (const region of regions) {

@@ -166,7 +166,7 @@ export interface CopyProgress {
  * next call. The destination key is checked first: a missing key is a clear error, not a failed copy.
  */
 export async function startCopies(target: SnapshotTarget, progress: CopyProgress, context: FlowContext): Promise<CopyProgress> {
-  if (!('copy' in target) || !target.copy) return { copies: [], waiting: [] };
+  if (!target.copy) return { copies: [], waiting: [] };
   const { region: destination, kmsKeyArn } = target.copy;
   if (!(await context.ports.kms(destination).keyUsable(kmsKeyArn))) {
     throw new SnapshotError(
@@ -254,7 +254,7 @@ export async function runSnapshotFlow(
   const started = await startSnapshots(target, runId, context);
   const taken = await waitUntilSettled(started.snapshots, 'snapshots');
   if (taken.state === 'failed') return { started, snapshots: taken.snapshots, copies: [], state: 'failed' };
-  let progress: CopyProgress = { copies: [], waiting: 'copy' in target && target.copy ? taken.snapshots : [] };
+  let progress: CopyProgress = { copies: [], waiting: target.copy ? taken.snapshots : [] };
   while (progress.waiting.length > 0) {
     progress = await startCopies(target, progress, context);
     if (progress.waiting.length > 0) await loop.sleep(loop.pollMs);

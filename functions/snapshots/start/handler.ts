@@ -22,6 +22,6 @@ export const handler = safekeepHandler(startInputSchema, async ({ target: name, 
     state: 'pending',
     copies: [],
     waiting: [],
-    copyConfigured: 'copy' in target && Boolean(target.copy),
+    copyConfigured: Boolean(target.copy),
   };
 });
