@@ -13,17 +13,10 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
+import { peerCoordinates } from '#test/support/peers.ts';
 
-const run = process.env.SAFEKEEP_RUN ?? '/tmp/safekeep-peers';
-const credentials = Object.fromEntries(
-  readFileSync(`${run}/credentials.env`, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-) as Record<string, string>;
-const password = credentials.SAFEKEEP_PEER_USER_PASSWORD ?? '';
-const pgPort = Number(process.env.SAFEKEEP_PG_PORT ?? 55432);
-const s3Endpoint = `http://127.0.0.1:${process.env.SAFEKEEP_S3_PORT ?? 57070}`;
+const pgPeer = peerCoordinates('postgres');
+const s3Peer = peerCoordinates('versitygw');
 const sizesMb = process.argv.slice(2).map(Number).filter(Boolean);
 const sizes = sizesMb.length > 0 ? sizesMb : [200, 2000];
 /** One row of `filler` dumps to about this many bytes of COPY text. */
@@ -31,13 +24,13 @@ const BYTES_PER_ROW = 140;
 
 async function ensureDatabase(sizeMb: number): Promise<string> {
   const name = `bench_dump_${sizeMb}mb`;
-  const admin = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password, database: 'postgres' });
+  const admin = new pg.Client({ ...pgPeer, database: 'postgres' });
   await admin.connect();
   const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount;
   if (!exists) {
     console.error(`creating ${name} (${sizeMb} MB of dump)...`);
     await admin.query(`CREATE DATABASE ${name}`);
-    const db = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password, database: name });
+    const db = new pg.Client({ ...pgPeer, database: name });
     await db.connect();
     const rows = Math.round((sizeMb * 1_000_000) / BYTES_PER_ROW);
     // md5 of random values: text that zstd compresses about 2x, like real data, not like zeros.
@@ -67,19 +60,19 @@ function measureDump(
         '--engine',
         'postgres',
         '--source',
-        `postgres://postgres@127.0.0.1:${pgPort}/${database}`,
+        `postgres://${pgPeer.user}@${pgPeer.host}:${pgPeer.port}/${database}`,
         '--to',
         `s3://${bucket}/bench`,
         '--endpoint-url',
-        s3Endpoint,
+        s3Peer.endpoint,
         '--json',
       ],
       {
         env: {
           ...process.env,
-          SAFEKEEP_DB_PASSWORD: password,
-          AWS_ACCESS_KEY_ID: credentials.SAFEKEEP_S3_ACCESS_KEY_ID,
-          AWS_SECRET_ACCESS_KEY: credentials.SAFEKEEP_S3_SECRET_ACCESS_KEY,
+          SAFEKEEP_DB_PASSWORD: pgPeer.password,
+          AWS_ACCESS_KEY_ID: s3Peer.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3Peer.secretAccessKey,
           AWS_REGION: 'us-east-1',
         },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -114,12 +107,12 @@ function measureDump(
 }
 
 const s3 = new S3Client({
-  endpoint: s3Endpoint,
+  endpoint: s3Peer.endpoint,
   forcePathStyle: true,
   region: 'us-east-1',
   credentials: {
-    accessKeyId: credentials.SAFEKEEP_S3_ACCESS_KEY_ID ?? '',
-    secretAccessKey: credentials.SAFEKEEP_S3_SECRET_ACCESS_KEY ?? '',
+    accessKeyId: s3Peer.accessKeyId,
+    secretAccessKey: s3Peer.secretAccessKey,
   },
 });
 const bucket = `bench-${Date.now().toString(36)}`;

@@ -6,13 +6,12 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { peerCoordinates, RUN_DIR } from '#test/support/peers.ts';
 
-const RUN = process.env.SAFEKEEP_RUN ?? '/tmp/safekeep-peers';
 const BUCKET = 'safekeep-demo';
 const DOLT_TABLE = 'safekeep-demo-dolt';
 
@@ -24,23 +23,14 @@ function peersUp(): void {
   execFileSync('bash', ['scripts/peers.sh', 'start', 'postgres', 'mariadb', 'moto', 'versitygw', 'dolt'], { stdio: 'inherit' });
 }
 
-function credentials(): Record<string, string> {
-  return Object.fromEntries(
-    readFileSync(`${RUN}/credentials.env`, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
-}
-
-async function loadSamples(password: string): Promise<void> {
+async function loadSamples(): Promise<void> {
   // Bytebase: metadata in PostgreSQL (its --pg database).
-  const admin = new pg.Client({ host: '127.0.0.1', port: 55432, user: 'postgres', password, database: 'postgres' });
+  const admin = new pg.Client({ ...postgres, database: 'postgres' });
   await admin.connect();
   await admin.query('DROP DATABASE IF EXISTS metadb WITH (FORCE)');
   await admin.query('CREATE DATABASE metadb');
   await admin.end();
-  const meta = new pg.Client({ host: '127.0.0.1', port: 55432, user: 'postgres', password, database: 'metadb' });
+  const meta = new pg.Client({ ...postgres, database: 'metadb' });
   await meta.connect();
   await meta.query(`CREATE TABLE instance (id serial PRIMARY KEY, name text NOT NULL, engine text, created_at timestamptz DEFAULT now());
     CREATE TABLE migration_history (id bigserial PRIMARY KEY, namespace text NOT NULL, version text, statement text);
@@ -49,40 +39,40 @@ async function loadSamples(password: string): Promise<void> {
   await meta.end();
 
   // OpenMetadata: metadata in MySQL (openmetadata_db).
-  const my = await mysql.createConnection({ host: '127.0.0.1', port: 53306, user: 'root', password, multipleStatements: true });
+  const my = await mysql.createConnection({ ...mariadb, multipleStatements: true });
   await my.query(`DROP DATABASE IF EXISTS openmetadata_db; CREATE DATABASE openmetadata_db; USE openmetadata_db;
     CREATE TABLE table_entity (id VARCHAR(36) PRIMARY KEY, json JSON NOT NULL, updatedAt BIGINT);
     INSERT INTO table_entity VALUES (UUID(), '{"name": "orders", "columns": 12}', 1), (UUID(), '{"name": "customers", "tags": ["PII"]}', 2);`);
   await my.end();
 
   // Dolt: a versioned database with branches and work in progress.
-  const dolt = await mysql.createConnection({ host: '127.0.0.1', port: 53307, user: 'root', password });
-  await dolt.query('DROP DATABASE IF EXISTS shop');
-  await dolt.query('CREATE DATABASE shop');
-  await dolt.query('USE shop');
-  await dolt.query('CREATE TABLE products (id INT PRIMARY KEY, name VARCHAR(100), price DECIMAL(10,2))');
-  await dolt.query("INSERT INTO products VALUES (1, 'kettle', 29.90), (2, 'teapot', 19.50)");
-  await dolt.query("CALL dolt_commit('-Am', 'catalogue')");
-  await dolt.query("CALL dolt_tag('v1')");
-  await dolt.query("CALL dolt_branch('summer-sale')");
-  await dolt.query('USE `shop/summer-sale`');
-  await dolt.query('UPDATE products SET price = price * 0.8');
-  await dolt.end();
+  const shop = await mysql.createConnection({ ...dolt });
+  await shop.query('DROP DATABASE IF EXISTS shop');
+  await shop.query('CREATE DATABASE shop');
+  await shop.query('USE shop');
+  await shop.query('CREATE TABLE products (id INT PRIMARY KEY, name VARCHAR(100), price DECIMAL(10,2))');
+  await shop.query("INSERT INTO products VALUES (1, 'kettle', 29.90), (2, 'teapot', 19.50)");
+  await shop.query("CALL dolt_commit('-Am', 'catalogue')");
+  await shop.query("CALL dolt_tag('v1')");
+  await shop.query("CALL dolt_branch('summer-sale')");
+  await shop.query('USE `shop/summer-sale`');
+  await shop.query('UPDATE products SET price = price * 0.8');
+  await shop.end();
 }
 
-async function prepareStore(s3Credentials: { accessKeyId: string; secretAccessKey: string }): Promise<void> {
+async function prepareStore(): Promise<void> {
   const s3 = new S3Client({
-    endpoint: 'http://127.0.0.1:57070',
+    endpoint: versitygw.endpoint,
     forcePathStyle: true,
     region: 'us-east-1',
-    credentials: s3Credentials,
+    credentials: { accessKeyId: versitygw.accessKeyId, secretAccessKey: versitygw.secretAccessKey },
   });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch((error: Error) => {
     if (!/BucketAlready/.test(error.name)) throw error;
   });
   await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
   const dynamo = new DynamoDBClient({
-    endpoint: 'http://127.0.0.1:55000',
+    endpoint: moto.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' },
   });
@@ -112,48 +102,48 @@ function safekeep(args: string[], env: NodeJS.ProcessEnv): string {
   return run.stdout;
 }
 
-const secrets = credentials();
-const password = secrets.SAFEKEEP_PEER_USER_PASSWORD ?? '';
-const s3Credentials = {
-  accessKeyId: secrets.SAFEKEEP_S3_ACCESS_KEY_ID ?? '',
-  secretAccessKey: secrets.SAFEKEEP_S3_SECRET_ACCESS_KEY ?? '',
-};
-const env = {
-  ...process.env,
-  SAFEKEEP_DB_PASSWORD: password,
-  AWS_ACCESS_KEY_ID: s3Credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: s3Credentials.secretAccessKey,
-  AWS_REGION: 'us-east-1',
-  AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:57070',
-  AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:55000',
-};
-const s3 = ['--endpoint-url', 'http://127.0.0.1:57070'];
-const suffix = randomBytes(2).toString('hex');
-
 step('starting the local peers (PostgreSQL, MariaDB, moto, versitygw, Dolt) on 127.0.0.1');
 peersUp();
+// Read after the start: the first start generates the credentials.
+const postgres = peerCoordinates('postgres');
+const mariadb = peerCoordinates('mariadb');
+const dolt = peerCoordinates('dolt');
+const versitygw = peerCoordinates('versitygw');
+const moto = peerCoordinates('moto');
+const env = {
+  ...process.env,
+  SAFEKEEP_DB_PASSWORD: postgres.password, // every database peer shares the generated password
+  AWS_ACCESS_KEY_ID: versitygw.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: versitygw.secretAccessKey,
+  AWS_REGION: 'us-east-1',
+  AWS_ENDPOINT_URL_S3: versitygw.endpoint,
+  AWS_ENDPOINT_URL_DYNAMODB: moto.endpoint,
+};
+const s3 = ['--endpoint-url', versitygw.endpoint];
+const suffix = randomBytes(2).toString('hex');
+
 step('loading sample databases: Bytebase metadata (PostgreSQL), OpenMetadata (MariaDB), a Dolt shop with a branch in progress');
-await loadSamples(password);
-await prepareStore(s3Credentials);
+await loadSamples();
+await prepareStore();
 
 const targets = [
   {
     engine: 'postgres',
-    source: 'postgres://postgres@127.0.0.1:55432/metadb',
+    source: `postgres://postgres@127.0.0.1:${postgres.port}/metadb`,
     target: 'bytebase-meta',
-    restoreTo: `postgres://postgres@127.0.0.1:55432/metadb_restored_${suffix}`,
+    restoreTo: `postgres://postgres@127.0.0.1:${postgres.port}/metadb_restored_${suffix}`,
   },
   {
     engine: 'mysql',
-    source: 'mysql://root@127.0.0.1:53306/openmetadata_db',
+    source: `mysql://root@127.0.0.1:${mariadb.port}/openmetadata_db`,
     target: 'openmetadata',
-    restoreTo: `mysql://root@127.0.0.1:53306/openmetadata_restored_${suffix}`,
+    restoreTo: `mysql://root@127.0.0.1:${mariadb.port}/openmetadata_restored_${suffix}`,
   },
   {
     engine: 'dolt',
-    source: 'dolt://root@127.0.0.1:53307/shop',
+    source: `dolt://root@127.0.0.1:${dolt.port}/shop`,
     target: 'dolt-shop',
-    restoreTo: `dolt://root@127.0.0.1:53307/shop_restored_${suffix}`,
+    restoreTo: `dolt://root@127.0.0.1:${dolt.port}/shop_restored_${suffix}`,
     extra: ['--dolt-dynamodb-table', DOLT_TABLE],
   },
 ];
@@ -174,5 +164,5 @@ safekeep(['list', '--bucket', BUCKET, ...s3], env);
 process.stdout.write(`
 Done: three databases backed up into s3://${BUCKET} on the local S3 store, verified and restored as
 metadb_restored_${suffix}, openmetadata_restored_${suffix} and shop_restored_${suffix}. The peers keep running so you
-can look around (credentials in ${RUN}/credentials.env); stop them with: bash scripts/peers.sh stop
+can look around (credentials in ${RUN_DIR}/credentials.env); stop them with: bash scripts/peers.sh stop
 `);

@@ -70,7 +70,8 @@ export function peerPassword(): string {
   return readEnvFile('credentials.env').SAFEKEEP_PEER_USER_PASSWORD ?? '';
 }
 
-function describePeer<N extends PeerName>(name: N): PeerTypes[N] {
+/** Where a peer listens and how to log in, whether or not it is up (scripts use this; tests use `peer`). */
+export function peerCoordinates<N extends PeerName>(name: N): PeerTypes[N] {
   const credentials = readEnvFile('credentials.env');
   const password = credentials.SAFEKEEP_PEER_USER_PASSWORD ?? '';
   const port = ports[name];
@@ -109,7 +110,7 @@ function listening(port: number): Promise<boolean> {
  * locally it returns undefined after printing why, so the caller can `describe.skipIf(!peer)`.
  */
 export async function peer<N extends PeerName>(name: N): Promise<PeerTypes[N] | undefined> {
-  if (await listening(ports[name])) return describePeer(name);
+  if (await listening(ports[name])) return peerCoordinates(name);
   const reason = `peer ${name} is not listening on ${HOST}:${ports[name]}; start it with: bash scripts/peers.sh start ${name}`;
   if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: every peer is required)`);
   console.warn(`\n*** SKIPPING: ${reason} ***\n`);
