@@ -21,6 +21,7 @@ import {
   scriptCompleteness,
   sqlScript,
 } from '../sql-script.ts';
+import { checkStoredObject } from '../stored-object-check.ts';
 import { hashBackupFiles } from './backup-files.ts';
 import { assertRefsMatch, type DoltRefs, readRefs, refsDifferences } from './refs.ts';
 import { doltRemoteFor } from './remote.ts';
@@ -182,9 +183,7 @@ export async function verifyStoredObjects(request: VerifyRequest): Promise<strin
   const checked: string[] = [];
   for (const object of request.manifest.objects) {
     const kind = object.role === 'grants' ? GRANTS_SCRIPT : object.role === 'branch-control' ? BRANCH_CONTROL_SCRIPT : undefined;
-    const check = kind ? scriptCompleteness(kind) : undefined;
-    for await (const chunk of await request.openVerified(object)) check?.update(chunk as Buffer);
-    await check?.finish();
+    await checkStoredObject(await request.openVerified(object), kind && scriptCompleteness(kind));
     checked.push(object.key);
   }
   return checked;

@@ -15,6 +15,7 @@ import type { DatabaseEndpoint } from '../../core/source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { GRANTS_SCRIPT, scriptCompleteness, sqlScript } from '../sql-script.ts';
+import { checkStoredObject } from '../stored-object-check.ts';
 import { clientOptionsFile, quoteName, withMysql } from './connection.ts';
 import { type DumpTool, dumpTool, mysqlClient } from './tools.ts';
 
@@ -218,8 +219,7 @@ async function verify(request: VerifyRequest) {
       object.role === 'grants'
         ? scriptCompleteness(GRANTS_SCRIPT)
         : new TailMarkerCheck(MYSQLDUMP_END, 'the "-- Dump completed" trailer');
-    for await (const chunk of await request.openVerified(object)) check.update(chunk as Buffer);
-    await check.finish();
+    await checkStoredObject(await request.openVerified(object), check);
     checked.push(object.key);
   }
   return { checked };

@@ -13,6 +13,7 @@ import type { ManifestObject } from '../../core/manifest.ts';
 import type { DatabaseEndpoint } from '../../core/source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
+import { checkStoredObject } from '../stored-object-check.ts';
 import { quoteIdentifier, withPostgres } from './connection.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
 import { majorOf, pgToolPath, toolVersion } from './tools.ts';
@@ -231,21 +232,12 @@ async function verify(request: VerifyRequest) {
   const checked: string[] = [];
   for (const object of request.manifest.objects) {
     const stream = await request.openVerified(object);
-    if (object.format === 'pg_dump-custom') {
-      const check = new PgRestoreCheck(object.key);
-      try {
-        for await (const chunk of stream) await check.update(chunk as Buffer);
-      } catch (error) {
-        check.abort();
-        throw error;
-      }
-      const { rowCounts } = await check.finish();
-      compareCounts(object, rowCounts ?? {});
-    } else {
-      const check = new TailMarkerCheck(PG_DUMPALL_END, 'the "cluster dump complete" trailer');
-      for await (const chunk of stream) check.update(chunk as Buffer);
-      await check.finish();
-    }
+    const archive = object.format === 'pg_dump-custom';
+    const check = archive
+      ? new PgRestoreCheck(object.key)
+      : new TailMarkerCheck(PG_DUMPALL_END, 'the "cluster dump complete" trailer');
+    const { rowCounts } = await checkStoredObject(stream, check);
+    if (archive) compareCounts(object, rowCounts ?? {});
     checked.push(object.key);
   }
   return { checked };
