@@ -5,7 +5,7 @@
  */
 
 import { PreflightError, RestoreError, UsageError } from '../../../commons/errors.ts';
-import { spawnProducer } from '../../adapters/child-process.ts';
+import { runTool, spawnProducer } from '../../adapters/child-process.ts';
 import { MYSQLDUMP_END, TailMarkerCheck } from '../../core/completeness.ts';
 import { EXTENSIONS } from '../../core/compression.ts';
 import { inProcessProducer } from '../../core/in-process-producer.ts';
@@ -191,7 +191,7 @@ async function replay(
   what: string,
 ): Promise<void> {
   const client = await mysqlClient();
-  const run = spawnProducer(
+  const { exit } = await runTool(
     {
       command: client,
       args: [
@@ -207,8 +207,6 @@ async function replay(
     },
     await request.openVerified(object),
   );
-  run.stdout.resume();
-  const exit = await run.exited;
   if (exit.code !== 0) throw new RestoreError(`${what} failed (${exit.stderrTail || `exit code ${exit.code}`})`);
 }
 

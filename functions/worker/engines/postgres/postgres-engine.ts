@@ -5,7 +5,7 @@
  */
 
 import { IntegrityError, PreflightError, RestoreError } from '../../../commons/errors.ts';
-import { spawnProducer } from '../../adapters/child-process.ts';
+import { runTool, spawnProducer } from '../../adapters/child-process.ts';
 import { PG_DUMPALL_END, TailMarkerCheck } from '../../core/completeness.ts';
 import { EXTENSIONS } from '../../core/compression.ts';
 import { objectName } from '../../core/layout.ts';
@@ -122,7 +122,7 @@ async function restore(request: RestoreRequest) {
     const globals = manifest.objects.find((o) => o.role === 'globals');
     if (globals) await runPsql(request, globals, 'postgres');
   }
-  const restorer = spawnProducer(
+  const { exit } = await runTool(
     {
       command: pgToolPath('pg_restore'),
       // --no-owner/--no-acl would lose what Bytebase expects; keep both, and stop at the first error.
@@ -134,7 +134,6 @@ async function restore(request: RestoreRequest) {
     },
     await request.openVerified(object),
   );
-  const exit = await drain(restorer);
   if (exit.code !== 0) {
     throw new RestoreError(
       `pg_restore into "${stagingName}" failed (${exit.stderrTail || `exit code ${exit.code}`}); the partly restored database was left for inspection`,
@@ -203,7 +202,7 @@ async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, forc
 }
 
 async function runPsql(request: RestoreRequest, object: ManifestObject, database: string): Promise<void> {
-  const psql = spawnProducer(
+  const { exit } = await runTool(
     {
       command: pgToolPath('psql'),
       // Roles that already exist make CREATE ROLE fail; that is expected on a live server, so no ON_ERROR_STOP.
@@ -215,13 +214,7 @@ async function runPsql(request: RestoreRequest, object: ManifestObject, database
     },
     await request.openVerified(object),
   );
-  const exit = await drain(psql);
   if (exit.code !== 0) throw new RestoreError(`applying roles and tablespaces failed (${exit.stderrTail})`);
-}
-
-async function drain(producer: ReturnType<typeof spawnProducer>) {
-  producer.stdout.resume();
-  return producer.exited;
 }
 
 function databasesOf(request: { manifest: { objects: readonly ManifestObject[] } }): string[] {
