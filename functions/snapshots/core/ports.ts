@@ -38,40 +38,39 @@ export interface CopyRequest extends SnapshotRequest {
   readonly kmsKeyArn: string;
 }
 
-/** RDS (instances and Aurora clusters) in one region. */
-export interface RdsPort {
+/** What RDS and EC2 share: the snapshots one service keeps in one region. */
+export interface SnapshotStore {
   readonly region: string;
-  describeInstance(id: string): Promise<DatabaseResource | undefined>;
-  describeCluster(id: string): Promise<DatabaseResource | undefined>;
-  snapshotInstance(instanceId: string, request: SnapshotRequest): Promise<Snapshot>;
-  snapshotCluster(clusterId: string, request: SnapshotRequest): Promise<Snapshot>;
   /** Current state of snapshots this run started (by id). */
   refresh(snapshots: readonly Snapshot[]): Promise<Snapshot[]>;
-  /** Every manual snapshot of `sourceId` carrying `safekeep:target=<target>`, in any state. */
-  listTargetSnapshots(kind: 'rds-instance' | 'rds-cluster', target: string, sourceId: string): Promise<Snapshot[]>;
   delete(snapshot: Snapshot): Promise<void>;
   /** Run in the destination region's adapter: copies `snapshot` from its region. */
   copyFrom(snapshot: Snapshot, request: CopyRequest): Promise<Snapshot>;
   /** Copies into this region still in progress (the per-destination-region limit counts them). */
   copiesInProgress(): Promise<number>;
+}
+
+/** RDS (instances and Aurora clusters) in one region. */
+export interface RdsPort extends SnapshotStore {
+  describeInstance(id: string): Promise<DatabaseResource | undefined>;
+  describeCluster(id: string): Promise<DatabaseResource | undefined>;
+  snapshotInstance(instanceId: string, request: SnapshotRequest): Promise<Snapshot>;
+  snapshotCluster(clusterId: string, request: SnapshotRequest): Promise<Snapshot>;
+  /** Every manual snapshot of `sourceId` carrying `safekeep:target=<target>`, in any state. */
+  listTargetSnapshots(kind: 'rds-instance' | 'rds-cluster', target: string, sourceId: string): Promise<Snapshot[]>;
   /** Manual snapshots used and allowed in this region, when the service says. */
   manualSnapshotQuota(): Promise<{ used: number; max: number } | undefined>;
 }
 
 /** EC2 (EBS volumes and instances) in one region. */
-export interface Ec2Port {
-  readonly region: string;
+export interface Ec2Port extends SnapshotStore {
   volumesByTags(tags: Readonly<Record<string, string>>): Promise<string[]>;
   volumeExists(id: string): Promise<boolean>;
   instanceExists(id: string): Promise<boolean>;
   snapshotVolume(volumeId: string, request: SnapshotRequest): Promise<Snapshot>;
   /** Crash-consistent snapshots of all (or all but the root) volumes of an instance, one call. */
   snapshotInstanceVolumes(instanceId: string, excludeBootVolume: boolean, request: SnapshotRequest): Promise<Snapshot[]>;
-  refresh(snapshots: readonly Snapshot[]): Promise<Snapshot[]>;
   listTargetSnapshots(target: string): Promise<Snapshot[]>;
-  delete(snapshot: Snapshot): Promise<void>;
-  copyFrom(snapshot: Snapshot, request: CopyRequest): Promise<Snapshot>;
-  copiesInProgress(): Promise<number>;
 }
 
 export interface KmsPort {
@@ -84,6 +83,16 @@ export interface SnapshotPorts {
   rds(region: string): RdsPort;
   ec2(region: string): Ec2Port;
   kms(region: string): KmsPort;
+}
+
+/** The service that keeps snapshots of `kind`: EC2 for EBS, RDS for instances and clusters. */
+export function serviceOf(kind: SnapshotKind): 'rds' | 'ec2' {
+  return kind === 'ebs' ? 'ec2' : 'rds';
+}
+
+/** The store holding snapshots of `kind` in `region`. */
+export function storeOf(ports: SnapshotPorts, kind: SnapshotKind, region: string): SnapshotStore {
+  return ports[serviceOf(kind)](region);
 }
 
 /** Narrow logger and metrics sink: the handlers pass Powertools, the CLI its own. */

@@ -9,7 +9,7 @@ import { mapWithConcurrency } from '../../commons/concurrency.ts';
 import type { SnapshotTarget } from '../../commons/config/schema.ts';
 import { type Backup, decideRetention, type RetentionDecision } from '../../commons/retention.ts';
 import { isSafekeepSnapshotOf, TAG } from './naming.ts';
-import type { Snapshot } from './ports.ts';
+import { type Snapshot, storeOf } from './ports.ts';
 import type { FlowContext } from './snapshot-flow.ts';
 
 /** What retention decides about: one backup, which is one snapshot, or for an EC2 instance one run's set. */
@@ -118,8 +118,6 @@ const byCreationDesc = (a: Snapshot, b: Snapshot) =>
 
 async function deleteAll(snapshots: readonly Snapshot[], context: FlowContext): Promise<void> {
   await mapWithConcurrency(snapshots, context.concurrency ?? 10, (snapshot) =>
-    snapshot.kind === 'ebs'
-      ? context.ports.ec2(snapshot.region).delete(snapshot)
-      : context.ports.rds(snapshot.region).delete(snapshot),
+    storeOf(context.ports, snapshot.kind, snapshot.region).delete(snapshot),
   );
 }

@@ -12,10 +12,10 @@ import type { SnapshotTarget } from '../../commons/config/schema.ts';
 import { SnapshotError } from '../../commons/errors.ts';
 import { retentionTierOf } from '../../worker/core/manifest.ts';
 import { snapshotName, snapshotTags, TAG } from './naming.ts';
-import type { Snapshot, SnapshotPorts, SnapshotTelemetry } from './ports.ts';
+import { type Snapshot, type SnapshotPorts, type SnapshotTelemetry, serviceOf, storeOf } from './ports.ts';
 
-/** AWS's limits on concurrent snapshot copies into one destination region. */
-export const COPY_LIMITS = { rds: 20, ebs: 20 } as const;
+/** AWS's limits on concurrent snapshot copies into one destination region, per service (EC2: EBS snapshots). */
+export const COPY_LIMITS = { rds: 20, ec2: 20 } as const;
 /** Share of the manual-snapshot quota at which a warning metric fires. */
 export const QUOTA_WARNING_PERCENT = 80;
 
@@ -135,15 +135,10 @@ export interface CheckResult {
 
 /** Refreshes the snapshots of a run: complete when all are available, failed when any failed. */
 export async function checkSnapshots(snapshots: readonly Snapshot[], context: Pick<FlowContext, 'ports'>): Promise<CheckResult> {
-  const byRegionAndService = new Map<string, Snapshot[]>();
-  for (const snapshot of snapshots) {
-    const key = `${snapshot.region}|${snapshot.kind === 'ebs' ? 'ec2' : 'rds'}`;
-    byRegionAndService.set(key, [...(byRegionAndService.get(key) ?? []), snapshot]);
-  }
   const refreshed: Snapshot[] = [];
-  for (const [key, group] of byRegionAndService) {
-    const [region = '', service] = key.split('|');
-    refreshed.push(...(await (service === 'ec2' ? context.ports.ec2(region) : context.ports.rds(region)).refresh(group)));
+  for (const group of Map.groupBy(snapshots, (s) => `${s.region}|${serviceOf(s.kind)}`).values()) {
+    const { kind, region } = group[0] as Snapshot; // groupBy makes no empty group
+    refreshed.push(...(await storeOf(context.ports, kind, region).refresh(group)));
   }
   const state = refreshed.some((s) => s.status === 'failed')
     ? 'failed'
@@ -175,23 +170,17 @@ export async function startCopies(target: SnapshotTarget, progress: CopyProgress
   }
   const copies = [...progress.copies];
   const waiting: Snapshot[] = [];
-  const pending = [...progress.waiting];
-  const rdsSlots = { left: -1 };
-  const ebsSlots = { left: -1 };
-  for (const snapshot of pending) {
-    const isEbs = snapshot.kind === 'ebs';
-    const slots = isEbs ? ebsSlots : rdsSlots;
-    if (slots.left < 0) {
-      const inProgress = isEbs
-        ? await context.ports.ec2(destination).copiesInProgress()
-        : await context.ports.rds(destination).copiesInProgress();
-      slots.left = Math.max(0, (isEbs ? COPY_LIMITS.ebs : COPY_LIMITS.rds) - inProgress);
-    }
-    if (slots.left === 0) {
+  // Free slots per service in the destination, asked for once, when the first snapshot needs one.
+  const slots = new Map<keyof typeof COPY_LIMITS, number>();
+  for (const snapshot of progress.waiting) {
+    const service = serviceOf(snapshot.kind);
+    const store = storeOf(context.ports, snapshot.kind, destination);
+    const free = slots.get(service) ?? Math.max(0, COPY_LIMITS[service] - (await store.copiesInProgress()));
+    slots.set(service, Math.max(0, free - 1));
+    if (free === 0) {
       waiting.push(snapshot);
       continue;
     }
-    slots.left--;
     const request = {
       // RDS copies keep the identifier (it is unique per region); EBS snapshots are named by tag.
       name: snapshot.kind === 'ebs' ? (snapshot.tags.Name ?? snapshot.id) : snapshot.id,
@@ -199,11 +188,7 @@ export async function startCopies(target: SnapshotTarget, progress: CopyProgress
       destinationRegion: destination,
       kmsKeyArn,
     };
-    copies.push(
-      await (isEbs
-        ? context.ports.ec2(destination).copyFrom(snapshot, request)
-        : context.ports.rds(destination).copyFrom(snapshot, request)),
-    );
+    copies.push(await store.copyFrom(snapshot, request));
   }
   if (waiting.length > 0) {
     context.telemetry.info('copy slots full in the destination region; waiting', {
