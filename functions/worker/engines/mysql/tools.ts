@@ -24,11 +24,6 @@ export function parseDumpVersion(output: string): { version: string; flavor: Dum
   return mysql?.[1] ? { version: mysql[1], flavor: 'mysql' } : undefined;
 }
 
-async function firstWorking(candidates: string[], probe: (path: string) => Promise<boolean>): Promise<string | undefined> {
-  for (const candidate of candidates) if (await probe(candidate)) return candidate;
-  return undefined;
-}
-
 export async function dumpTool(env: Readonly<Record<string, string | undefined>> = process.env): Promise<DumpTool> {
   const candidates = env.SAFEKEEP_MYSQLDUMP ? [env.SAFEKEEP_MYSQLDUMP] : ['mysqldump', 'mariadb-dump'];
   for (const path of candidates) {
@@ -43,13 +38,11 @@ export async function dumpTool(env: Readonly<Record<string, string | undefined>>
 
 export async function mysqlClient(env: Readonly<Record<string, string | undefined>> = process.env): Promise<string> {
   const candidates = env.SAFEKEEP_MYSQL ? [env.SAFEKEEP_MYSQL] : ['mysql', 'mariadb'];
-  const found = await firstWorking(
-    candidates,
-    async (path) => (await runTool({ command: path, args: ['--version'], description: path })).exit.code === 0,
+  for (const path of candidates) {
+    const { exit } = await runTool({ command: path, args: ['--version'], description: path });
+    if (exit.code === 0) return path;
+  }
+  throw new PreflightError(
+    `no mysql or mariadb client found (tried ${candidates.join(', ')}); install the MySQL client or set SAFEKEEP_MYSQL`,
   );
-  if (!found)
-    throw new PreflightError(
-      `no mysql or mariadb client found (tried ${candidates.join(', ')}); install the MySQL client or set SAFEKEEP_MYSQL`,
-    );
-  return found;
 }
