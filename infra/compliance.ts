@@ -56,6 +56,9 @@ function bucketLogicalId(scope: IConstruct): string {
 /** Lambda runners that have workers (a config without `runner: lambda` targets creates none). */
 const lambdaRunners = (root: IConstruct) => all(root, LambdaRunner).filter((runner) => runner.workers.size > 0);
 
+/** The snapshot state machine's step functions. */
+const snapshotSteps = (flow: SnapshotFlow) => [flow.startFunction, flow.checkFunction, flow.copyFunction, flow.pruneFunction];
+
 /** How cdk-nag names a grant on a function's versions and aliases (`<arn>:*`). */
 function functionVersionsFinding(fn: IFunction): string {
   const resource = fn.node.defaultChild as CfnElement | undefined;
@@ -70,12 +73,6 @@ function snapshotArnFindings(flow: SnapshotFlow): string[] {
     `AwsSolutions-IAM5[Resource::arn:${partition}:rds:${r}:${account}:cluster-snapshot:safekeep-*]`,
     `AwsSolutions-IAM5[Resource::arn:${partition}:ec2:${r}::snapshot/*]`,
   ]);
-}
-
-function functionVersionFindings(flow: SnapshotFlow): string[] {
-  return [flow.startFunction, flow.checkFunction, flow.copyFunction, flow.pruneFunction].map(
-    (fn) => `AwsSolutions-IAM5[Resource::<${Stack.of(fn).getLogicalId(fn.function.node.defaultChild as CfnElement)}.Arn>:*]`,
-  );
 }
 
 export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
@@ -120,7 +117,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   {
     reason:
       "Step Functions' LambdaInvoke grant covers the function's versions and aliases (arn:...:function:name:*); each grant names one Safekeep function.",
-    on: (root) => each(all(root, SnapshotFlow), functionVersionFindings),
+    on: (root) => each(all(root, SnapshotFlow), (flow) => snapshotSteps(flow).map((fn) => functionVersionsFinding(fn.function))),
   },
   {
     reason:
@@ -193,10 +190,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   {
     reason:
       "Scheduler's Lambda target grant covers the dispatcher's versions and aliases (arn:...:function:name:*), one function.",
-    on: (root) =>
-      each(all(root, Dispatch), (dispatch) => [
-        `AwsSolutions-IAM5[Resource::<${Stack.of(dispatch).getLogicalId(dispatch.dispatchFunction.function.node.defaultChild as CfnElement)}.Arn>:*]`,
-      ]),
+    on: (root) => each(all(root, Dispatch), (dispatch) => [functionVersionsFinding(dispatch.dispatchFunction.function)]),
   },
   {
     reason:
@@ -274,10 +268,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     reason:
       'Invoked synchronously by Step Functions, which catches every failure and records the run as failed; a dead-letter queue only applies to asynchronous invocations.',
     on: (root) =>
-      each(
-        all(root, SnapshotFlow).flatMap((f) => [f.startFunction, f.checkFunction, f.copyFunction, f.pruneFunction]),
-        () => ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ'],
-      ),
+      each(all(root, SnapshotFlow).flatMap(snapshotSteps), () => ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ']),
   },
   {
     reason:
