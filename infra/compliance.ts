@@ -254,10 +254,16 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     reason:
       'Each role has its own AWS::IAM::Policy with statements for that role alone (CDK grants); customer-managed policies would add attachable, shareable surface without narrowing anything.',
     on: (root) =>
-      each([...all(root, SnapshotFlow), ...all(root, DumpTasks), ...all(root, Dispatch), ...lambdaRunners(root)], () => [
-        'NIST.800.53.R5-IAMNoInlinePolicy',
-        'HIPAA.Security-IAMNoInlinePolicy',
-      ]),
+      each(
+        [
+          ...all(root, SnapshotFlow),
+          ...all(root, DumpTasks),
+          ...all(root, Dispatch),
+          ...lambdaRunners(root),
+          ...all(root, Monitoring).map((m) => m.freshnessFunction),
+        ],
+        () => ['NIST.800.53.R5-IAMNoInlinePolicy', 'HIPAA.Security-IAMNoInlinePolicy'],
+      ),
   },
   {
     reason:
@@ -283,15 +289,6 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       each(
         all(root, Monitoring).map((m) => m.freshnessFunction),
         () => ['AwsSolutions-IAM5[Resource::*]'],
-      ),
-  },
-  {
-    reason:
-      "The freshness check's role has its own AWS::IAM::Policy with its statements alone (X-Ray, the runs table, the table's key); a customer-managed policy would add attachable, shareable surface without narrowing anything.",
-    on: (root) =>
-      each(
-        all(root, Monitoring).map((m) => m.freshnessFunction),
-        () => ['NIST.800.53.R5-IAMNoInlinePolicy', 'HIPAA.Security-IAMNoInlinePolicy'],
       ),
   },
   {
