@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { SafekeepConfig, Target } from '#functions/commons/config/schema.ts';
-import type { Deployment } from '#functions/dispatch/dispatch.ts';
+import type { Deployment, PublishedDeployment } from '#functions/dispatch/dispatch.ts';
 import type { DispatchEvent } from '#functions/dispatch/handler.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DumpTasks } from './dump-tasks.ts';
@@ -31,13 +31,6 @@ export interface DispatchProps {
    * @default - none
    */
   readonly workerFunctions?: ReadonlyMap<string, lambda.IFunction>;
-}
-
-/** What `safekeep run` and `safekeep status` read from SSM to find this deployment. */
-export interface PublishedDeployment extends Deployment {
-  readonly runsTable: string;
-  readonly bucket: string;
-  readonly region: string;
 }
 
 /**

@@ -21,6 +21,13 @@ export interface Deployment {
   readonly workerFunctions?: Readonly<Record<string, string>>;
 }
 
+/** The deployment as the stack publishes it in SSM (/safekeep/<stack>/deployment) for `safekeep run` and `status`. */
+export interface PublishedDeployment extends Deployment {
+  readonly runsTable: string;
+  readonly bucket: string;
+  readonly region: string;
+}
+
 export const WORKER_CONTAINER = 'worker';
 
 export interface TaskRequest {

@@ -14,7 +14,7 @@ import { GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws
 import { type Target, targetSchema } from '../../commons/config/schema.ts';
 import { EXIT, SafekeepError, UsageError } from '../../commons/errors.ts';
 import { awsDispatchPorts } from '../../dispatch/aws-ports.ts';
-import { type DispatchResult, dispatch } from '../../dispatch/dispatch.ts';
+import { type DispatchResult, dispatch, type PublishedDeployment } from '../../dispatch/dispatch.ts';
 import type { RunRecord } from '../../runs/run-record.ts';
 import { dynamoRunsStore } from '../../runs/runs-table.ts';
 import { createS3Client, s3ArtifactStore } from '../../worker/adapters/s3-artifact-store.ts';
@@ -22,16 +22,6 @@ import { manifestKeyOf } from '../../worker/core/layout.ts';
 import { COMMON_FLAGS, parseDuration } from '../flags.ts';
 import type { CliContext } from '../main.ts';
 import { cliLogger, formatBytes } from '../output.ts';
-
-interface PublishedDeployment {
-  readonly stateMachineArn?: string;
-  readonly clusterArn?: string;
-  readonly taskFamilyPrefix?: string;
-  readonly workerFunctions?: Record<string, string>;
-  readonly runsTable: string;
-  readonly bucket: string;
-  readonly region: string;
-}
 
 const STACK_FLAGS = { ...COMMON_FLAGS, stack: { type: 'string', default: 'Safekeep' }, region: { type: 'string' } } as const;
 
