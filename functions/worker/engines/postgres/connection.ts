@@ -56,5 +56,3 @@ export function connectionError(endpoint: DatabaseEndpoint, database: string, er
   }
   return new PreflightError(`connecting to ${where} failed: ${message}`, EXIT.unavailable);
 }
-
-export const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;

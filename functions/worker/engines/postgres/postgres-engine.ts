@@ -14,7 +14,7 @@ import type { DatabaseEndpoint } from '../../core/source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { checkStoredObject } from '../stored-object-check.ts';
-import { quoteIdentifier, withPostgres } from './connection.ts';
+import { withPostgres } from './connection.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
 import { majorOf, pgToolPath, toolVersion } from './tools.ts';
 
@@ -163,9 +163,9 @@ async function restore(request: RestoreRequest) {
           `"${request.targetDatabase}" still has ${sessions} open connection(s), so it cannot be renamed; stop the application (as Bytebase's procedure says), then rerun. The restored copy is in "${stagingName}"`,
         );
       }
-      await db.query(`ALTER DATABASE ${quoteIdentifier(request.targetDatabase)} RENAME TO ${quoteIdentifier(previous)}`);
+      await db.query(`ALTER DATABASE ${db.escapeIdentifier(request.targetDatabase)} RENAME TO ${db.escapeIdentifier(previous)}`);
     }
-    await db.query(`ALTER DATABASE ${quoteIdentifier(stagingName)} RENAME TO ${quoteIdentifier(request.targetDatabase)}`);
+    await db.query(`ALTER DATABASE ${db.escapeIdentifier(stagingName)} RENAME TO ${db.escapeIdentifier(request.targetDatabase)}`);
     log.info('swapped databases', { restored: request.targetDatabase, previous: exists > 0 ? previous : undefined });
   });
   return { database: request.targetDatabase, previousDatabase: previous, tables };
@@ -198,7 +198,7 @@ async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, forc
     }
     return;
   }
-  await withPostgres(target, 'postgres', (db) => db.query(`CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE template0`));
+  await withPostgres(target, 'postgres', (db) => db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} TEMPLATE template0`));
 }
 
 async function runPsql(request: RestoreRequest, object: ManifestObject, database: string): Promise<void> {
