@@ -14,7 +14,7 @@ import { GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws
 import { type Target, targetSchema } from '../../commons/config/schema.ts';
 import { EXIT, SafekeepError, UsageError } from '../../commons/errors.ts';
 import { awsDispatchPorts } from '../../dispatch/aws-ports.ts';
-import { type DispatchResult, dispatch, type PublishedDeployment } from '../../dispatch/dispatch.ts';
+import { type DispatchResult, dispatch, type PublishedDeployment, WORKER_CONTAINER } from '../../dispatch/dispatch.ts';
 import type { RunRecord } from '../../runs/run-record.ts';
 import { dynamoRunsStore } from '../../runs/runs-table.ts';
 import { createS3Client, s3ArtifactStore } from '../../worker/adapters/s3-artifact-store.ts';
@@ -32,7 +32,6 @@ function clients(endpointUrl: string | undefined, region: string | undefined) {
     ecs: new ECSClient(config),
     sfn: new SFNClient(config),
     dynamo: new DynamoDBClient(config),
-    config,
   };
 }
 
@@ -197,7 +196,7 @@ async function currentState(
     const [task] =
       (await aws.ecs.send(new DescribeTasksCommand({ tasks: [started.taskArn], cluster: started.taskArn.split('/')[1] })))
         .tasks ?? [];
-    const worker = task?.containers?.find((c) => c.name === 'worker');
+    const worker = task?.containers?.find((c) => c.name === WORKER_CONTAINER);
     if (task?.lastStatus === 'STOPPED' && worker?.exitCode !== undefined && worker.exitCode !== 0) {
       return { label: 'stopped', failed: `the dump task exited with code ${worker.exitCode}; its CloudWatch log says why` };
     }
