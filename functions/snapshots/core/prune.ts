@@ -53,10 +53,8 @@ export async function pruneTarget(target: SnapshotTarget, context: FlowContext, 
         skipped: `the newest backup of "${target.name}" (${newest.id} in ${region}) failed, so nothing is pruned; fix the failure first`,
       };
     }
-    for (const series of seriesOf(
-      target,
-      owned.filter((s) => s.status === 'available'),
-    )) {
+    const available = owned.filter((s) => s.status === 'available');
+    for (const series of seriesOf(target, available)) {
       const decision = decideRetention(series, target.retention, context.now(), target.schedule.timezone);
       kept.push(...decision.keep.flatMap(({ backup, reasons }) => backup.snapshots.map((snapshot) => ({ snapshot, reasons }))));
       deleted.push(...removals(decision));
@@ -97,15 +95,12 @@ async function listSnapshots(target: SnapshotTarget, region: string, context: Fl
  * whose backup is the set of its volumes' snapshots taken together (one run id).
  */
 function seriesOf(target: SnapshotTarget, snapshots: readonly Snapshot[]): SnapshotBackup[][] {
-  const groups = new Map<string, Snapshot[]>();
-  for (const snapshot of snapshots) {
-    const key = target.kind === 'ec2-instance' ? (snapshot.tags[TAG.runId] ?? snapshot.id) : snapshot.source;
-    groups.set(key, [...(groups.get(key) ?? []), snapshot]);
+  if (target.kind === 'ec2-instance') {
+    const runs = Map.groupBy(snapshots, (snapshot) => snapshot.tags[TAG.runId] ?? snapshot.id);
+    return [[...runs].map(([runId, set]) => asBackup(runId, set))];
   }
-  if (target.kind !== 'ec2-instance') {
-    return [...groups.values()].map((series) => series.map((snapshot) => asBackup(snapshot.id, [snapshot])));
-  }
-  return [[...groups.entries()].map(([runId, set]) => asBackup(runId, set))];
+  const bySource = Map.groupBy(snapshots, (snapshot) => snapshot.source);
+  return [...bySource.values()].map((series) => series.map((snapshot) => asBackup(snapshot.id, [snapshot])));
 }
 
 function asBackup(id: string, snapshots: Snapshot[]): SnapshotBackup {
