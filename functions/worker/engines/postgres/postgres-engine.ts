@@ -113,10 +113,10 @@ async function restore(request: RestoreRequest) {
   await toolVersion('pg_restore');
 
   // Restore into a fresh database: the target itself, or (with --swap) a temporary one renamed into place.
-  const stagingName = request.swap
-    ? `${request.targetDatabase}_safekeep_${manifest.runId.toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 63)
-    : request.targetDatabase;
-  await prepareEmptyDatabase(target, stagingName, request.swap ? true : request.force, request.swap);
+  const runSuffix = manifest.runId.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const sideName = (kind: string) => `${request.targetDatabase}_${kind}_${runSuffix}`.slice(0, 63);
+  const stagingName = request.swap ? sideName('safekeep') : request.targetDatabase;
+  await prepareEmptyDatabase(target, stagingName, request.force, request.swap);
 
   if (request.withGlobals) {
     const globals = manifest.objects.find((o) => o.role === 'globals');
@@ -150,7 +150,7 @@ async function restore(request: RestoreRequest) {
   );
   if (!request.swap) return { database: stagingName, tables };
 
-  const previous = `${request.targetDatabase}_old_${manifest.runId.toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 63);
+  const previous = sideName('old');
   await withPostgres(target, 'postgres', async (db) => {
     const exists = (await db.query('SELECT 1 FROM pg_database WHERE datname = $1', [request.targetDatabase])).rowCount ?? 0;
     if (exists > 0) {
@@ -171,34 +171,34 @@ async function restore(request: RestoreRequest) {
   return { database: request.targetDatabase, previousDatabase: previous, tables };
 }
 
-/** Creates `name` (from template0), or accepts it when it exists and holds no tables, or `force` is set. */
+/**
+ * Creates `name` (from template0), or accepts it when it exists and holds no tables, or `force` is set. A
+ * `mustBeNew` database (the --swap staging one) must not exist yet.
+ */
 async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, force: boolean, mustBeNew: boolean): Promise<void> {
-  const exists = await withPostgres(
-    target,
-    'postgres',
-    async (db) => (await db.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount,
+  const created = await withPostgres(target, 'postgres', async (db) => {
+    if ((await db.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount) return false;
+    await db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} TEMPLATE template0`);
+    return true;
+  });
+  if (created) return;
+  if (mustBeNew)
+    throw new RestoreError(`a database "${name}" already exists from an earlier swap; drop or rename it, then rerun`, 2);
+  const tables = await withPostgres(target, name, async (db) =>
+    Number(
+      (
+        await db.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','S') AND n.nspname NOT IN ('pg_catalog','information_schema','pg_toast')",
+        )
+      ).rows[0]?.n ?? 0,
+    ),
   );
-  if (exists) {
-    if (mustBeNew)
-      throw new RestoreError(`a database "${name}" already exists from an earlier swap; drop or rename it, then rerun`, 2);
-    const tables = await withPostgres(target, name, async (db) =>
-      Number(
-        (
-          await db.query<{ n: string }>(
-            "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','S') AND n.nspname NOT IN ('pg_catalog','information_schema','pg_toast')",
-          )
-        ).rows[0]?.n ?? 0,
-      ),
+  if (tables > 0 && !force) {
+    throw new RestoreError(
+      `database "${name}" is not empty (${tables} relations); restore into a new name, use --swap, or pass --force to restore on top of it`,
+      2,
     );
-    if (tables > 0 && !force) {
-      throw new RestoreError(
-        `database "${name}" is not empty (${tables} relations); restore into a new name, use --swap, or pass --force to restore on top of it`,
-        2,
-      );
-    }
-    return;
   }
-  await withPostgres(target, 'postgres', (db) => db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} TEMPLATE template0`));
 }
 
 async function runPsql(request: RestoreRequest, object: ManifestObject, database: string): Promise<void> {
