@@ -6,8 +6,6 @@
 import type { DumpTarget } from '../commons/config/schema.ts';
 import { DEFAULT_PORTS } from '../worker/core/source.ts';
 
-const SCHEMES = { postgres: 'postgres', mysql: 'mysql', dolt: 'dolt', doltgres: 'doltgres' } as const;
-
 export interface WorkerCommandOptions {
   /** The artifact bucket's name (a CloudFormation token at synth). */
   readonly bucket: string;
@@ -18,7 +16,7 @@ export interface WorkerCommandOptions {
 export function sourceUrl(target: DumpTarget): string {
   const { host, port, databases } = target.source;
   const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return `${SCHEMES[target.kind]}://${hostPart}:${port ?? DEFAULT_PORTS[target.kind]}/${(databases ?? []).map(encodeURIComponent).join(',')}`;
+  return `${target.kind}://${hostPart}:${port ?? DEFAULT_PORTS[target.kind]}/${(databases ?? []).map(encodeURIComponent).join(',')}`;
 }
 
 export function workerCommand(target: DumpTarget, options: WorkerCommandOptions): string[] {
