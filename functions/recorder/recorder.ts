@@ -6,7 +6,7 @@
  */
 import { METRIC, TARGET_DIMENSION } from '../commons/metric-names.ts';
 import { WORKER_CONTAINER } from '../dispatch/dispatch.ts';
-import type { RunRecord, RunsStore } from '../runs/run-record.ts';
+import type { RunsStore } from '../runs/run-record.ts';
 import type { SnapshotTelemetry } from '../snapshots/core/ports.ts';
 import { manifestKeyOf } from '../worker/core/layout.ts';
 import type { Manifest } from '../worker/core/manifest.ts';
@@ -161,5 +161,3 @@ function secondsBetween(from: string | undefined, to: string | undefined): numbe
   if (!from || !to) return undefined;
   return Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
 }
-
-export type { RunRecord };

@@ -1,7 +1,7 @@
 /** The runs store over DynamoDB. */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { META_RUN_ID, type RunRecord, type RunsStore, runRecordSchema } from './run-record.ts';
+import { META_RUN_ID, type RunsStore, runRecordSchema } from './run-record.ts';
 
 export function dynamoRunsStore(tableName: string, client: DynamoDBClient = new DynamoDBClient({})): RunsStore {
   const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
@@ -86,5 +86,3 @@ export function dynamoRunsStore(tableName: string, client: DynamoDBClient = new 
     },
   };
 }
-
-export type { RunRecord };
