@@ -11,14 +11,10 @@ import {
   type Snapshot as Ec2Snapshot,
   type Filter,
   type SnapshotInfo,
-  type Tag,
 } from '@aws-sdk/client-ec2';
 import { TAG } from '../core/naming.ts';
 import type { Ec2Port, Snapshot } from '../core/ports.ts';
-
-const toTags = (tags: Readonly<Record<string, string>>): Tag[] => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-const fromTags = (tags: Tag[] | undefined) =>
-  Object.fromEntries((tags ?? []).flatMap((t) => (t.Key ? [[t.Key, t.Value ?? '']] : [])));
+import { fromTags, toTags } from './aws-tags.ts';
 
 function status(state: string | undefined): Snapshot['status'] {
   if (state === 'completed') return 'available';

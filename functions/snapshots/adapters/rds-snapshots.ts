@@ -20,10 +20,7 @@ import { mapWithConcurrency } from '../../commons/concurrency.ts';
 import { SnapshotError } from '../../commons/errors.ts';
 import { TAG } from '../core/naming.ts';
 import type { RdsPort, Snapshot } from '../core/ports.ts';
-
-const toTags = (tags: Readonly<Record<string, string>>): Tag[] => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-const fromTags = (tags: Tag[] | undefined) =>
-  Object.fromEntries((tags ?? []).flatMap((t) => (t.Key ? [[t.Key, t.Value ?? '']] : [])));
+import { fromTags, toTags } from './aws-tags.ts';
 
 function status(value: string | undefined): Snapshot['status'] {
   if (value === 'available') return 'available';
