@@ -125,15 +125,15 @@ export class Dispatch extends Construct {
   }
 
   private grantDispatch(fn: lambda.IFunction, props: DispatchProps): void {
+    const stack = Stack.of(this);
     this.runsTable.grantReadWriteData(fn);
     props.snapshots?.stateMachine.grantStartExecution(fn);
     for (const definition of props.dumps.taskDefinitions.values()) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['ecs:RunTask'],
-          resources: [
-            `arn:${Stack.of(this).partition}:ecs:${Stack.of(this).region}:${Stack.of(this).account}:task-definition/${definition.family}:*`,
-          ],
+          // Every revision of the family: revisions change with every deploy.
+          resources: [stack.formatArn({ service: 'ecs', resource: 'task-definition', resourceName: `${definition.family}:*` })],
           conditions: { ArnEquals: { 'ecs:cluster': props.dumps.cluster.attrArn } },
         }),
       );
@@ -145,7 +145,7 @@ export class Dispatch extends Construct {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['ecs:TagResource'],
-          resources: [`arn:${Stack.of(this).partition}:ecs:${Stack.of(this).region}:${Stack.of(this).account}:task/*`],
+          resources: [stack.formatArn({ service: 'ecs', resource: 'task', resourceName: '*' })],
           conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
         }),
       );
