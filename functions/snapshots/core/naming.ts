@@ -21,11 +21,12 @@ export function snapshotStamp(at: Date): string {
 }
 
 /**
- * `safekeep-<target>-<stamp>[-<suffix>]`. Valid as an RDS snapshot identifier: target names start and end
- * with a letter or digit and never hold "--" (the config schema guarantees it), so neither does this.
+ * `safekeep-<target>-<stamp>` (an EBS volume's snapshot appends `-<volume id>` in its Name tag). Valid as an
+ * RDS snapshot identifier: target names start and end with a letter or digit and never hold "--" (the
+ * config schema guarantees it), so neither does this.
  */
-export function snapshotName(target: string, at: Date, suffix?: string): string {
-  return [SNAPSHOT_PREFIX, target, snapshotStamp(at), suffix].filter(Boolean).join('-');
+export function snapshotName(target: string, at: Date): string {
+  return `${SNAPSHOT_PREFIX}-${target}-${snapshotStamp(at)}`;
 }
 
 export function isSafekeepSnapshotOf(target: string, name: string): boolean {

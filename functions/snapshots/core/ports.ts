@@ -33,8 +33,8 @@ export interface SnapshotRequest {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+/** The copy lands in the region of the adapter that makes it. */
 export interface CopyRequest extends SnapshotRequest {
-  readonly destinationRegion: string;
   readonly kmsKeyArn: string;
 }
 

@@ -185,7 +185,6 @@ export async function startCopies(target: SnapshotTarget, progress: CopyProgress
       // RDS copies keep the identifier (it is unique per region); EBS snapshots are named by tag.
       name: snapshot.kind === 'ebs' ? (snapshot.tags.Name ?? snapshot.id) : snapshot.id,
       tags: { ...snapshot.tags, [TAG.copyOf]: snapshot.arn },
-      destinationRegion: destination,
       kmsKeyArn,
     };
     copies.push(await store.copyFrom(snapshot, request));
