@@ -60,7 +60,7 @@ export async function postgresFingerprint(peer: DatabasePeer, database: string):
 }
 
 /** A row as stable text: buffers as hex, everything else as JSON. */
-function canonicalRow(row: Record<string, unknown>): string {
+export function canonicalRow(row: Record<string, unknown>): string {
   return JSON.stringify(
     Object.entries(row).map(([column, value]) => [column, Buffer.isBuffer(value) ? `0x${value.toString('hex')}` : value]),
   );

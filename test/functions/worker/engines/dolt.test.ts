@@ -1,30 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { motoClientConfig, s3Client } from '#test/support/aws.ts';
+import { s3Client } from '#test/support/aws.ts';
 import { peer } from '#test/support/peers.ts';
 import { createVersionedBucket, manifestUrlOf, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
+import {
+  ALL_BYTES,
+  corruptObject,
+  createRemoteTable,
+  expectNoSecrets,
+  readManifest,
+  type StoredManifest,
+} from './dolt-support.ts';
 
 const dolt = await peer('dolt');
 const versitygw = await peer('versitygw');
 const moto = await peer('moto');
 
-/** Every byte value once, so a binary column proves nothing is re-encoded on the way. */
-const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 const WIDE_COLUMNS = 40;
-
-interface StoredManifest {
-  objects: { key: string; role: string; database?: string; storedBytes: number; sha256: string }[];
-  dolt: {
-    database: string;
-    url: string;
-    branches: { name: string }[];
-    tags: { name: string; hash: string }[];
-    dirtyBranches: string[];
-  }[];
-}
 
 describe.skipIf(!dolt || !versitygw || !moto)('Dolt backups', () => {
   const doltPeer = dolt as NonNullable<typeof dolt>;
@@ -50,14 +43,7 @@ describe.skipIf(!dolt || !versitygw || !moto)('Dolt backups', () => {
     admin = await mysql.createConnection({ ...doltPeer });
     await createDataset(admin, source, user, userPassword);
     created.push(source);
-    await new DynamoDBClient(motoClientConfig(motoPeer)).send(
-      new CreateTableCommand({
-        TableName: dynamoTable,
-        AttributeDefinitions: [{ AttributeName: 'db', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'db', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createRemoteTable(motoPeer, dynamoTable);
     bucket = await createVersionedBucket(s3, 'dolt-backups');
     const dump = await runCli(
       [
@@ -78,7 +64,7 @@ describe.skipIf(!dolt || !versitygw || !moto)('Dolt backups', () => {
     expect(dump.code, dump.stderr).toBe(0);
     expectNoSecrets(dump.stdout + dump.stderr, secrets);
     manifestUrl = manifestUrlOf(dump);
-    manifest = JSON.parse(await readObject(s3, manifestUrl)) as StoredManifest;
+    manifest = await readManifest(s3, manifestUrl);
     // Gone from the server, so restoring --with-globals has something to bring back.
     await admin.query(`DROP USER '${user}'@'%'`);
     await admin.query(`USE \`${source}\``);
@@ -190,10 +176,7 @@ describe.skipIf(!dolt || !versitygw || !moto)('Dolt backups', () => {
     // Prepare: one flipped byte in one table file, written over it as S3's newest version
     const file = manifest.objects.find((o) => o.role === 'dolt-file');
     if (!file) throw new Error('no dolt-file in the manifest');
-    const body = Buffer.from(await readObjectBytes(s3, `s3://${bucket}/${file.key}`));
-    const middle = Math.floor(body.length / 2);
-    body.writeUInt8((body.readUInt8(middle) ^ 0xff) & 0xff, middle);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: body }));
+    await corruptObject(s3, bucket, file.key);
     const target = uniqueName('dolt_corrupt');
 
     // Act
@@ -276,18 +259,4 @@ async function tableHashes(db: mysql.Connection, database: string): Promise<Map<
   }
   await db.query(`USE \`${database}\``);
   return hashes;
-}
-
-function expectNoSecrets(output: string, secrets: readonly string[]): void {
-  for (const secret of secrets) expect(output.includes(secret), 'a secret appeared in the output').toBe(false);
-}
-
-async function readObjectBytes(s3: ReturnType<typeof s3Client>, url: string): Promise<Uint8Array> {
-  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(url) ?? [];
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
-}
-
-async function readObject(s3: ReturnType<typeof s3Client>, url: string): Promise<string> {
-  return Buffer.from(await readObjectBytes(s3, url)).toString('utf8');
 }

@@ -1,31 +1,25 @@
 import { createHash } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { motoClientConfig, s3Client } from '#test/support/aws.ts';
+import { s3Client } from '#test/support/aws.ts';
+import { canonicalRow } from '#test/support/fingerprint.ts';
 import { type DatabasePeer, peer } from '#test/support/peers.ts';
 import { createVersionedBucket, manifestUrlOf, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
+import {
+  ALL_BYTES,
+  corruptObject,
+  createRemoteTable,
+  expectNoSecrets,
+  readManifest,
+  type StoredManifest,
+} from './dolt-support.ts';
 
 const doltgres = await peer('doltgres');
 const versitygw = await peer('versitygw');
 const moto = await peer('moto');
 
-/** Every byte value once, so a bytea column proves nothing is re-encoded on the way. */
-const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 const WIDE_COLUMNS = 40;
 const BRANCHES = ['feature', 'main', 'release', 'wip'];
-
-interface StoredManifest {
-  objects: { key: string; role: string; database?: string; storedBytes: number; sha256: string }[];
-  dolt: {
-    database: string;
-    url: string;
-    branches: { name: string }[];
-    tags: { name: string; hash: string }[];
-    dirtyBranches: string[];
-  }[];
-}
 
 describe.skipIf(!doltgres || !versitygw || !moto)('Doltgres backups', () => {
   const gresPeer = doltgres as NonNullable<typeof doltgres>;
@@ -48,14 +42,7 @@ describe.skipIf(!doltgres || !versitygw || !moto)('Doltgres backups', () => {
   beforeAll(async () => {
     await createDataset(gresPeer, source, branchUser);
     created.push(source);
-    await new DynamoDBClient(motoClientConfig(motoPeer)).send(
-      new CreateTableCommand({
-        TableName: dynamoTable,
-        AttributeDefinitions: [{ AttributeName: 'db', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'db', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createRemoteTable(motoPeer, dynamoTable);
     bucket = await createVersionedBucket(s3, 'doltgres-backups');
     const dump = await runCli(
       [
@@ -76,7 +63,7 @@ describe.skipIf(!doltgres || !versitygw || !moto)('Doltgres backups', () => {
     expect(dump.code, dump.stderr).toBe(0);
     expectNoSecrets(dump.stdout + dump.stderr, secrets);
     manifestUrl = manifestUrlOf(dump);
-    manifest = JSON.parse(await readObject(s3, manifestUrl)) as StoredManifest;
+    manifest = await readManifest(s3, manifestUrl);
     // Gone from the server, so restoring --with-globals has something to bring back.
     await withDatabase(gresPeer, source, (db) => db.query('DELETE FROM dolt_branch_control WHERE "user" = $1', [branchUser]));
   });
@@ -154,10 +141,7 @@ describe.skipIf(!doltgres || !versitygw || !moto)('Doltgres backups', () => {
     // Prepare: one flipped byte in one table file, written over it as S3's newest version
     const file = manifest.objects.find((o) => o.role === 'dolt-file');
     if (!file) throw new Error('no dolt-file in the manifest');
-    const body = Buffer.from(await readObjectBytes(s3, `s3://${bucket}/${file.key}`));
-    const middle = Math.floor(body.length / 2);
-    body.writeUInt8((body.readUInt8(middle) ^ 0xff) & 0xff, middle);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: body }));
+    await corruptObject(s3, bucket, file.key);
     const target = uniqueName('gres_corrupt');
 
     // Act
@@ -259,21 +243,3 @@ async function contentHashes(server: DatabasePeer, database: string): Promise<Ma
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const canonicalRow = (row: Record<string, unknown>) =>
-  JSON.stringify(
-    Object.entries(row).map(([column, value]) => [column, Buffer.isBuffer(value) ? `0x${value.toString('hex')}` : value]),
-  );
-
-function expectNoSecrets(output: string, secrets: readonly string[]): void {
-  for (const secret of secrets) expect(output.includes(secret), 'a secret appeared in the output').toBe(false);
-}
-
-async function readObjectBytes(s3: ReturnType<typeof s3Client>, url: string): Promise<Uint8Array> {
-  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(url) ?? [];
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
-}
-
-async function readObject(s3: ReturnType<typeof s3Client>, url: string): Promise<string> {
-  return Buffer.from(await readObjectBytes(s3, url)).toString('utf8');
-}
