@@ -9,17 +9,17 @@
  */
 
 import { safekeepHandler } from '../../commons/lambda/handler.ts';
-import { powertoolsTelemetry } from '../../commons/lambda/powertools.ts';
 import { checkSnapshots } from '../core/snapshot-flow.ts';
 import { flowContext } from '../handlers/context.ts';
 import { checkInputSchema, type RunState } from '../handlers/payloads.ts';
 
 export const handler = safekeepHandler(checkInputSchema, async ({ phase, ...state }): Promise<RunState> => {
-  const checked = await checkSnapshots(phase === 'copies' ? state.copies : state.snapshots, flowContext());
+  const context = flowContext();
+  const checked = await checkSnapshots(phase === 'copies' ? state.copies : state.snapshots, context);
   if (checked.state !== 'pending') {
     const name =
       checked.state === 'complete' ? (phase === 'copies' ? 'CopiesCompleted' : 'SnapshotsCompleted') : 'SnapshotsFailed';
-    powertoolsTelemetry().metric(name, checked.snapshots.length, 'Count', { Target: state.target });
+    context.telemetry.metric(name, checked.snapshots.length, 'Count', { Target: state.target });
   }
   if (phase === 'copies') return { ...state, copies: [...checked.snapshots], state: checked.state };
   const copyNext = checked.state === 'complete' && state.copyConfigured;
