@@ -1,6 +1,7 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { s3Client } from '#test/support/aws.ts';
+import { createPostgresDatabase } from '#test/support/databases.ts';
 import { POSTGRES_DATASET } from '#test/support/datasets/postgres.ts';
 import { differences, postgresFingerprint } from '#test/support/fingerprint.ts';
 import { peer } from '#test/support/peers.ts';
@@ -16,17 +17,11 @@ describe.skipIf(!postgres || !versitygw)('PostgreSQL backups', () => {
   const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: pgPeer.password });
   const url = (database: string) => `postgres://${pgPeer.user}@${pgPeer.host}:${pgPeer.port}/${database}`;
   const s3Flags = ['--endpoint-url', s3Peer.endpoint];
-  const admin = new pg.Client({ ...pgPeer, database: 'postgres' });
   let bucket: string;
   let manifest: string;
 
   beforeAll(async () => {
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${source}`);
-    const db = new pg.Client({ ...pgPeer, database: source });
-    await db.connect();
-    for (const statement of POSTGRES_DATASET) await db.query(statement);
-    await db.end();
+    await createPostgresDatabase(pgPeer, source, POSTGRES_DATASET);
     bucket = await createVersionedBucket(s3Client(s3Peer), 'pg-roundtrip');
     const dump = await runCli(
       ['dump', '--engine', 'postgres', '--source', url(source), '--to', `s3://${bucket}/bytebase-meta`, ...s3Flags, '--json'],
@@ -35,10 +30,6 @@ describe.skipIf(!postgres || !versitygw)('PostgreSQL backups', () => {
     expect(dump.stderr).toBe('');
     expect(dump.code).toBe(0);
     manifest = manifestUrlOf(dump);
-  });
-
-  afterAll(async () => {
-    await admin.end();
   });
 
   it('restores into a new name with every table, view, function, trigger and sequence identical', async () => {
@@ -64,15 +55,10 @@ describe.skipIf(!postgres || !versitygw)('PostgreSQL backups', () => {
     const run = await runCli(['list', '--bucket', bucket, ...s3Flags, '--json'], env);
     const listed = JSON.parse(run.stdout) as { backups: { url: string; engine: string; databases: string[] }[] };
     expect(listed.backups).toEqual([expect.objectContaining({ url: manifest, engine: 'postgres', databases: [source] })]);
-    const stored = JSON.parse(
-      (await (
-        await s3Client(s3Peer).send(
-          new (
-            await import('@aws-sdk/client-s3')
-          ).GetObjectCommand({ Bucket: bucket, Key: manifest.replace(`s3://${bucket}/`, '') }),
-        )
-      ).Body?.transformToString()) ?? '{}',
+    const { Body } = await s3Client(s3Peer).send(
+      new GetObjectCommand({ Bucket: bucket, Key: manifest.replace(`s3://${bucket}/`, '') }),
     );
+    const stored = JSON.parse((await Body?.transformToString()) ?? '{}');
     expect(stored).toMatchObject({
       target: 'bytebase-meta',
       engine: 'postgres',
@@ -93,11 +79,7 @@ describe.skipIf(!postgres || !versitygw)('PostgreSQL backups', () => {
   it('refuses to restore over a non-empty database without --force, and restores with it', async () => {
     // Prepare
     const occupied = uniqueName('pg_occupied');
-    await admin.query(`CREATE DATABASE ${occupied}`);
-    const db = new pg.Client({ ...pgPeer, database: occupied });
-    await db.connect();
-    await db.query('CREATE TABLE keep_me (id int)');
-    await db.end();
+    await createPostgresDatabase(pgPeer, occupied, ['CREATE TABLE keep_me (id int)']);
 
     // Act
     const refused = await runCli(['restore', '--from', manifest, '--target', url(occupied), ...s3Flags], env);
@@ -116,11 +98,7 @@ describe.skipIf(!postgres || !versitygw)('PostgreSQL backups', () => {
   it('--swap restores into a temporary database and swaps names, keeping the old one (Bytebase procedure)', async () => {
     // Prepare: a live database that has drifted from the backup
     const live = uniqueName('pg_live');
-    await admin.query(`CREATE DATABASE ${live}`);
-    const db = new pg.Client({ ...pgPeer, database: live });
-    await db.connect();
-    await db.query('CREATE TABLE drifted (id int)');
-    await db.end();
+    await createPostgresDatabase(pgPeer, live, ['CREATE TABLE drifted (id int)']);
 
     // Act
     const run = await runCli(['restore', '--from', manifest, '--target', url(live), '--swap', ...s3Flags, '--json'], env);
