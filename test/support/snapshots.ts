@@ -1,4 +1,9 @@
 /** Fixtures for snapshot tests: resources in moto, targets as the config schema makes them. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateDBClusterCommand, CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { mapWithConcurrency } from '#functions/commons/concurrency.ts';
@@ -6,6 +11,22 @@ import { parseConfig } from '#functions/commons/config/load.ts';
 import type { SnapshotTarget } from '#functions/commons/config/schema.ts';
 import type { SnapshotTelemetry } from '#functions/snapshots/core/ports.ts';
 import { MOTO_CREDENTIALS } from './aws.ts';
+
+/**
+ * A moto of the test's own on `port`, without moto's ~1,300 public AMI snapshots (foreign.test.ts keeps
+ * those on the shared peer): moto filters tags by scanning everything, so on the shared, long-lived server
+ * a large test slows by minutes and its timing skews. Start it in beforeAll, stop it in afterAll.
+ */
+export function privateMoto(port: number, name: string) {
+  const env = {
+    ...process.env,
+    SAFEKEEP_RUN: mkdtempSync(join(tmpdir(), `safekeep-${name}-`)),
+    SAFEKEEP_MOTO_PORT: String(port),
+    MOTO_EC2_LOAD_DEFAULT_AMIS: 'false',
+  };
+  const peers = (command: 'start' | 'stop') => promisify(execFile)('bash', ['scripts/peers.sh', command, 'moto'], { env });
+  return { endpoint: `http://127.0.0.1:${port}`, start: () => peers('start'), stop: () => peers('stop') };
+}
 
 export function motoClients(endpoint: string, region: string) {
   const config = { endpoint, region, credentials: MOTO_CREDENTIALS };

@@ -3,11 +3,6 @@
  * each snapshotted twice, then pruned by a GFS policy. Every resource must end with exactly its newest
  * Safekeep snapshot, correctly tagged. Wall time and API calls are reported.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapWithConcurrency } from '#functions/commons/concurrency.ts';
 import type { SnapshotTarget } from '#functions/commons/config/schema.ts';
@@ -23,36 +18,23 @@ import {
   createInstances,
   createVolumes,
   motoClients,
+  privateMoto,
   recordingTelemetry,
   snapshotTargets,
 } from '#test/support/snapshots.ts';
 
 const moto = await peer('moto');
 const REGION = 'ap-southeast-2';
-/**
- * A private moto without its ~1,300 public AMI snapshots (foreign.test.ts keeps those): moto filters tags
- * by scanning everything, so a shared, long-lived server slows this test by minutes and skews its timing.
- */
-const privateMoto = {
-  env: {
-    ...process.env,
-    SAFEKEEP_RUN: mkdtempSync(join(tmpdir(), 'safekeep-fleet-')),
-    SAFEKEEP_MOTO_PORT: '55099',
-    MOTO_EC2_LOAD_DEFAULT_AMIS: 'false',
-  },
-  endpoint: 'http://127.0.0.1:55099',
-  peers: (command: string) => promisify(execFile)('bash', ['scripts/peers.sh', command, 'moto'], { env: privateMoto.env }),
-};
+const fleetMoto = privateMoto(55099, 'fleet');
 const TARGETS_AT_ONCE = 16;
 
 describe.skipIf(!moto)('a fleet-wide snapshot run', () => {
-  beforeAll(() => privateMoto.peers('start'));
-  afterAll(() => privateMoto.peers('stop'));
+  beforeAll(() => fleetMoto.start());
+  afterAll(() => fleetMoto.stop());
 
   it('snapshots, tags and prunes 200 instances, 50 clusters and 500 volumes', { timeout: 600_000 }, async () => {
     // Prepare
-    const motoPeer = { endpoint: privateMoto.endpoint };
-    const { rds, ec2 } = motoClients(motoPeer.endpoint, REGION);
+    const { rds, ec2 } = motoClients(fleetMoto.endpoint, REGION);
     const suffix = Date.now().toString(36);
     const instances = Array.from({ length: 200 }, (_, i) => `fleet-db-${suffix}-${i}`);
     const clusters = Array.from({ length: 50 }, (_, i) => `fleet-cl-${suffix}-${i}`);
@@ -73,7 +55,7 @@ describe.skipIf(!moto)('a fleet-wide snapshot run', () => {
       ],
       { keepLast: 1, gfs: { daily: 1, weekly: 1 }, minimum: 1 },
     );
-    const proxy = await startAwsProxy(motoPeer.endpoint);
+    const proxy = await startAwsProxy(fleetMoto.endpoint);
     const { telemetry } = recordingTelemetry();
     const context: FlowContext = {
       ports: awsSnapshotPorts({ endpointUrl: proxy.endpoint }),

@@ -3,11 +3,6 @@
  * throttling error each service really sends; every snapshot must still be taken, through the SDK's
  * adaptive retries, and the retries are reported.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapWithConcurrency } from '#functions/commons/concurrency.ts';
 import { awsSnapshotPorts } from '#functions/snapshots/adapters/aws-clients.ts';
@@ -20,6 +15,7 @@ import {
   createInstances,
   createVolumes,
   motoClients,
+  privateMoto,
   recordingTelemetry,
   snapshotTargets,
 } from '#test/support/snapshots.ts';
@@ -27,24 +23,15 @@ import {
 const moto = await peer('moto');
 const REGION = 'us-east-2';
 const THROTTLE_RATE = 0.3;
-const privateMoto = {
-  env: {
-    ...process.env,
-    SAFEKEEP_RUN: mkdtempSync(join(tmpdir(), 'safekeep-throttle-')),
-    SAFEKEEP_MOTO_PORT: '55098',
-    MOTO_EC2_LOAD_DEFAULT_AMIS: 'false',
-  },
-  endpoint: 'http://127.0.0.1:55098',
-  peers: (command: string) => promisify(execFile)('bash', ['scripts/peers.sh', command, 'moto'], { env: privateMoto.env }),
-};
+const throttledMoto = privateMoto(55098, 'throttle');
 
 describe.skipIf(!moto)('snapshots under API throttling', () => {
-  beforeAll(() => privateMoto.peers('start'));
-  afterAll(() => privateMoto.peers('stop'));
+  beforeAll(() => throttledMoto.start());
+  afterAll(() => throttledMoto.stop());
 
   it('takes and prunes every snapshot when 30% of calls are throttled', { timeout: 300_000 }, async () => {
     // Prepare
-    const { rds, ec2 } = motoClients(privateMoto.endpoint, REGION);
+    const { rds, ec2 } = motoClients(throttledMoto.endpoint, REGION);
     const instances = Array.from({ length: 40 }, (_, i) => `throttled-db-${i}`);
     const clusters = Array.from({ length: 10 }, (_, i) => `throttled-cl-${i}`);
     await createInstances(rds, instances);
@@ -58,7 +45,7 @@ describe.skipIf(!moto)('snapshots under API throttling', () => {
       ],
       { keepLast: 1, minimum: 1 },
     );
-    const proxy = await startAwsProxy(privateMoto.endpoint, { throttleRate: THROTTLE_RATE, seed: 7 });
+    const proxy = await startAwsProxy(throttledMoto.endpoint, { throttleRate: THROTTLE_RATE, seed: 7 });
     let escapedSdkRetries = 0;
     const ports = awsSnapshotPorts({ endpointUrl: proxy.endpoint, onThrottleRetry: () => escapedSdkRetries++ });
     const context: FlowContext = { ports, region: REGION, now: () => new Date(), telemetry: recordingTelemetry().telemetry };
