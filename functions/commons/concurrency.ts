@@ -1,6 +1,6 @@
 /**
  * `items.map(work)` with at most `limit` calls in flight, results in input order. AWS throttles bursts;
- * a bounded pool plus the SDK's adaptive retries keeps a fleet-wide run under the API rate limits.
+ * a bounded pool plus retries of throttled calls keeps a fleet-wide run under the API rate limits.
  */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],

@@ -1,7 +1,7 @@
 /**
  * AWS throttles bursts; moto never does. A proxy in front of moto answers 30% of all calls with the
  * throttling error each service really sends; every snapshot must still be taken, through the SDK's
- * adaptive retries, and the retries are reported.
+ * standard retries and then Safekeep's own (withThrottleRetries), and the retries are reported.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapWithConcurrency } from '#functions/commons/concurrency.ts';
