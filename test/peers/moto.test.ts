@@ -1,7 +1,8 @@
-import { CreateDBInstanceCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
 import { motoClientConfig } from '#test/support/aws.ts';
 import { peer } from '#test/support/peers.ts';
+import { createInstances } from '#test/support/snapshots.ts';
 
 const moto = await peer('moto');
 
@@ -10,16 +11,7 @@ describe.skipIf(!moto)('moto control-plane peer', () => {
     // Prepare
     const rds = new RDSClient(motoClientConfig(moto as NonNullable<typeof moto>, 'eu-west-3'));
     const id = `smoke-${Date.now().toString(36)}`;
-    await rds.send(
-      new CreateDBInstanceCommand({
-        DBInstanceIdentifier: id,
-        DBInstanceClass: 'db.t4g.micro',
-        Engine: 'postgres',
-        AllocatedStorage: 20,
-        MasterUsername: 'admin',
-        MasterUserPassword: 'not-a-real-secret',
-      }),
-    );
+    await createInstances(rds, [id]);
 
     // Act
     const described = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
