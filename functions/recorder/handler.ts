@@ -21,6 +21,12 @@ const endpoint = process.env.SAFEKEEP_AWS_ENDPOINT_URL;
 const store = s3ArtifactStore(createS3Client(process.env.SAFEKEEP_S3_ENDPOINT_URL), process.env.ARTIFACT_BUCKET ?? '');
 const runs = dynamoRunsStore(process.env.RUNS_TABLE ?? '', new DynamoDBClient(endpoint ? { endpoint } : {}));
 
+/**
+ * What S3 answers for a manifest that is not there. The recorder may read manifests but not list the bucket,
+ * and S3 answers AccessDenied, not NoSuchKey, for a missing object to such a reader.
+ */
+const ABSENT_OBJECT_ERRORS = new Set(['NoSuchKey', 'AccessDenied']);
+
 export const handler = safekeepHandler(recorderEvent, (event) =>
   recordRunEnd(event, {
     ports: {
@@ -29,7 +35,7 @@ export const handler = safekeepHandler(recorderEvent, (event) =>
         try {
           return (await loadManifest(store, key)).manifest;
         } catch (error) {
-          if ((error as Error).message.includes('NoSuchKey')) return undefined;
+          if (ABSENT_OBJECT_ERRORS.has((error as { cause?: { name?: string } }).cause?.name ?? '')) return undefined;
           throw error;
         }
       },

@@ -326,6 +326,27 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       await runPendingTasks(clients, clusterArn, hostEnvironment); // clear it from moto's running tasks
     });
 
+    it('records a task that exited 0 without writing a manifest as a failed run: no manifest, no backup', async () => {
+      const dispatched = await invoke('Dispatcher', { target: dumpTarget, trigger: 'schedule' });
+      const { runId, taskArn } = dispatched.result as { runId: string; taskArn: string };
+      const exitedWithoutManifest = {
+        source: 'aws.ecs',
+        'detail-type': 'ECS Task State Change',
+        detail: {
+          taskArn,
+          taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${stackName}-${dumpTarget}:1`,
+          lastStatus: 'STOPPED',
+          stopCode: 'EssentialContainerExited',
+          containers: [{ name: 'worker', lastStatus: 'STOPPED', exitCode: 0 }],
+          overrides: { containerOverrides: [{ name: 'worker', environment: [{ name: 'SAFEKEEP_RUN_ID', value: runId }] }] },
+        },
+      };
+      const recorded = await invoke('Recorder', exitedWithoutManifest);
+      expect(recorded.error?.message).toBeUndefined();
+      expect(recorded.result).toMatchObject({ runId, status: 'failed', reason: expect.stringMatching(/wrote no manifest/) });
+      await runPendingTasks(clients, clusterArn, hostEnvironment); // clear it from moto's running tasks
+    });
+
     it('starts the snapshot state machine for a snapshot target, and records its end', async () => {
       const dispatched = await invoke('Dispatcher', { target: snapshotTarget, trigger: 'schedule' });
       const { executionArn, runId } = dispatched.result as { executionArn: string; runId: string };
