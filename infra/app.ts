@@ -2,7 +2,7 @@
  * The CDK app entry (`cdk.json` runs it with tsx, no build step). Reads the config, builds the stack,
  * and turns a bad config into one line per problem on stderr instead of a stack trace.
  */
-import { ConfigError } from '#functions/commons/config/load.ts';
+import { ConfigError } from '#functions/contracts/config/load.ts';
 import { createSafekeepApp } from './safekeep-app.ts';
 
 try {

@@ -7,13 +7,13 @@ import { type App, type CfnElement, Stack, Token, Validations } from 'aws-cdk-li
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks, HIPAASecurityChecks, type NagPack, NIST80053R5Checks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { ArtifactBucket } from './artifact-bucket.ts';
-import { Dispatch } from './dispatch.ts';
-import { DumpTasks } from './dump-tasks.ts';
-import { LambdaRunner } from './lambda-runner.ts';
-import { Monitoring } from './monitoring.ts';
-import { SafekeepFunction } from './safekeep-function.ts';
-import { SnapshotFlow } from './snapshot-flow.ts';
+import { ArtifactBucket } from './constructs/artifact-bucket.ts';
+import { Dispatch } from './constructs/dispatch.ts';
+import { DumpTasks } from './constructs/dump-tasks.ts';
+import { LambdaRunner } from './constructs/lambda-runner.ts';
+import { Monitoring } from './constructs/monitoring.ts';
+import { SafekeepFunction } from './constructs/safekeep-function.ts';
+import { SnapshotFlow } from './constructs/snapshot-flow.ts';
 
 /** The rule packs Safekeep is held to. */
 export function nagPacks(scope: IConstruct): NagPack[] {

@@ -1,5 +1,5 @@
 import { App, type AppProps } from 'aws-cdk-lib';
-import { loadConfigFile } from '#functions/commons/config/load.ts';
+import { loadConfigFile } from '#functions/contracts/config/load.ts';
 import { addComplianceChecks } from './compliance.ts';
 import { SafekeepStack } from './safekeep-stack.ts';
 

@@ -3,15 +3,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { parseConfig } from '#functions/commons/config/load.ts';
-import type { BucketSettings, SafekeepConfig, SafekeepConfigInput, Target } from '#functions/commons/config/schema.ts';
-import { isSnapshotTarget } from '#functions/commons/config/schema.ts';
-import { ArtifactBucket } from './artifact-bucket.ts';
-import { Dispatch } from './dispatch.ts';
-import { DumpTasks } from './dump-tasks.ts';
-import { LambdaRunner } from './lambda-runner.ts';
-import { Monitoring } from './monitoring.ts';
-import { SnapshotFlow } from './snapshot-flow.ts';
+import { parseConfig } from '#functions/contracts/config/load.ts';
+import type { BucketSettings, SafekeepConfig, SafekeepConfigInput, Target } from '#functions/contracts/config/schema.ts';
+import { isSnapshotTarget } from '#functions/contracts/config/schema.ts';
+import { ArtifactBucket } from './constructs/artifact-bucket.ts';
+import { Dispatch } from './constructs/dispatch.ts';
+import { DumpTasks } from './constructs/dump-tasks.ts';
+import { LambdaRunner } from './constructs/lambda-runner.ts';
+import { Monitoring } from './constructs/monitoring.ts';
+import { SnapshotFlow } from './constructs/snapshot-flow.ts';
 
 /**
  * Everything `safekeep.config.yaml` describes. The construct takes the same shape as the file, so an

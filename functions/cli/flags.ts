@@ -1,6 +1,6 @@
 /** Flag parsing every command shares (kept apart from main.ts, which imports the commands). */
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
-import { UsageError } from '../commons/errors.ts';
+import { UsageError } from '../contracts/errors.ts';
 
 /** `30m`, `4h`, `90s` or plain seconds. */
 export function parseDuration(text: string, flag: string): number {

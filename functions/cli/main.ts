@@ -2,11 +2,12 @@
  * `safekeep`: the command line. Each command parses its own flags, calls one flow of the worker, and
  * prints a result (human or --json) on stdout. Every failure becomes one line on stderr and an exit code.
  */
-import { EXIT, SafekeepError, UsageError } from '../commons/errors.ts';
-import { createS3Client, s3ArtifactStore } from '../worker/adapters/s3-artifact-store.ts';
-import { credentialsFromSecret } from '../worker/adapters/secrets.ts';
-import type { ArtifactStore } from '../worker/core/ports.ts';
-import type { Credentials } from '../worker/core/source.ts';
+
+import type { ArtifactStore } from '../contracts/artifact-store.ts';
+import { EXIT, SafekeepError, UsageError } from '../contracts/errors.ts';
+import { credentialsFromSecret } from '../dumps/adapters/secrets.ts';
+import type { Credentials } from '../dumps/source.ts';
+import { createS3Client, s3ArtifactStore } from '../platform/s3-artifact-store.ts';
 import { dumpCommand } from './commands/dump.ts';
 import { listCommand } from './commands/list.ts';
 import { restoreCommand } from './commands/restore.ts';

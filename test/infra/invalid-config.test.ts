@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '#functions/commons/config/load.ts';
+import { ConfigError } from '#functions/contracts/config/load.ts';
 import { createSafekeepApp } from '#infra/safekeep-app.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'safekeep-config-'));

@@ -1,5 +1,5 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoRunsStore } from '#functions/runs/runs-table.ts';
+import { dynamoRunsStore } from '#functions/runs/adapters/runs-table.ts';
 import { MOTO_CREDENTIALS } from './aws.ts';
 
 /** A fresh runs table in moto, with the key schema the construct creates. */

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateDBClusterCommand, CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
-import { mapWithConcurrency } from '#functions/commons/concurrency.ts';
-import { parseConfig } from '#functions/commons/config/load.ts';
-import type { SnapshotTarget } from '#functions/commons/config/schema.ts';
+import { parseConfig } from '#functions/contracts/config/load.ts';
+import type { SnapshotTarget } from '#functions/contracts/config/schema.ts';
+import { mapWithConcurrency } from '#functions/platform/concurrency.ts';
 import type { SnapshotTelemetry } from '#functions/snapshots/core/ports.ts';
 import { MOTO_CREDENTIALS } from './aws.ts';
 

@@ -1,8 +1,8 @@
-import { UsageError } from '../../commons/errors.ts';
-import { ENGINES, type Engine } from '../../worker/core/manifest.ts';
-import { credentialsFromEnvironment, parseDatabaseUrl } from '../../worker/core/source.ts';
-import { manifestLocation } from '../../worker/read-artifacts.ts';
-import { runRestore } from '../../worker/restore.ts';
+import { UsageError } from '../../contracts/errors.ts';
+import { ENGINES, type Engine } from '../../contracts/manifest.ts';
+import { manifestLocation } from '../../dumps/read-artifacts.ts';
+import { runRestore } from '../../dumps/restore.ts';
+import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
 import { parseDuration, parseFlags, required } from '../flags.ts';
 import type { CliContext } from '../main.ts';
 import { cliLogger } from '../output.ts';

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfigFile } from '../../commons/config/load.ts';
-import { isSnapshotTarget, type SnapshotTarget } from '../../commons/config/schema.ts';
-import { UsageError } from '../../commons/errors.ts';
+import { newRunId } from '../../contracts/artifact-layout.ts';
+import { loadConfigFile } from '../../contracts/config/load.ts';
+import { isSnapshotTarget, type SnapshotTarget } from '../../contracts/config/schema.ts';
+import { UsageError } from '../../contracts/errors.ts';
 import { awsSnapshotPorts } from '../../snapshots/adapters/aws-clients.ts';
 import type { SnapshotTelemetry } from '../../snapshots/core/ports.ts';
 import { pruneTarget } from '../../snapshots/core/prune.ts';
 import { type FlowContext, runSnapshotFlow } from '../../snapshots/core/snapshot-flow.ts';
-import { newRunId } from '../../worker/core/layout.ts';
 import { parseDuration, parseFlags, required } from '../flags.ts';
 import type { CliContext } from '../main.ts';
 import { cliLogger } from '../output.ts';

@@ -1,5 +1,5 @@
-import { manifestLocation } from '../../worker/read-artifacts.ts';
-import { runVerify } from '../../worker/verify.ts';
+import { manifestLocation } from '../../dumps/read-artifacts.ts';
+import { runVerify } from '../../dumps/verify.ts';
 import { parseDuration, parseFlags, required } from '../flags.ts';
 import type { CliContext } from '../main.ts';
 import { cliLogger, formatBytes } from '../output.ts';

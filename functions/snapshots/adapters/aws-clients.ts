@@ -8,7 +8,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { RDSClient } from '@aws-sdk/client-rds';
-import { withThrottleRetries } from '../../commons/throttling.ts';
+import { withThrottleRetries } from '../../platform/aws-retry.ts';
 import type { SnapshotPorts } from '../core/ports.ts';
 import { ec2Snapshots } from './ec2-snapshots.ts';
 import { kmsKeys } from './kms-keys.ts';

@@ -12,7 +12,7 @@ import {
   type Filter,
   type SnapshotInfo,
 } from '@aws-sdk/client-ec2';
-import { TAG } from '../core/naming.ts';
+import { TAG } from '../../contracts/snapshot-naming.ts';
 import type { Ec2Port, Snapshot } from '../core/ports.ts';
 import { fromTags, toTags } from './aws-tags.ts';
 

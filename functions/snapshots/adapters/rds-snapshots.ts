@@ -16,9 +16,9 @@ import {
   type RDSClient,
   type Tag,
 } from '@aws-sdk/client-rds';
-import { mapWithConcurrency } from '../../commons/concurrency.ts';
-import { SnapshotError } from '../../commons/errors.ts';
-import { TAG } from '../core/naming.ts';
+import { SnapshotError } from '../../contracts/errors.ts';
+import { TAG } from '../../contracts/snapshot-naming.ts';
+import { mapWithConcurrency } from '../../platform/concurrency.ts';
 import type { RdsPort, Snapshot } from '../core/ports.ts';
 import { fromTags, toTags } from './aws-tags.ts';
 

@@ -5,10 +5,10 @@
  * target, and orders by creation time, never by name.
  */
 
-import { mapWithConcurrency } from '../../commons/concurrency.ts';
-import type { SnapshotTarget } from '../../commons/config/schema.ts';
-import { type Backup, decideRetention, type RetentionDecision } from '../../commons/retention.ts';
-import { isSafekeepSnapshotOf, TAG } from './naming.ts';
+import type { SnapshotTarget } from '../../contracts/config/schema.ts';
+import { isSafekeepSnapshotOf, TAG } from '../../contracts/snapshot-naming.ts';
+import { mapWithConcurrency } from '../../platform/concurrency.ts';
+import { type Backup, decideRetention, type RetentionDecision } from '../../retention/decide-retention.ts';
 import { type Snapshot, storeOf } from './ports.ts';
 import type { FlowContext } from './snapshot-flow.ts';
 

@@ -7,11 +7,11 @@
  * waiting happens between steps (Step Functions' Wait state), never inside one.
  */
 
-import { mapWithConcurrency } from '../../commons/concurrency.ts';
-import type { SnapshotTarget } from '../../commons/config/schema.ts';
-import { SnapshotError } from '../../commons/errors.ts';
-import { retentionTierOf } from '../../worker/core/manifest.ts';
-import { snapshotName, snapshotTags, TAG } from './naming.ts';
+import type { SnapshotTarget } from '../../contracts/config/schema.ts';
+import { SnapshotError } from '../../contracts/errors.ts';
+import { retentionTierOf } from '../../contracts/manifest.ts';
+import { snapshotName, snapshotTags, TAG } from '../../contracts/snapshot-naming.ts';
+import { mapWithConcurrency } from '../../platform/concurrency.ts';
 import { type Snapshot, type SnapshotPorts, type SnapshotTelemetry, serviceOf, storeOf } from './ports.ts';
 
 /** AWS's limits on concurrent snapshot copies into one destination region, per service (EC2: EBS snapshots). */

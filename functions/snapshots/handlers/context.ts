@@ -1,9 +1,9 @@
 /** What every snapshot step runs with inside Lambda: the deployed target, AWS ports, Powertools. */
 
-import { isSnapshotTarget, type SnapshotTarget } from '../../commons/config/schema.ts';
-import { UsageError } from '../../commons/errors.ts';
-import { deployedTarget } from '../../commons/lambda/deployment.ts';
-import { powertoolsTelemetry } from '../../commons/lambda/powertools.ts';
+import { isSnapshotTarget, type SnapshotTarget } from '../../contracts/config/schema.ts';
+import { deployedTarget } from '../../contracts/deployment.ts';
+import { UsageError } from '../../contracts/errors.ts';
+import { powertoolsTelemetry } from '../../platform/powertools.ts';
 import { awsSnapshotPorts } from '../adapters/aws-clients.ts';
 import type { FlowContext } from '../core/snapshot-flow.ts';
 

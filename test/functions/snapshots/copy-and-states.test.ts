@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { SnapshotError } from '#functions/commons/errors.ts';
+import { SnapshotError } from '#functions/contracts/errors.ts';
 import { awsSnapshotPorts } from '#functions/snapshots/adapters/aws-clients.ts';
 import { rdsSnapshots } from '#functions/snapshots/adapters/rds-snapshots.ts';
 import type { Ec2Port, RdsPort, Snapshot, SnapshotPorts } from '#functions/snapshots/core/ports.ts';

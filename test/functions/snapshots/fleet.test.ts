@@ -4,13 +4,13 @@
  * Safekeep snapshot, correctly tagged. Wall time and API calls are reported.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapWithConcurrency } from '#functions/commons/concurrency.ts';
-import type { SnapshotTarget } from '#functions/commons/config/schema.ts';
+import { newRunId } from '#functions/contracts/artifact-layout.ts';
+import type { SnapshotTarget } from '#functions/contracts/config/schema.ts';
+import { TAG } from '#functions/contracts/snapshot-naming.ts';
+import { mapWithConcurrency } from '#functions/platform/concurrency.ts';
 import { awsSnapshotPorts } from '#functions/snapshots/adapters/aws-clients.ts';
-import { TAG } from '#functions/snapshots/core/naming.ts';
 import { pruneTarget } from '#functions/snapshots/core/prune.ts';
 import { type FlowContext, runSnapshotFlow } from '#functions/snapshots/core/snapshot-flow.ts';
-import { newRunId } from '#functions/worker/core/layout.ts';
 import { startAwsProxy } from '#test/support/aws-proxy.ts';
 import { peer } from '#test/support/peers.ts';
 import {

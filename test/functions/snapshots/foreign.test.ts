@@ -6,8 +6,8 @@
 import { CreateSnapshotCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { CreateDBSnapshotCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
+import { TAG } from '#functions/contracts/snapshot-naming.ts';
 import { awsSnapshotPorts } from '#functions/snapshots/adapters/aws-clients.ts';
-import { TAG } from '#functions/snapshots/core/naming.ts';
 import { pruneTarget } from '#functions/snapshots/core/prune.ts';
 import { type FlowContext, runSnapshotFlow } from '#functions/snapshots/core/snapshot-flow.ts';
 import { peer } from '#test/support/peers.ts';

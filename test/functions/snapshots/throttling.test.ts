@@ -4,7 +4,7 @@
  * standard retries and then Safekeep's own (withThrottleRetries), and the retries are reported.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapWithConcurrency } from '#functions/commons/concurrency.ts';
+import { mapWithConcurrency } from '#functions/platform/concurrency.ts';
 import { awsSnapshotPorts } from '#functions/snapshots/adapters/aws-clients.ts';
 import { pruneTarget } from '#functions/snapshots/core/prune.ts';
 import { type FlowContext, runSnapshotFlow } from '#functions/snapshots/core/snapshot-flow.ts';

@@ -1,0 +1,76 @@
+/**
+ * The manifest: written last, with If-None-Match: *, so a backup exists if and only if its manifest
+ * exists. It describes every object of the run well enough to verify and restore it without the source.
+ */
+import { z } from 'zod';
+import { COMPRESSIONS } from '../dumps/commit/compression.ts';
+
+export const ENGINES = ['postgres', 'mysql', 'dolt', 'doltgres'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export const OBJECT_ROLES = ['database', 'globals', 'grants', 'branch-control', 'dolt-file'] as const;
+
+export const manifestObjectSchema = z.object({
+  key: z.string(),
+  /** What the object holds: one database's dump, server-wide roles/users, Dolt branch control, a Dolt backup file. */
+  role: z.enum(OBJECT_ROLES),
+  database: z.string().optional(),
+  /** `pg_dump-custom`, `sql`, `dolt-backup`. */
+  format: z.string(),
+  compression: z.enum(COMPRESSIONS),
+  rawBytes: z.number().int().nonnegative().optional(),
+  storedBytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  versionId: z.string().optional(),
+  /** Rows per table counted in the artifact itself (PostgreSQL COPY blocks). */
+  rowCounts: z.record(z.string(), z.number().int().nonnegative()).optional(),
+});
+
+export const doltDatabaseSchema = z.object({
+  database: z.string(),
+  /** The remote URL the backup was synced to; `dolt backup restore` reads it back. */
+  url: z.string(),
+  /** Prefix of the backup's files within the bucket. */
+  prefix: z.string(),
+  branches: z.array(z.object({ name: z.string(), hash: z.string() })),
+  tags: z.array(z.object({ name: z.string(), hash: z.string() })),
+  /** Branches whose working set differs from their head (uncommitted changes, which the backup carries). */
+  dirtyBranches: z.array(z.string()),
+});
+
+export const manifestSchema = z.object({
+  safekeepManifest: z.literal(1),
+  target: z.string(),
+  engine: z.enum(ENGINES),
+  runId: z.string(),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+  /** Calendar tier of the run (UTC): yearly on 1 January, monthly on the 1st, weekly on Mondays, else daily. */
+  retentionTier: z.enum(['daily', 'weekly', 'monthly', 'yearly']),
+  source: z.object({
+    host: z.string(),
+    port: z.number().int(),
+    serverVersion: z.string(),
+    databases: z.array(z.string()),
+  }),
+  client: z.object({ tool: z.string(), version: z.string() }),
+  compression: z.enum(COMPRESSIONS),
+  objects: z.array(manifestObjectSchema),
+  dolt: z.array(doltDatabaseSchema).optional(),
+  totals: z.object({
+    rawBytes: z.number().int().nonnegative(),
+    storedBytes: z.number().int().nonnegative(),
+    objects: z.number().int(),
+  }),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestObject = z.infer<typeof manifestObjectSchema>;
+export type DoltDatabaseManifest = z.infer<typeof doltDatabaseSchema>;
+
+export function retentionTierOf(date: Date): Manifest['retentionTier'] {
+  if (date.getUTCMonth() === 0 && date.getUTCDate() === 1) return 'yearly';
+  if (date.getUTCDate() === 1) return 'monthly';
+  if (date.getUTCDay() === 1) return 'weekly';
+  return 'daily';
+}

@@ -1,0 +1,149 @@
+/**
+ * One backup run: preflight (before any upload), stream every object of the run through the commit
+ * protocol, then complete the uploads and write the manifest last. Any failure aborts every open upload of
+ * the run; earlier backups are never read, listed or touched.
+ */
+
+import { MANIFEST_FILE, newRunId, RUN_ID_PATTERN, runDate, runPrefix, type S3Location } from '../contracts/artifact-layout.ts';
+import type { ArtifactStore, Logger } from '../contracts/artifact-store.ts';
+import { StoreError, UsageError } from '../contracts/errors.ts';
+import { type Engine, type Manifest, type ManifestObject, manifestSchema, retentionTierOf } from '../contracts/manifest.ts';
+import type { Compression } from './commit/compression.ts';
+import { DEFAULT_PART_SIZES, type PartSizePolicy } from './commit/part-size.ts';
+import { abandon, commitRun, type StagedObject, stageObject } from './commit/stage-object.ts';
+import type { DatabaseEngine, DoltRemoteOptions, StageSpec } from './engines/engine.ts';
+import type { DatabaseEndpoint } from './source.ts';
+
+export interface DumpRequest {
+  readonly engine: DatabaseEngine;
+  readonly source: DatabaseEndpoint;
+  readonly destination: S3Location;
+  /** Target name recorded in the manifest (the last segment of the destination prefix by default). */
+  readonly target: string;
+  readonly compression: Compression;
+  readonly timeoutMs: number;
+  readonly partSizes?: PartSizePolicy;
+  readonly endpointUrl?: string;
+  readonly dolt?: DoltRemoteOptions;
+  /** Run id chosen by the dispatcher (so it can find the manifest); a new one otherwise. */
+  readonly runId?: string;
+}
+
+export interface DumpDependencies {
+  readonly store: ArtifactStore;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly randomSuffix: () => string;
+  /** Progress of the object being streamed. */
+  readonly onProgress?: (progress: { object: string; rawBytes: number; storedBytes: number }) => void;
+}
+
+export interface DumpResult {
+  readonly manifest: Manifest;
+  readonly manifestKey: string;
+}
+
+export async function runDump(request: DumpRequest, deps: DumpDependencies): Promise<DumpResult> {
+  const { engine, source } = request;
+  const startedAt = deps.now();
+  const facts = await engine.preflight(source, request.timeoutMs);
+  const runId = request.runId ?? newRunId(startedAt, deps.randomSuffix());
+  if (!RUN_ID_PATTERN.test(runId))
+    throw new UsageError(`run id "${runId}" is not valid: expected yyyymmddThhmmssZ-suffix, as the dispatcher makes them`);
+  const prefix = runPrefix(request.destination.prefix, runDate(runId) ?? startedAt, runId);
+  deps.log.info('backup started', { target: request.target, engine: engine.engine, runId, databases: facts.databases });
+
+  const staged: StagedObject[] = [];
+  const described: Omit<ManifestObject, 'versionId'>[] = [];
+  const stage = async (spec: StageSpec) => {
+    const key = `${prefix}${spec.name}`;
+    let upload: Awaited<ReturnType<ArtifactStore['startUpload']>>;
+    try {
+      upload = await deps.store.startUpload(key, contentTypeOf(spec.format, request.compression));
+    } catch (error) {
+      spec.producer.kill();
+      spec.completeness.abort();
+      throw error;
+    }
+    const object = await stageObject({
+      producer: spec.producer,
+      upload,
+      compression: request.compression,
+      completeness: spec.completeness,
+      partSizes: request.partSizes ?? DEFAULT_PART_SIZES,
+      onProgress: (rawBytes, storedBytes) => deps.onProgress?.({ object: spec.name, rawBytes, storedBytes }),
+    });
+    staged.push(object);
+    described.push({
+      key,
+      role: spec.role,
+      database: spec.database,
+      format: spec.format,
+      compression: request.compression,
+      rawBytes: object.rawBytes,
+      storedBytes: object.storedBytes,
+      sha256: object.sha256,
+      rowCounts: object.report.rowCounts,
+    });
+  };
+
+  let outcome: Awaited<ReturnType<DatabaseEngine['dump']>>;
+  try {
+    outcome = await engine.dump({
+      source,
+      facts,
+      store: deps.store,
+      endpointUrl: request.endpointUrl,
+      dolt: request.dolt ?? {},
+      prefix,
+      compression: request.compression,
+      timeoutMs: request.timeoutMs,
+      log: deps.log,
+      stage,
+    });
+  } catch (error) {
+    await abandon(staged);
+    throw error;
+  }
+
+  const manifestKey = `${prefix}${MANIFEST_FILE}`;
+  const manifest = await commitRun(staged, async (versions) => {
+    const objects: ManifestObject[] = [
+      ...described.map((object) => ({ ...object, versionId: versions.get(object.key) })),
+      ...(outcome.extraObjects ?? []),
+    ];
+    const finishedAt = deps.now();
+    const record = manifestSchema.parse({
+      safekeepManifest: 1,
+      target: request.target,
+      engine: engine.engine as Engine,
+      runId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      retentionTier: retentionTierOf(startedAt),
+      source: { host: source.host, port: source.port, serverVersion: facts.serverVersion, databases: [...facts.databases] },
+      client: facts.client,
+      compression: request.compression,
+      objects,
+      dolt: outcome.dolt,
+      totals: {
+        rawBytes: objects.reduce((sum, o) => sum + (o.rawBytes ?? 0), 0),
+        storedBytes: objects.reduce((sum, o) => sum + o.storedBytes, 0),
+        objects: objects.length,
+      },
+    });
+    const put = await deps.store.putIfAbsent(manifestKey, `${JSON.stringify(record, null, 2)}\n`, 'application/json');
+    if (!put.created) {
+      throw new StoreError(`a manifest already exists at ${manifestKey}; run ids must be unique, so this run was not recorded`);
+    }
+    return record;
+  });
+  deps.log.info('backup committed', { target: request.target, runId, manifest: manifestKey, bytes: manifest.totals.storedBytes });
+  return { manifest, manifestKey };
+}
+
+function contentTypeOf(format: string, compression: Compression): string {
+  if (compression === 'zstd') return 'application/zstd';
+  if (compression === 'gzip') return 'application/gzip';
+  return format === 'sql' ? 'application/sql' : 'application/octet-stream';
+}

@@ -1,0 +1,121 @@
+/**
+ * Doltgres's completeness check of a stored backup. The dolt CLI cannot do it: `dolt backup restore` copies
+ * a Doltgres backup's files, but the result does not open ("table has unknown fields") and `dolt fsck`
+ * stops at "cannot walk a Doltgres root value from within Dolt". So `verify` starts a throwaway Doltgres
+ * server on 127.0.0.1 with an empty data directory and a random password, restores each database into it
+ * with `dolt_backup('restore', ...)` (reading S3 and DynamoDB as a real restore would), compares branch
+ * heads, tags and dirty branches with the manifest, and opens every table on every branch.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { createServer, Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Producer } from '../../../contracts/artifact-store.ts';
+import { IntegrityError, PreflightError } from '../../../contracts/errors.ts';
+import type { DoltDatabaseManifest } from '../../../contracts/manifest.ts';
+import { spawnProducer } from '../../adapters/child-process.ts';
+import type { DatabaseEndpoint } from '../../source.ts';
+import type { VerifyRequest } from '../engine.ts';
+import { withPostgres } from '../postgres/connection.ts';
+import { pgSession } from './pg-session.ts';
+import { assertRefsMatch, readRefs } from './refs.ts';
+import { awsToolEnvironment, doltgresBinary, scratchDirectory } from './tools.ts';
+
+const STARTUP_MS = 30_000;
+
+export async function checkWithScratchDoltgres(entries: readonly DoltDatabaseManifest[], request: VerifyRequest): Promise<void> {
+  const scratch = await scratchDirectory('doltgres-verify');
+  const port = await freePort();
+  const password = randomBytes(18).toString('base64url');
+  const config = join(scratch.path, 'config.yaml');
+  await writeFile(
+    config,
+    `log_level: warning\ndata_dir: ${join(scratch.path, 'data')}\ncfg_dir: ${join(scratch.path, 'data', '.doltcfg')}\nlistener:\n  host: 127.0.0.1\n  port: ${port}\n`,
+  );
+  const aws = awsToolEnvironment(request.endpointUrl);
+  // Doltgres creates its superuser from DOLTGRES_USER/DOLTGRES_PASSWORD on first start.
+  const server = spawnProducer({
+    command: doltgresBinary(),
+    args: ['--config', config],
+    env: { ...aws.env, DOLT_ROOT_PATH: scratch.home, DOLTGRES_USER: 'postgres', DOLTGRES_PASSWORD: password },
+    secrets: [...aws.secrets, password],
+    cwd: scratch.path,
+    description: 'a scratch Doltgres server',
+  });
+  server.stdout.resume();
+  try {
+    await waitUntilListening(port, server);
+    const endpoint: DatabaseEndpoint = { engine: 'doltgres', host: '127.0.0.1', port, user: 'postgres', password, databases: [] };
+    for (const [index, entry] of entries.entries()) await checkOne(endpoint, `verify_${index}`, entry);
+  } finally {
+    server.kill();
+    await server.exited;
+    await scratch.dispose();
+  }
+}
+
+async function checkOne(endpoint: DatabaseEndpoint, scratchName: string, entry: DoltDatabaseManifest): Promise<void> {
+  try {
+    await withPostgres(endpoint, 'postgres', (db) => pgSession(db).procedure('dolt_backup', ['restore', entry.url, scratchName]));
+  } catch (error) {
+    throw new IntegrityError(
+      `the backup of "${entry.database}" at ${entry.url} cannot be restored (doltgres: ${(error as Error).message})`,
+    );
+  }
+  await withPostgres(endpoint, scratchName, async (db) => {
+    const session = pgSession(db);
+    assertRefsMatch(entry, await readRefs(session), `the scratch restore of "${entry.database}"`);
+    for (const branch of entry.branches) {
+      await session.procedure('dolt_checkout', [branch.name]);
+      const tables = await session.rows<{ name: string }>(USER_TABLES);
+      for (const { name } of tables) await db.query(`SELECT count(*) FROM ${name}`);
+    }
+  });
+}
+
+/** Schema-qualified, quoted names of the user tables on the session's branch. */
+const USER_TABLES = `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables
+  WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema', 'dolt')`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitUntilListening(port: number, server: Producer): Promise<void> {
+  let exited = false;
+  void server.exited.then(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + STARTUP_MS;
+  while (!(await accepts(port))) {
+    if (exited) {
+      const exit = await server.exited;
+      throw new PreflightError(
+        `the scratch Doltgres server for verification did not start (${exit.stderrTail || `exit code ${exit.code}`}); install Doltgres or set SAFEKEEP_DOLTGRES_BIN`,
+      );
+    }
+    if (Date.now() > deadline)
+      throw new PreflightError(`the scratch Doltgres server did not listen within ${STARTUP_MS / 1000}s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.connect(port, '127.0.0.1');
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * What every database engine provides to the dump, restore and verify flows. An engine knows its tools
+ * and formats; the flows own the commit protocol, the manifest and the error handling.
+ */
+
+import type { ArtifactStore, Logger, Producer } from '../../contracts/artifact-store.ts';
+import type { DoltDatabaseManifest, Engine, Manifest, ManifestObject } from '../../contracts/manifest.ts';
+import type { CompletenessCheck } from '../commit/completeness.ts';
+import type { Compression } from '../commit/compression.ts';
+import type { DatabaseEndpoint } from '../source.ts';
+
+/** What preflight learned about the source, before any upload. */
+export interface SourceFacts {
+  readonly serverVersion: string;
+  readonly client: { readonly tool: string; readonly version: string };
+  /** The databases this run dumps (the URL's list, or every user database). */
+  readonly databases: readonly string[];
+  /** Engine-specific findings the dump acts on (e.g. whether role passwords are readable). */
+  readonly flags?: Readonly<Record<string, boolean>>;
+}
+
+export interface StageSpec {
+  /** File name within the run prefix, e.g. `database-metadb.pgdump.zst`. */
+  readonly name: string;
+  readonly role: ManifestObject['role'];
+  readonly database?: string;
+  readonly format: string;
+  readonly producer: Producer;
+  readonly completeness: CompletenessCheck;
+}
+
+/** Where Dolt and Doltgres sync their own backups (they write to storage themselves, not through us). */
+export interface DoltRemoteOptions {
+  /** DynamoDB table holding Dolt's remote manifests, for aws://[table:bucket]/path remotes. */
+  readonly dynamoTable?: string;
+  /** Base remote URL instead (file:///..., aws://[table:bucket]/path); each run and database gets its own directory below it. */
+  readonly baseUrl?: string;
+}
+
+/** Handed to an engine's dump: how to stream an object into the run, and the run's coordinates. */
+export interface DumpRun {
+  readonly source: DatabaseEndpoint;
+  readonly facts: SourceFacts;
+  readonly store: ArtifactStore;
+  /** The S3 endpoint override (--endpoint-url), for tools that talk to S3 themselves. */
+  readonly endpointUrl?: string;
+  readonly dolt: DoltRemoteOptions;
+  /** Key prefix of this run, ending in "/". */
+  readonly prefix: string;
+  readonly compression: Compression;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+  /** Streams one object through the commit protocol; it stays invisible until the whole run commits. */
+  stage(spec: StageSpec): Promise<void>;
+}
+
+export interface DumpOutcome {
+  /** Objects the engine wrote itself (Dolt's backup files), already hashed. */
+  readonly extraObjects?: readonly ManifestObject[];
+  readonly dolt?: readonly DoltDatabaseManifest[];
+}
+
+export interface RestoreRequest {
+  readonly manifest: Manifest;
+  readonly endpointUrl?: string;
+  /** Key prefix of the backup's run. */
+  readonly prefix: string;
+  readonly store: ArtifactStore;
+  readonly target: DatabaseEndpoint;
+  /** Which database of the backup to restore (defaults to the only one). */
+  readonly sourceDatabase: string;
+  /** The database to create. */
+  readonly targetDatabase: string;
+  readonly force: boolean;
+  readonly swap: boolean;
+  readonly withGlobals: boolean;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+  /** A stored object, decompressed, SHA-256-checked as it streams: fails at the end if it does not match. */
+  openVerified(object: ManifestObject): Promise<import('node:stream').Readable>;
+}
+
+export interface RestoreOutcome {
+  readonly database: string;
+  /** With --swap, where the previous database went. */
+  readonly previousDatabase?: string;
+  readonly tables?: number;
+}
+
+export interface VerifyRequest {
+  readonly manifest: Manifest;
+  readonly endpointUrl?: string;
+  readonly store: ArtifactStore;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+  openVerified(object: ManifestObject): Promise<import('node:stream').Readable>;
+}
+
+export interface DatabaseEngine {
+  readonly engine: Engine;
+  preflight(source: DatabaseEndpoint, timeoutMs: number): Promise<SourceFacts>;
+  dump(run: DumpRun): Promise<DumpOutcome>;
+  restore(request: RestoreRequest): Promise<RestoreOutcome>;
+  /** Engine-level completeness of every object (the SHA-256 is checked by the caller as bytes stream). */
+  verify(request: VerifyRequest): Promise<{ checked: string[] }>;
+}

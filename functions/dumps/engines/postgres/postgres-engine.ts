@@ -1,0 +1,255 @@
+/**
+ * PostgreSQL: pg_dump custom format per database, plus roles and tablespaces from
+ * `pg_dumpall --globals-only`. Restore follows Bytebase's procedure: into a new database, or into a
+ * temporary one that then takes the old one's name (`--swap`).
+ */
+
+import { objectName } from '../../../contracts/artifact-layout.ts';
+import { IntegrityError, PreflightError, RestoreError } from '../../../contracts/errors.ts';
+import type { ManifestObject } from '../../../contracts/manifest.ts';
+import { runTool, spawnProducer } from '../../adapters/child-process.ts';
+import { PG_DUMPALL_END, TailMarkerCheck } from '../../commit/completeness.ts';
+import { EXTENSIONS } from '../../commit/compression.ts';
+import type { DatabaseEndpoint } from '../../source.ts';
+import { databasesToDump } from '../databases.ts';
+import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
+import { checkStoredObject } from '../stored-object-check.ts';
+import { withPostgres } from './connection.ts';
+import { PgRestoreCheck } from './pg-restore-check.ts';
+import { majorOf, pgToolPath, toolVersion } from './tools.ts';
+
+/** libpq settings for the tools; the password travels in PGPASSWORD, never argv. */
+function libpqEnvironment(endpoint: DatabaseEndpoint): Record<string, string> {
+  return {
+    PGHOST: endpoint.host,
+    PGPORT: String(endpoint.port),
+    PGUSER: endpoint.user,
+    PGPASSWORD: endpoint.password,
+    PGCONNECT_TIMEOUT: '10',
+    PGAPPNAME: 'safekeep',
+  };
+}
+
+async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
+  const client = await toolVersion('pg_dump');
+  const facts = await withPostgres(source, 'postgres', async (db) => {
+    const version = (await db.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '';
+    const names = (
+      await db.query<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY datname',
+      )
+    ).rows.map((row) => row.datname);
+    // RDS and other managed servers hide pg_authid; pg_dumpall then needs --no-role-passwords.
+    const canRead =
+      (await db.query<{ ok: boolean }>("SELECT has_table_privilege('pg_authid', 'SELECT') AS ok")).rows[0]?.ok ?? false;
+    return { version: version.split(' ')[0] ?? version, names, canRead };
+  });
+  if (majorOf(client.version) < majorOf(facts.version)) {
+    throw new PreflightError(
+      `pg_dump ${client.version} is older than the server (PostgreSQL ${facts.version}) and cannot dump it; install PostgreSQL ${majorOf(facts.version)} or newer client tools (or point SAFEKEEP_PG_BIN at them)`,
+    );
+  }
+  return {
+    serverVersion: facts.version,
+    client: { tool: 'pg_dump', version: client.version },
+    databases: databasesToDump(source, 'PostgreSQL', facts.names),
+    flags: { canReadRolePasswords: facts.canRead },
+  };
+}
+
+async function dump(run: DumpRun): Promise<Record<string, never>> {
+  const { source, compression, timeoutMs } = run;
+  const env = libpqEnvironment(source);
+  const secrets = [source.password];
+  const extension = EXTENSIONS[compression];
+
+  const globalsArgs = ['--globals-only', '--no-password', '--database=postgres'];
+  if (!run.facts.flags?.canReadRolePasswords) globalsArgs.push('--no-role-passwords');
+  await run.stage({
+    name: objectName('globals', undefined, `.sql${extension}`),
+    role: 'globals',
+    format: 'sql',
+    producer: spawnProducer({
+      command: pgToolPath('pg_dumpall'),
+      args: globalsArgs,
+      env,
+      secrets,
+      timeoutMs,
+      description: 'pg_dumpall --globals-only',
+    }),
+    completeness: new TailMarkerCheck(PG_DUMPALL_END, 'pg_dumpall\'s "cluster dump complete" trailer'),
+  });
+
+  for (const database of run.facts.databases) {
+    run.log.info('dumping database', { database });
+    await run.stage({
+      name: objectName('database', database, `.pgdump${extension}`),
+      role: 'database',
+      database,
+      format: 'pg_dump-custom',
+      // -Z0: we compress the stream ourselves; --no-password: fail instead of prompting.
+      producer: spawnProducer({
+        command: pgToolPath('pg_dump'),
+        args: ['--format=custom', '--compress=0', '--no-password', `--dbname=${database}`],
+        env,
+        secrets,
+        timeoutMs,
+        description: `pg_dump of ${database}`,
+      }),
+      completeness: new PgRestoreCheck(`database ${database}`),
+    });
+  }
+  return {};
+}
+
+async function restore(request: RestoreRequest) {
+  const { target, manifest, log } = request;
+  const object = manifest.objects.find((o) => o.role === 'database' && o.database === request.sourceDatabase);
+  if (!object)
+    throw new RestoreError(
+      `the backup has no database "${request.sourceDatabase}"; it has ${databasesOf(request).join(', ')}`,
+      2,
+    );
+  await toolVersion('pg_restore');
+
+  // Restore into a fresh database: the target itself, or (with --swap) a temporary one renamed into place.
+  const runSuffix = manifest.runId.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const sideName = (kind: string) => `${request.targetDatabase}_${kind}_${runSuffix}`.slice(0, 63);
+  const stagingName = request.swap ? sideName('safekeep') : request.targetDatabase;
+  await prepareEmptyDatabase(target, stagingName, request.force, request.swap);
+
+  if (request.withGlobals) {
+    const globals = manifest.objects.find((o) => o.role === 'globals');
+    if (globals) await runPsql(request, globals, 'postgres');
+  }
+  const { exit } = await runTool(
+    {
+      command: pgToolPath('pg_restore'),
+      // --no-owner/--no-acl would lose what Bytebase expects; keep both, and stop at the first error.
+      args: ['--exit-on-error', '--no-password', `--dbname=${stagingName}`],
+      env: libpqEnvironment(target),
+      secrets: [target.password],
+      timeoutMs: request.timeoutMs,
+      description: `pg_restore into ${stagingName}`,
+    },
+    await request.openVerified(object),
+  );
+  if (exit.code !== 0) {
+    throw new RestoreError(
+      `pg_restore into "${stagingName}" failed (${exit.stderrTail || `exit code ${exit.code}`}); the partly restored database was left for inspection`,
+    );
+  }
+  const tables = await withPostgres(target, stagingName, async (db) =>
+    Number(
+      (
+        await db.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+        )
+      ).rows[0]?.n ?? 0,
+    ),
+  );
+  if (!request.swap) return { database: stagingName, tables };
+
+  const previous = sideName('old');
+  await withPostgres(target, 'postgres', async (db) => {
+    const exists = (await db.query('SELECT 1 FROM pg_database WHERE datname = $1', [request.targetDatabase])).rowCount ?? 0;
+    if (exists > 0) {
+      const sessions = Number(
+        (await db.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [request.targetDatabase]))
+          .rows[0]?.n ?? 0,
+      );
+      if (sessions > 0) {
+        throw new RestoreError(
+          `"${request.targetDatabase}" still has ${sessions} open connection(s), so it cannot be renamed; stop the application (as Bytebase's procedure says), then rerun. The restored copy is in "${stagingName}"`,
+        );
+      }
+      await db.query(`ALTER DATABASE ${db.escapeIdentifier(request.targetDatabase)} RENAME TO ${db.escapeIdentifier(previous)}`);
+    }
+    await db.query(`ALTER DATABASE ${db.escapeIdentifier(stagingName)} RENAME TO ${db.escapeIdentifier(request.targetDatabase)}`);
+    log.info('swapped databases', { restored: request.targetDatabase, previous: exists > 0 ? previous : undefined });
+  });
+  return { database: request.targetDatabase, previousDatabase: previous, tables };
+}
+
+/**
+ * Creates `name` (from template0), or accepts it when it exists and holds no tables, or `force` is set. A
+ * `mustBeNew` database (the --swap staging one) must not exist yet.
+ */
+async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, force: boolean, mustBeNew: boolean): Promise<void> {
+  const created = await withPostgres(target, 'postgres', async (db) => {
+    if ((await db.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount) return false;
+    await db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} TEMPLATE template0`);
+    return true;
+  });
+  if (created) return;
+  if (mustBeNew)
+    throw new RestoreError(`a database "${name}" already exists from an earlier swap; drop or rename it, then rerun`, 2);
+  const tables = await withPostgres(target, name, async (db) =>
+    Number(
+      (
+        await db.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','S') AND n.nspname NOT IN ('pg_catalog','information_schema','pg_toast')",
+        )
+      ).rows[0]?.n ?? 0,
+    ),
+  );
+  if (tables > 0 && !force) {
+    throw new RestoreError(
+      `database "${name}" is not empty (${tables} relations); restore into a new name, use --swap, or pass --force to restore on top of it`,
+      2,
+    );
+  }
+}
+
+async function runPsql(request: RestoreRequest, object: ManifestObject, database: string): Promise<void> {
+  const { exit } = await runTool(
+    {
+      command: pgToolPath('psql'),
+      // Roles that already exist make CREATE ROLE fail; that is expected on a live server, so no ON_ERROR_STOP.
+      args: ['--no-password', '--quiet', `--dbname=${database}`, '--file=-'],
+      env: libpqEnvironment(request.target),
+      secrets: [request.target.password],
+      timeoutMs: request.timeoutMs,
+      description: 'psql applying the globals',
+    },
+    await request.openVerified(object),
+  );
+  if (exit.code !== 0) throw new RestoreError(`applying roles and tablespaces failed (${exit.stderrTail})`);
+}
+
+function databasesOf(request: { manifest: { objects: readonly ManifestObject[] } }): string[] {
+  return request.manifest.objects.flatMap((o) => (o.role === 'database' && o.database ? [o.database] : []));
+}
+
+async function verify(request: VerifyRequest) {
+  const checked: string[] = [];
+  for (const object of request.manifest.objects) {
+    const stream = await request.openVerified(object);
+    const archive = object.format === 'pg_dump-custom';
+    const check = archive
+      ? new PgRestoreCheck(object.key)
+      : new TailMarkerCheck(PG_DUMPALL_END, 'the "cluster dump complete" trailer');
+    const { rowCounts } = await checkStoredObject(stream, check);
+    if (archive) compareCounts(object, rowCounts ?? {});
+    checked.push(object.key);
+  }
+  return { checked };
+}
+
+function compareCounts(object: ManifestObject, counts: Record<string, number>): void {
+  for (const [table, rows] of Object.entries(object.rowCounts ?? {})) {
+    if (counts[table] !== rows) {
+      throw new IntegrityError(
+        `${object.key}: table ${table} holds ${counts[table] ?? 0} rows but the manifest recorded ${rows}`,
+      );
+    }
+  }
+}
+
+export const postgresEngine: DatabaseEngine = {
+  engine: 'postgres',
+  preflight,
+  dump,
+  restore,
+  verify,
+};

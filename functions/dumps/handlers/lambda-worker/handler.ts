@@ -1,0 +1,52 @@
+/**
+ * Back up one dump target inside Lambda (`runner: lambda`, small databases): the Fargate worker's code with
+ * the client tools of the db-clients layer.
+ * Trigger: asynchronous invoke by the dispatcher (or a console test event); one function per target.
+ * Payload: { "target": "<name>", "runId": "<run id>" }; the dispatcher picks the run id, so it knows where
+ * the manifest lands. Returns { target, runId, manifestKey, rawBytes, storedBytes } to the success destination.
+ * Side effects: reads the target's Secrets Manager secret (the password stays in memory and in the tools'
+ * environment, never in argv or logs); runs pg_dump / mariadb-dump; uploads under
+ * s3://<ARTIFACT_BUCKET>/<target>/<yyyy>/<mm>/<dd>/<run id>/ and writes manifest.json last (If-None-Match: *).
+ * Idempotency: the run id fixes the prefix and the manifest is only ever created, never replaced: a duplicate
+ * delivery of the same event fails at the manifest, and the first manifest still pins its own object versions.
+ * LambdaRunner turns Lambda's async retries off with the result destinations: a retry is a new dispatch, with
+ * a new run id.
+ * Failure: preflight, dump, completeness and S3 errors abort every upload of the run (nothing appears at the
+ * final keys) and throw; Lambda hands the error to the failure destination (the run recorder).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { deployedConfig } from '../../../contracts/deployment.ts';
+import { UsageError } from '../../../contracts/errors.ts';
+import { safekeepHandler } from '../../../platform/lambda-handler.ts';
+import { powertoolsTelemetry } from '../../../platform/powertools.ts';
+import { createS3Client, s3ArtifactStore } from '../../../platform/s3-artifact-store.ts';
+import { layerToolEnvironment } from '../../adapters/layer-tools.ts';
+import { credentialsFromSecret } from '../../adapters/secrets.ts';
+import { type LambdaDumpResult, lambdaDumpEventSchema, runLambdaDump } from '../../lambda-dump.ts';
+
+// Once per execution environment: the layer's tools first, as the Fargate image's ENV does.
+Object.assign(process.env, layerToolEnvironment(process.env, existsSync));
+
+// Module scope: SDK clients survive between invocations of a warm function.
+const s3 = createS3Client();
+const secrets = new SecretsManagerClient({});
+
+export const handler = safekeepHandler(lambdaDumpEventSchema, (event): Promise<LambdaDumpResult> => {
+  const artifactBucket = process.env.ARTIFACT_BUCKET;
+  if (!artifactBucket) throw new UsageError('ARTIFACT_BUCKET is not set; deploy the function with the LambdaRunner construct');
+  return runLambdaDump(event, {
+    config: deployedConfig(),
+    settings: {
+      artifactBucket,
+      ownTarget: process.env.SAFEKEEP_TARGET || undefined,
+      doltDynamoTable: process.env.DOLT_DYNAMODB_TABLE || undefined,
+    },
+    readCredentials: (secretId) => credentialsFromSecret(secretId, secrets),
+    store: s3ArtifactStore(s3, artifactBucket),
+    log: powertoolsTelemetry(),
+    now: () => new Date(),
+    randomSuffix: () => randomBytes(3).toString('hex'),
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * Verifying a backup without restoring it into anything the user owns: every object is re-read, its
+ * SHA-256 checked against the manifest, and the engine confirms the content is a complete archive.
+ */
+import type { ArtifactStore, Logger } from '../contracts/artifact-store.ts';
+import { engineFor } from './engines/registry.ts';
+import { loadManifest, openVerified } from './read-artifacts.ts';
+
+export interface VerifyResult {
+  readonly runId: string;
+  readonly target: string;
+  readonly engine: string;
+  readonly objects: readonly string[];
+  readonly storedBytes: number;
+}
+
+export async function runVerify(
+  manifestKey: string,
+  deps: { store: ArtifactStore; log: Logger; timeoutMs: number; endpointUrl?: string },
+): Promise<VerifyResult> {
+  const { manifest } = await loadManifest(deps.store, manifestKey);
+  const { checked } = await engineFor(manifest.engine).verify({
+    manifest,
+    store: deps.store,
+    endpointUrl: deps.endpointUrl,
+    timeoutMs: deps.timeoutMs,
+    log: deps.log,
+    openVerified: (object) => openVerified(deps.store, object),
+  });
+  deps.log.info('backup verified', { runId: manifest.runId, objects: checked.length });
+  return {
+    runId: manifest.runId,
+    target: manifest.target,
+    engine: manifest.engine,
+    objects: checked,
+    storedBytes: manifest.totals.storedBytes,
+  };
+}

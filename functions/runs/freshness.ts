@@ -1,0 +1,62 @@
+/**
+ * How long ago each target last had a good backup, and whether that is longer than it may be.
+ *
+ * The age runs from when the last good run finished (a backup exists once it is verified). A target that
+ * never had one ages from when Safekeep first saw it, so a schedule that never fired, or a task that never
+ * started, makes a target late just like a run that keeps failing.
+ */
+
+import { type AgedTarget, allowedAgeSeconds } from '../contracts/config/schedule-interval.ts';
+import { mapWithConcurrency } from '../platform/concurrency.ts';
+import type { RunRecord, RunsStore } from './run-record.ts';
+
+export interface FreshnessTarget extends AgedTarget {
+  readonly name: string;
+}
+
+/** What the check needs of the runs table; `firstSeen` records `now` for a target seen for the first time. */
+export type FreshnessRuns = Pick<RunsStore, 'lastSucceeded' | 'firstSeen'>;
+
+/** What a target's age counts from. */
+export type AgeReference =
+  | { readonly kind: 'last-good-backup'; readonly at: Date; readonly runId: string }
+  | { readonly kind: 'first-seen'; readonly at: Date };
+
+export interface TargetFreshness {
+  readonly target: string;
+  readonly since: AgeReference;
+  readonly ageSeconds: number;
+  readonly allowedAgeSeconds: number;
+  /** Older than allowed: exactly the freshness alarm's condition (age > allowed). */
+  readonly late: boolean;
+}
+
+/** Parallel reads per check: enough for a fleet of targets, few enough to stay clear of DynamoDB throttling. */
+const CONCURRENT_TARGETS = 8;
+
+/** Every target's freshness at `now`, in config order. */
+export async function checkFreshness(
+  targets: readonly FreshnessTarget[],
+  runs: FreshnessRuns,
+  now: Date,
+): Promise<TargetFreshness[]> {
+  return mapWithConcurrency(targets, CONCURRENT_TARGETS, async (target) => {
+    const lastGood = await runs.lastSucceeded(target.name);
+    const since: AgeReference = lastGood
+      ? { kind: 'last-good-backup', at: goodSince(lastGood), runId: lastGood.runId }
+      : { kind: 'first-seen', at: await runs.firstSeen(target.name, now) };
+    return freshnessOf(target, since, now);
+  });
+}
+
+/** One target's freshness, from what its age counts from. */
+export function freshnessOf(target: FreshnessTarget, since: AgeReference, now: Date): TargetFreshness {
+  // A clock a little ahead elsewhere must not produce a negative age.
+  const ageSeconds = Math.max(0, Math.floor((now.getTime() - since.at.getTime()) / 1000));
+  const allowed = allowedAgeSeconds(target);
+  return { target: target.name, since, ageSeconds, allowedAgeSeconds: allowed, late: ageSeconds > allowed };
+}
+
+function goodSince(run: Pick<RunRecord, 'startedAt' | 'finishedAt'>): Date {
+  return new Date(run.finishedAt ?? run.startedAt);
+}

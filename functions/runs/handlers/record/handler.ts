@@ -1,0 +1,47 @@
+/**
+ * Record how a run ended.
+ * Trigger: EventBridge rules for "ECS Task State Change" (STOPPED, Safekeep's cluster) and "Step Functions
+ * Execution Status Change" (the snapshot state machine), and the Lambda workers' async-invoke destinations.
+ * Payload: the AWS event as delivered.
+ * Side effects: settles the run in the runs table once; reads the run's manifest from the artifact bucket;
+ * emits BackupSucceeded / BackupFailed, BackupDurationSeconds and BackupBytes (dimension Target).
+ * Idempotency: a run already settled is left alone and counted no second time.
+ * Failure: AWS errors throw, and EventBridge retries the delivery.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadManifest } from '../../../dumps/read-artifacts.ts';
+import { safekeepHandler } from '../../../platform/lambda-handler.ts';
+import { powertoolsTelemetry } from '../../../platform/powertools.ts';
+import { createS3Client, s3ArtifactStore } from '../../../platform/s3-artifact-store.ts';
+import { dynamoRunsStore } from '../../adapters/runs-table.ts';
+import { recordRunEnd } from '../../recorder.ts';
+import { recorderEvent } from '../../run-end-events.ts';
+
+const endpoint = process.env.SAFEKEEP_AWS_ENDPOINT_URL;
+const store = s3ArtifactStore(createS3Client(process.env.SAFEKEEP_S3_ENDPOINT_URL), process.env.ARTIFACT_BUCKET ?? '');
+const runs = dynamoRunsStore(process.env.RUNS_TABLE ?? '', new DynamoDBClient(endpoint ? { endpoint } : {}));
+
+/**
+ * What S3 answers for a manifest that is not there. The recorder may read manifests but not list the bucket,
+ * and S3 answers AccessDenied, not NoSuchKey, for a missing object to such a reader.
+ */
+const ABSENT_OBJECT_ERRORS = new Set(['NoSuchKey', 'AccessDenied']);
+
+export const handler = safekeepHandler(recorderEvent, (event) =>
+  recordRunEnd(event, {
+    ports: {
+      runs,
+      async readManifest(key) {
+        try {
+          return (await loadManifest(store, key)).manifest;
+        } catch (error) {
+          if (ABSENT_OBJECT_ERRORS.has((error as { cause?: { name?: string } }).cause?.name ?? '')) return undefined;
+          throw error;
+        }
+      },
+    },
+    taskFamilyPrefix: process.env.TASK_FAMILY_PREFIX ?? '',
+    now: () => new Date(),
+    telemetry: powertoolsTelemetry(),
+  }),
+);

@@ -1,0 +1,164 @@
+/**
+ * Settling a run from how it ended: a stopped dump task, a finished snapshot execution, or a Lambda worker's
+ * result. A dump counts as succeeded only when its manifest is in the bucket (a zero exit code alone is not
+ * a backup). The run is settled once in the runs table and counted: BackupSucceeded or BackupFailed, with
+ * duration and bytes for successes.
+ */
+
+import { manifestKeyOf } from '../contracts/artifact-layout.ts';
+import type { Manifest } from '../contracts/manifest.ts';
+import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
+import type { SnapshotTelemetry } from '../snapshots/core/ports.ts';
+import { WORKER_CONTAINER } from './dispatch.ts';
+import type { RecorderEvent } from './run-end-events.ts';
+import type { RunsStore } from './run-record.ts';
+
+export interface RecorderPorts {
+  readonly runs: RunsStore;
+  /** The manifest at `key` in the artifact bucket, or undefined when there is none. */
+  readManifest(key: string): Promise<Manifest | undefined>;
+}
+
+export interface RecorderContext {
+  readonly ports: RecorderPorts;
+  /** Task definition family prefix: a family `<prefix>-<target>` belongs to target. */
+  readonly taskFamilyPrefix: string;
+  readonly now: () => Date;
+  readonly telemetry: SnapshotTelemetry;
+}
+
+export interface Outcome {
+  readonly target: string;
+  readonly runId: string;
+  readonly status: 'succeeded' | 'failed';
+  readonly reason?: string;
+  readonly manifestKey?: string;
+  readonly bytes?: number;
+  readonly durationSeconds?: number;
+}
+
+/** Settles the run the event describes; undefined for events that are not the end of a Safekeep run. */
+export async function recordRunEnd(event: RecorderEvent, context: RecorderContext): Promise<Outcome | undefined> {
+  const outcome = await outcomeOf(event, context);
+  if (!outcome) return undefined;
+  const settled = await context.ports.runs.settle(outcome.target, outcome.runId, {
+    status: outcome.status,
+    finishedAt: context.now().toISOString(),
+    reason: outcome.reason,
+    manifestKey: outcome.manifestKey,
+    bytes: outcome.bytes,
+    durationSeconds: outcome.durationSeconds,
+  });
+  if (!settled) {
+    // Settled before (a duplicate event, or the dispatcher already failed it): count nothing twice.
+    context.telemetry.info('run already settled', { target: outcome.target, runId: outcome.runId });
+    return outcome;
+  }
+  const dimensions = { [TARGET_DIMENSION]: outcome.target };
+  if (outcome.status === 'succeeded') {
+    context.telemetry.metric(METRIC.succeeded, 1, 'Count', dimensions);
+    if (outcome.durationSeconds !== undefined)
+      context.telemetry.metric(METRIC.durationSeconds, outcome.durationSeconds, 'Seconds', dimensions);
+    if (outcome.bytes !== undefined) context.telemetry.metric(METRIC.bytes, outcome.bytes, 'Bytes', dimensions);
+  } else {
+    context.telemetry.metric(METRIC.failed, 1, 'Count', dimensions);
+    context.telemetry.warn('run failed', { target: outcome.target, runId: outcome.runId, reason: outcome.reason });
+  }
+  return outcome;
+}
+
+async function outcomeOf(event: RecorderEvent, context: RecorderContext): Promise<Outcome | undefined> {
+  if ('source' in event && event.source === 'aws.ecs') return dumpTaskOutcome(event, context);
+  if ('source' in event && event.source === 'aws.states') return executionOutcome(event);
+  if ('requestContext' in event) return lambdaWorkerOutcome(event, context);
+  return undefined;
+}
+
+async function dumpTaskOutcome(
+  event: Extract<RecorderEvent, { source: 'aws.ecs' }>,
+  context: RecorderContext,
+): Promise<Outcome | undefined> {
+  const { detail } = event;
+  if (detail.lastStatus !== 'STOPPED') return undefined;
+  const family = /task-definition\/([^:]+):\d+$/.exec(detail.taskDefinitionArn)?.[1] ?? detail.group?.replace(/^family:/, '');
+  if (!family?.startsWith(`${context.taskFamilyPrefix}-`)) return undefined;
+  const target = family.slice(context.taskFamilyPrefix.length + 1);
+  const override = detail.overrides?.containerOverrides.find((o) => o.name === WORKER_CONTAINER);
+  const runId = override?.environment?.find((e) => e.name === 'SAFEKEEP_RUN_ID')?.value;
+  if (!runId) return undefined; // not started by the dispatcher
+  const worker = detail.containers.find((c) => c.name === WORKER_CONTAINER);
+  const durationSeconds = secondsBetween(detail.startedAt ?? detail.createdAt, detail.stoppedAt);
+  if (worker?.exitCode === undefined) {
+    // Never ran: image pull, capacity, networking or secrets failed before the container started.
+    return {
+      target,
+      runId,
+      status: 'failed',
+      reason: `the task never started (${detail.stopCode ?? 'no stop code'}: ${detail.stoppedReason ?? worker?.reason ?? 'no reason given'})`,
+    };
+  }
+  if (worker.exitCode !== 0) {
+    return {
+      target,
+      runId,
+      status: 'failed',
+      durationSeconds,
+      reason: `the dump task exited with code ${worker.exitCode}; its CloudWatch log says why`,
+    };
+  }
+  return withManifest(target, runId, durationSeconds, context);
+}
+
+function executionOutcome(event: Extract<RecorderEvent, { source: 'aws.states' }>): Outcome | undefined {
+  const { detail } = event;
+  if (detail.status === 'RUNNING' || detail.status === 'PENDING_REDRIVE') return undefined;
+  const input = JSON.parse(detail.input ?? '{}') as { target?: string; runId?: string };
+  if (!input.target || !input.runId) return undefined;
+  const durationSeconds = detail.startDate && detail.stopDate ? (detail.stopDate - detail.startDate) / 1000 : undefined;
+  if (detail.status === 'SUCCEEDED') return { target: input.target, runId: input.runId, status: 'succeeded', durationSeconds };
+  const reason = `the snapshot run ${detail.status.toLowerCase().replace('_', ' ')}${detail.cause ? `: ${detail.cause}` : detail.error ? `: ${detail.error}` : ''}`;
+  return { target: input.target, runId: input.runId, status: 'failed', durationSeconds, reason };
+}
+
+async function lambdaWorkerOutcome(
+  event: Extract<RecorderEvent, { requestContext: unknown }>,
+  context: RecorderContext,
+): Promise<Outcome> {
+  const { target, runId } = event.requestPayload;
+  if (event.requestContext.condition !== 'Success') {
+    const error = (event.responsePayload as { errorMessage?: string } | undefined)?.errorMessage;
+    return {
+      target,
+      runId,
+      status: 'failed',
+      reason: `the Lambda worker failed (${event.requestContext.condition}${error ? `: ${error}` : ''})`,
+    };
+  }
+  return withManifest(target, runId, undefined, context);
+}
+
+async function withManifest(
+  target: string,
+  runId: string,
+  durationSeconds: number | undefined,
+  context: RecorderContext,
+): Promise<Outcome> {
+  const key = manifestKeyOf(target, runId);
+  const manifest = key ? await context.ports.readManifest(key) : undefined;
+  if (!key || !manifest) {
+    return {
+      target,
+      runId,
+      status: 'failed',
+      durationSeconds,
+      reason: 'the worker exited 0 but wrote no manifest, so there is no backup',
+    };
+  }
+  const took = durationSeconds ?? secondsBetween(manifest.startedAt, manifest.finishedAt);
+  return { target, runId, status: 'succeeded', manifestKey: key, bytes: manifest.totals.storedBytes, durationSeconds: took };
+}
+
+function secondsBetween(from: string | undefined, to: string | undefined): number | undefined {
+  if (!from || !to) return undefined;
+  return Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
+}

@@ -1,0 +1,213 @@
+import { join } from 'node:path';
+import { Annotations, AssetHashType, DockerImage, Duration, Fn } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { DumpTarget, SafekeepConfig } from '#functions/contracts/config/schema.ts';
+import { isDumpTarget } from '#functions/contracts/config/schema.ts';
+import type { LambdaDumpEvent } from '#functions/dumps/lambda-dump.ts';
+import type { ArtifactBucket } from './artifact-bucket.ts';
+import { SafekeepFunction } from './safekeep-function.ts';
+
+export interface LambdaRunnerProps {
+  /** The validated config; only dump targets with `runner: lambda` get a worker. */
+  readonly config: SafekeepConfig;
+  /** The bucket every backup lands in. */
+  readonly artifacts: ArtifactBucket;
+  /** Encrypts the workers' log groups. */
+  readonly logKey: kms.IKey;
+  /**
+   * Receives every run's outcome as an asynchronous-invocation destination record (success and failure):
+   * the run recorder. Lambda's own retries are off, so each dispatch runs at most once.
+   * @default - none yet; call `sendResultsTo` once the recorder exists
+   */
+  readonly onResult?: lambda.IFunction;
+  /**
+   * The DynamoDB table of Dolt's aws://[table:bucket] remotes; required when a Dolt or Doltgres target
+   * uses the Lambda runner (the database server writes its backup through it).
+   * @default - none
+   */
+  readonly doltManifests?: dynamodb.ITable;
+  /**
+   * Memory of each worker, in MiB; Lambda gives CPU in proportion (2048 MiB is a bit more than one vCPU).
+   * @default 2048
+   */
+  readonly memorySize?: number;
+  /**
+   * The layer with the database client tools, mounted at /opt.
+   * @default - built from layers/db-clients at deploy time, in Docker, inside Lambda's own Amazon Linux 2023
+   *   image; only when at least one target uses the Lambda runner
+   */
+  readonly clientTools?: lambda.ILayerVersion;
+}
+
+/** What the dispatcher sends to a worker: the handler's own event type. */
+export type LambdaRunnerEvent = LambdaDumpEvent;
+
+const REPOSITORY_ROOT = join(import.meta.dirname, '..', '..');
+/** Lambda stops a function at 15 minutes; the config keeps dumps to 14, leaving time to abort uploads. */
+const WORKER_TIMEOUT = Duration.minutes(15);
+
+/**
+ * Dumps of small databases inside Lambda (`runner: lambda`): one function per such target, running the same
+ * worker code as the Fargate task with the PostgreSQL and MariaDB client tools from a layer. Each function
+ * sits in its target's subnets and security groups, and its role is scoped like the Fargate task's: add
+ * objects under its own target's prefix (and, for Dolt, read them back), read its own secret, nothing else.
+ *
+ * The layer needs Docker at deploy time; it is created only when a target uses this runner, so a config
+ * without one synthesizes with no Docker engine.
+ */
+export class LambdaRunner extends Construct {
+  /** The worker of each target with runner "lambda" (what the dispatcher invokes). */
+  readonly workers: ReadonlyMap<string, lambda.IFunction>;
+  /** The same workers as Safekeep functions (entry, log group). */
+  readonly workerFunctions: ReadonlyMap<string, SafekeepFunction>;
+  /** The client tools layer; absent when no target uses the Lambda runner. */
+  readonly clientTools?: lambda.ILayerVersion;
+  private resultsTo?: lambda.IFunction;
+
+  constructor(scope: Construct, id: string, props: LambdaRunnerProps) {
+    super(scope, id);
+    const targets = props.config.targets.filter(isDumpTarget).filter((t) => t.runner === 'lambda');
+    const withoutTable = targets.filter((t) => (t.kind === 'dolt' || t.kind === 'doltgres') && !props.doltManifests);
+    if (withoutTable.length > 0) {
+      throw new Error(
+        `LambdaRunner: ${withoutTable.map((t) => `target "${t.name}" (${t.kind})`).join(', ')} needs the DynamoDB table of Dolt's remotes; pass doltManifests`,
+      );
+    }
+    if (targets.length > 0) this.clientTools = props.clientTools ?? new DbClientToolsLayer(this, 'ClientTools').layer;
+    const layers = this.clientTools ? [this.clientTools] : [];
+    this.workerFunctions = new Map(targets.map((target) => [target.name, this.worker(target, layers, props)]));
+    this.workers = new Map([...this.workerFunctions].map(([name, fn]) => [name, fn.function]));
+    if (props.onResult) this.sendResultsTo(props.onResult);
+  }
+
+  /** The worker of `target`, for the dispatcher to invoke with a `LambdaRunnerEvent`. */
+  workerFor(target: string): lambda.IFunction {
+    const worker = this.workers.get(target);
+    if (!worker) {
+      const known = [...this.workers.keys()];
+      throw new Error(
+        `LambdaRunner: target "${target}" has no Lambda worker; ${known.length > 0 ? `workers: ${known.join(', ')}` : 'no target uses runner "lambda"'}`,
+      );
+    }
+    return worker;
+  }
+
+  /**
+   * Sends every worker's result (success and failure destination records) to `recorder`, and turns
+   * Lambda's retries off: the dispatcher owns retries, each with a new run id. Call once, when the
+   * recorder is created after the runner (the dispatcher needs the workers first).
+   */
+  sendResultsTo(recorder: lambda.IFunction): void {
+    if (this.resultsTo) throw new Error('LambdaRunner: results already go to a recorder; sendResultsTo can be called once');
+    this.resultsTo = recorder;
+    const destination = new destinations.LambdaDestination(recorder);
+    for (const worker of this.workers.values()) {
+      worker.configureAsyncInvoke({
+        retryAttempts: 0,
+        maxEventAge: Duration.hours(1),
+        onSuccess: destination,
+        onFailure: destination,
+      });
+    }
+  }
+
+  /** The function results go to, once set. */
+  get resultRecorder(): lambda.IFunction | undefined {
+    return this.resultsTo;
+  }
+
+  private worker(target: DumpTarget, layers: lambda.ILayerVersion[], props: LambdaRunnerProps): SafekeepFunction {
+    const scope = new Construct(this, `Target-${target.name}`);
+    // The worker needs only the ids: the VPC's zones and the subnets' route tables are never read.
+    Annotations.of(scope).acknowledgeWarning(
+      '@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+      'subnets are given by id; nothing selects subnets by zone',
+    );
+    Annotations.of(scope).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'no route is added to these subnets');
+    const network = {
+      // Imported from the config's ids alone: no lookups, so synth stays offline. The subnets are named
+      // explicitly, so the VPC's zones matter to nothing here.
+      vpc: ec2.Vpc.fromVpcAttributes(scope, 'Vpc', { vpcId: target.network.vpcId, availabilityZones: Fn.getAzs() }),
+      subnets: target.network.subnetIds.map((subnetId) => ec2.Subnet.fromSubnetId(scope, subnetId, subnetId)),
+      securityGroups: target.network.securityGroupIds.map((groupId) =>
+        ec2.SecurityGroup.fromSecurityGroupId(scope, groupId, groupId, { mutable: false }),
+      ),
+    };
+    const worker = new SafekeepFunction(scope, 'Worker', {
+      entry: 'functions/dumps/handlers/lambda-worker/handler.ts',
+      description: `Safekeep: back up ${target.name} (${target.kind}) inside Lambda`,
+      config: props.config,
+      timeout: WORKER_TIMEOUT,
+      memorySize: props.memorySize ?? 2048,
+      logKey: props.logKey,
+      network,
+      layers,
+      environment: {
+        ARTIFACT_BUCKET: props.artifacts.bucket.bucketName,
+        SAFEKEEP_TARGET: target.name,
+        ...(props.doltManifests && (target.kind === 'dolt' || target.kind === 'doltgres')
+          ? { DOLT_DYNAMODB_TABLE: props.doltManifests.tableName }
+          : {}),
+      },
+    });
+    const fn = worker.function;
+    props.artifacts.grantWriteOnly(fn, target.name);
+    if (target.kind === 'dolt' || target.kind === 'doltgres') {
+      // The database server writes the Dolt backup itself; the worker lists and hashes what it wrote.
+      props.artifacts.grantReadTarget(fn, target.name);
+      props.doltManifests?.grant(fn, 'dynamodb:GetItem');
+    }
+    secretOf(scope, target.source.secret).grantRead(fn);
+    return worker;
+  }
+}
+
+/**
+ * The target's secret by name or ARN. A complete ARN ends in the six characters Secrets Manager appends to
+ * the name; a partial one (or a name) is granted with the `-??????` wildcard for them.
+ */
+function secretOf(scope: Construct, reference: string): secretsmanager.ISecret {
+  if (!reference.startsWith('arn:')) return secretsmanager.Secret.fromSecretNameV2(scope, 'Secret', reference);
+  return /-[A-Za-z0-9]{6}$/.test(reference)
+    ? secretsmanager.Secret.fromSecretCompleteArn(scope, 'Secret', reference)
+    : secretsmanager.Secret.fromSecretPartialArn(scope, 'Secret', reference);
+}
+
+/**
+ * The db-clients layer: PostgreSQL and MariaDB client tools for arm64 Lambda, built at deploy time by
+ * `layers/db-clients/build.sh` inside Lambda's own Node 24 image (Amazon Linux 2023), so the tools match the
+ * runtime they run in. Building needs Docker (and arm64 emulation on an x86 host). The asset hash is the
+ * build script's: the layer is rebuilt when the script changes, not on every deploy.
+ */
+export class DbClientToolsLayer extends Construct {
+  /** The layer version. */
+  readonly layer: lambda.LayerVersion;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.layer = new lambda.LayerVersion(this, 'Layer', {
+      description: 'Safekeep: pg_dump, pg_dumpall, pg_restore, psql, mariadb-dump, mariadb for Node 24 on arm64 (AL2023)',
+      compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
+      compatibleArchitectures: [lambda.Architecture.ARM_64],
+      code: lambda.Code.fromAsset(join(REPOSITORY_ROOT, 'layers', 'db-clients'), {
+        exclude: ['*.md'],
+        assetHashType: AssetHashType.SOURCE,
+        bundling: {
+          image: DockerImage.fromRegistry('public.ecr.aws/lambda/nodejs:24'),
+          platform: 'linux/arm64',
+          // The image's own entrypoint starts the Lambda runtime; run the build script instead, as root
+          // (it installs packages) and hand the files back to the host user at the end.
+          entrypoint: ['/bin/sh'],
+          command: ['/asset-input/build.sh', '/asset-output'],
+          user: 'root',
+        },
+      }),
+    });
+  }
+}

@@ -1,0 +1,73 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from '#functions/contracts/config/load.ts';
+import { TARGET_NAME_PATTERN, targetName } from '#functions/contracts/config/schema.ts';
+
+describe('the example config', () => {
+  const config = loadConfigFile('safekeep.config.yaml');
+
+  it('covers every target kind', () => {
+    expect(new Set(config.targets.map((t) => t.kind))).toEqual(
+      new Set(['postgres', 'mysql', 'rds-instance', 'rds-cluster', 'dolt', 'ebs-volume', 'doltgres', 'ec2-instance']),
+    );
+  });
+
+  it("fills targets from defaults, and a target's own settings win", () => {
+    const dolt = config.targets.find((t) => t.name === 'dolt-prod');
+    expect(dolt?.schedule).toEqual({ expression: 'cron(0 3 * * ? *)', timezone: 'Etc/UTC', flexibleWindowMinutes: 15 });
+    expect(dolt?.retention).toMatchObject({ keepLast: 7, minimum: 3 });
+    const meta = config.targets.find((t) => t.name === 'bytebase-meta');
+    expect(meta?.schedule).toEqual({ expression: 'cron(30 1 * * ? *)', timezone: 'Europe/Berlin' });
+  });
+
+  it('applies field defaults', () => {
+    const mysql = config.targets.find((t) => t.name === 'openmetadata-mysql');
+    expect(mysql).toMatchObject({ compression: 'zstd', runner: 'fargate', timeoutMinutes: 240 });
+    expect(config.bucket).toEqual({ noncurrentVersionExpirationDays: 90, accessLogRetentionDays: 365 });
+  });
+
+  it('gives a runner "lambda" target a timeout Lambda can keep, and refuses a longer one', () => {
+    const target = (extra: object) => ({
+      name: 'small',
+      kind: 'postgres',
+      schedule: { expression: 'rate(1 day)' },
+      source: { host: 'db.internal', secret: 'safekeep/small' },
+      network: { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] },
+      runner: 'lambda',
+      ...extra,
+    });
+    expect(parseConfig({ targets: [target({})] }, 'test').targets[0]).toMatchObject({ timeoutMinutes: 14 });
+    expect(() => parseConfig({ targets: [target({ timeoutMinutes: 30 })] }, 'test')).toThrow(
+      /timeoutMinutes: got 30; with runner "lambda" it must be at most 14/,
+    );
+  });
+});
+
+describe('target names', () => {
+  it('accept exactly the names that are safe as S3 prefixes and RDS snapshot identifiers', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), (name) => {
+        const accepted = targetName.safeParse(name).success;
+        if (accepted) {
+          expect(name).toMatch(TARGET_NAME_PATTERN);
+          expect(name).not.toMatch(/--|\.|\/|^-|-$/);
+          expect(name.length).toBeLessThanOrEqual(48);
+        }
+      }),
+    );
+  });
+
+  it.each(['a', 'orders-db', 'x1', 'a'.repeat(48)])('accepts %s', (name) =>
+    expect(targetName.safeParse(name).success).toBe(true),
+  );
+  it.each(['', 'A', 'a_b', 'a..b', '../a', 'a/b', '-a', 'a-', 'a--b', 'a'.repeat(49), 'é'])('rejects %j', (name) =>
+    expect(targetName.safeParse(name).success).toBe(false),
+  );
+});
+
+describe('parseConfig', () => {
+  it('throws a ConfigError with every problem, never a zod error', () => {
+    expect(() => parseConfig({ targets: [{ name: 'x' }] }, 'inline')).toThrow(ConfigError);
+    expect(() => parseConfig(undefined, 'inline')).toThrow(/field targets: is missing/);
+  });
+});

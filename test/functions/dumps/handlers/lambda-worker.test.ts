@@ -1,0 +1,183 @@
+/**
+ * The Lambda dump worker's handler, run in-process from source exactly as the function bundles it: the
+ * deployed config in SAFEKEEP_CONFIG, the password only in a Secrets Manager secret (moto), the backup in
+ * versitygw, the source the local PostgreSQL peer. What Lambda adds (the layer at /opt, the VPC) is asserted
+ * on the template in test/infra/lambda-runner.test.ts.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { manifestKeyOf, newRunId } from '#functions/contracts/artifact-layout.ts';
+import { resetDeployedConfig } from '#functions/contracts/deployment.ts';
+import type { LambdaDumpResult } from '#functions/dumps/lambda-dump.ts';
+import { motoClientConfig, s3Client } from '#test/support/aws.ts';
+import { createPostgresDatabase } from '#test/support/databases.ts';
+import { peer } from '#test/support/peers.ts';
+import {
+  createVersionedBucket,
+  objectVersions,
+  openMultipartUploads,
+  peerEnvironment,
+  runCli,
+  uniqueName,
+} from '#test/support/worker.ts';
+
+const postgres = await peer('postgres');
+const versitygw = await peer('versitygw');
+const moto = await peer('moto');
+
+const TARGET = 'meta-lambda';
+type Handler = (event: unknown, context: unknown) => Promise<LambdaDumpResult>;
+const lambdaContext = {
+  functionName: 'safekeep-worker-meta-lambda',
+  awsRequestId: 'test',
+  getRemainingTimeInMillis: () => 900_000,
+};
+
+describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run in-process', () => {
+  const pgPeer = postgres as NonNullable<typeof postgres>;
+  const s3Peer = versitygw as NonNullable<typeof versitygw>;
+  const motoPeer = moto as NonNullable<typeof moto>;
+  const s3 = s3Client(s3Peer);
+  const secrets = new SecretsManagerClient(motoClientConfig(motoPeer));
+  const database = uniqueName('lambda_src');
+  const secretName = uniqueName('safekeep/meta-lambda');
+  const wrongSecretName = uniqueName('safekeep/meta-lambda-wrong');
+  const wrongPassword = `wrong-${uniqueName('password')}`;
+  const savedEnvironment = { ...process.env };
+  const logged: string[] = [];
+  let bucket: string;
+  let handler: Handler;
+
+  /** The deployed config: one postgres target on the Lambda runner, its password in `secret`. */
+  const deploy = (secret: string) => {
+    process.env.SAFEKEEP_CONFIG = JSON.stringify({
+      defaults: { schedule: { expression: 'rate(1 day)' } },
+      targets: [
+        {
+          name: TARGET,
+          kind: 'postgres',
+          runner: 'lambda',
+          timeoutMinutes: 5,
+          source: { host: '127.0.0.1', port: pgPeer.port, databases: [database], secret },
+          network: { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] },
+        },
+      ],
+    });
+    resetDeployedConfig();
+  };
+
+  beforeAll(async () => {
+    await createPostgresDatabase(pgPeer, database, [
+      'CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL)',
+      "INSERT INTO items SELECT n, 'item ' || n FROM generate_series(1, 250) AS n",
+    ]);
+    const secret = (name: string, password: string) =>
+      secrets.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ username: pgPeer.user, password }) }));
+    await secret(secretName, pgPeer.password);
+    await secret(wrongSecretName, wrongPassword);
+    bucket = await createVersionedBucket(s3, 'lambda-runner');
+
+    // What the function's configuration and Lambda give it. moto takes any credentials; versitygw wants its own.
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: s3Peer.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3Peer.secretAccessKey,
+      AWS_ENDPOINT_URL: motoPeer.endpoint,
+      AWS_ENDPOINT_URL_S3: s3Peer.endpoint,
+      ARTIFACT_BUCKET: bucket,
+      SAFEKEEP_TARGET: TARGET,
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    });
+    deploy(secretName);
+    // Everything the function logs (Powertools writes JSON lines to stdout and stderr).
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        logged.push(String(chunk));
+        return true;
+      });
+    }
+    // Imported only now: the handler builds its SDK clients and Powertools reads its settings at import.
+    ({ handler } = (await import('#functions/dumps/handlers/lambda-worker/handler.ts')) as unknown as { handler: Handler });
+  });
+
+  afterAll(() => {
+    vi.restoreAllMocks();
+    for (const name of Object.keys(process.env)) if (!(name in savedEnvironment)) delete process.env[name];
+    Object.assign(process.env, savedEnvironment);
+    resetDeployedConfig();
+  });
+
+  it('writes a verified backup under the run id it was given and returns the manifest key, never the password', async () => {
+    // Prepare
+    const runId = newRunId(new Date(), 'lambda1');
+
+    // Act
+    const result = await handler({ target: TARGET, runId }, lambdaContext);
+
+    // Assess
+    expect(result).toEqual({
+      target: TARGET,
+      runId,
+      manifestKey: manifestKeyOf(TARGET, runId),
+      rawBytes: expect.any(Number),
+      storedBytes: expect.any(Number),
+    });
+    expect(result.rawBytes).toBeGreaterThan(0);
+    const verify = await runCli(
+      ['verify', '--from', `s3://${bucket}/${result.manifestKey}`, '--endpoint-url', s3Peer.endpoint, '--json'],
+      peerEnvironment(s3Peer),
+    );
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, engine: 'postgres' });
+    const manifest = await (
+      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: result.manifestKey }))
+    ).Body?.transformToString();
+    expect(JSON.parse(manifest ?? '{}')).toMatchObject({
+      target: TARGET,
+      runId,
+      source: { databases: [database] },
+      objects: expect.arrayContaining([expect.objectContaining({ database, rowCounts: { 'public.items': 250 } })]),
+    });
+    // The log capture works (or the next assertion would prove nothing), and holds no password.
+    expect(logged.join('')).toContain('backup committed');
+    expect(logged.join('')).not.toContain(pgPeer.password);
+    expect(JSON.stringify(result)).not.toContain(pgPeer.password);
+    expect(manifest).not.toContain(pgPeer.password);
+  });
+
+  it('fails preflight with a clear message when the secret holds a wrong password, and uploads nothing', async () => {
+    // Prepare
+    deploy(wrongSecretName);
+    const runId = newRunId(new Date(), 'wrongpw');
+    const before = await objectVersions(s3, bucket);
+
+    // Act
+    const run = handler({ target: TARGET, runId }, lambdaContext);
+
+    // Assess
+    await expect(run).rejects.toThrow(
+      `postgres at 127.0.0.1:${pgPeer.port} rejected the credentials of user "${pgPeer.user}"; check the password (SAFEKEEP_DB_PASSWORD or the secret)`,
+    );
+    await expect(run).rejects.toMatchObject({ name: 'PreflightError' });
+    expect(await objectVersions(s3, bucket)).toEqual(before);
+    expect(await openMultipartUploads(s3, bucket)).toEqual([]);
+    expect(logged.join('')).not.toContain(wrongPassword);
+    expect(logged.join('')).not.toContain(pgPeer.password);
+  });
+
+  it('names a secret that does not exist', async () => {
+    deploy('safekeep/no-such-secret');
+    await expect(handler({ target: TARGET, runId: newRunId(new Date(), 'nosecret') }, lambdaContext)).rejects.toThrow(
+      'reading secret "safekeep/no-such-secret" from Secrets Manager failed (ResourceNotFoundException)',
+    );
+  });
+
+  it('refuses a payload for another target before touching anything', async () => {
+    deploy(secretName);
+    await expect(handler({ target: 'orders', runId: newRunId(new Date(), 'other') }, lambdaContext)).rejects.toThrow(
+      `this function runs target "${TARGET}" only, got "orders"`,
+    );
+  });
+});

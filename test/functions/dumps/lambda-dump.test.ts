@@ -1,0 +1,115 @@
+/**
+ * The Lambda runner's pure parts: a deployed target becomes the request the Fargate task's `safekeep dump`
+ * would build for it, only targets with runner "lambda" run, and the layer's tools come first.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '#functions/contracts/config/load.ts';
+import type { DumpTarget } from '#functions/contracts/config/schema.ts';
+import { layerToolEnvironment } from '#functions/dumps/adapters/layer-tools.ts';
+import { dumpRequestFor, lambdaDumpEventSchema, lambdaRunnerTarget } from '#functions/dumps/lambda-dump.ts';
+import { parseDatabaseUrl } from '#functions/dumps/source.ts';
+import { sourceUrl } from '#functions/dumps/task-command.ts';
+import { parseEvent } from '#functions/platform/lambda-handler.ts';
+
+const network = { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] };
+
+function configOf(...targets: Record<string, unknown>[]) {
+  return parseConfig({ defaults: { schedule: { expression: 'rate(1 day)' } }, targets }, 'test config');
+}
+
+const dumpTarget = (fields: Record<string, unknown>) =>
+  configOf({ name: 'meta', kind: 'postgres', runner: 'lambda', timeoutMinutes: 10, network, ...fields }).targets[0] as DumpTarget;
+
+describe('dumpRequestFor', () => {
+  it.each([
+    { kind: 'postgres', source: { host: 'db.internal', databases: ['metadb', 'other db'], secret: 's' } },
+    { kind: 'mysql', source: { host: '10.0.0.7', port: 3307, secret: 's' } },
+    { kind: 'doltgres', source: { host: '[fd00::7]', databases: ['analytics'], secret: 's' } },
+    { kind: 'dolt', source: { host: 'dolt.internal', secret: 's' } },
+  ])('gives a $kind target the source the Fargate task parses from its --source URL', (fields) => {
+    // Prepare
+    const target = dumpTarget({ ...fields, timeoutMinutes: 12 });
+    const credentials = { username: 'backup', password: 'not-a-real-password' };
+
+    // Act
+    const request = dumpRequestFor(target, '20261121T193000Z-a1b2c3', credentials, { artifactBucket: 'artifacts' });
+
+    // Assess
+    expect(request.source).toEqual(parseDatabaseUrl(sourceUrl(target), target.kind, '--source', credentials));
+    expect(request).toMatchObject({
+      destination: { bucket: 'artifacts', prefix: 'meta' },
+      target: 'meta',
+      compression: 'zstd',
+      timeoutMs: 12 * 60_000,
+      runId: '20261121T193000Z-a1b2c3',
+    });
+    expect(request.engine.engine).toBe(target.kind);
+  });
+
+  it("falls back to the engine's default user and hands Dolt the remote table", () => {
+    const target = dumpTarget({ kind: 'dolt', source: { host: 'dolt.internal', secret: 's' }, compression: 'gzip' });
+    const request = dumpRequestFor(
+      target,
+      '20261121T193000Z-a1b2c3',
+      { password: 'p' },
+      {
+        artifactBucket: 'artifacts',
+        doltDynamoTable: 'dolt-manifests',
+      },
+    );
+    expect(request.source).toMatchObject({ user: 'root', port: 3306, databases: [] });
+    expect(request.compression).toBe('gzip');
+    expect(request.dolt).toEqual({ dynamoTable: 'dolt-manifests' });
+  });
+});
+
+describe('lambdaRunnerTarget', () => {
+  const config = configOf(
+    { name: 'meta', kind: 'postgres', runner: 'lambda', timeoutMinutes: 10, network, source: { host: 'db', secret: 's' } },
+    { name: 'big', kind: 'postgres', network, source: { host: 'db', secret: 's' } },
+    { name: 'orders', kind: 'rds-instance', source: { instanceId: 'orders' } },
+  );
+
+  it('returns a dump target with runner "lambda"', () => {
+    expect(lambdaRunnerTarget(config, 'meta', 'meta').name).toBe('meta');
+  });
+
+  it.each([
+    ['big', undefined, /target "big" has runner "fargate"; only targets with runner "lambda" run here/],
+    ['orders', undefined, /target "orders" is a rds-instance snapshot target/],
+    ['nope', undefined, /no target named "nope" in this deployment; targets: meta, big, orders/],
+    ['big', 'meta', /this function runs target "meta" only, got "big"; invoke the worker of "big" instead/],
+  ])('refuses %s (function of %s)', (name, own, message) => {
+    expect(() => lambdaRunnerTarget(config, name, own)).toThrow(message);
+  });
+});
+
+describe('the worker event', () => {
+  it('names a bad run id in one line', () => {
+    expect(() => parseEvent(lambdaDumpEventSchema, { target: 'meta', runId: 'yesterday' })).toThrow(
+      'invalid event: runId: must be a run id such as 20261121T193000Z-a1b2c3',
+    );
+  });
+});
+
+describe('layerToolEnvironment', () => {
+  const layer = new Set(['/opt/bin/pg_dump', '/opt/bin/mariadb-dump', '/opt/bin/mysqldump', '/opt/bin/mariadb']);
+
+  it("puts the layer's tools first, as the Fargate image's ENV does", () => {
+    expect(layerToolEnvironment({ PATH: '/var/lang/bin:/usr/bin:/opt/bin' }, (path) => layer.has(path))).toEqual({
+      PATH: '/opt/bin:/var/lang/bin:/usr/bin:/opt/bin',
+      SAFEKEEP_PG_BIN: '/opt/bin',
+      SAFEKEEP_MYSQLDUMP: '/opt/bin/mariadb-dump',
+      SAFEKEEP_MYSQL: '/opt/bin/mariadb',
+    });
+  });
+
+  it('leaves variables already set alone, and only touches PATH without the layer', () => {
+    expect(layerToolEnvironment({ PATH: '/opt/bin:/usr/bin', SAFEKEEP_PG_BIN: '/custom' }, (path) => layer.has(path))).toEqual({
+      PATH: '/opt/bin:/usr/bin',
+      SAFEKEEP_MYSQLDUMP: '/opt/bin/mariadb-dump',
+      SAFEKEEP_MYSQL: '/opt/bin/mariadb',
+    });
+    expect(layerToolEnvironment({ PATH: '/usr/bin' }, () => false)).toEqual({ PATH: '/opt/bin:/usr/bin' });
+  });
+});
