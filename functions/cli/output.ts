@@ -1,5 +1,5 @@
 /** How the CLI talks: one line per failure on stderr, a progress line on terminals, results on stdout. */
-import type { Logger } from '../contracts/artifact-store.ts';
+import type { Logger } from '../contracts/telemetry.ts';
 
 export interface Terminal {
   readonly stdout: NodeJS.WritableStream;

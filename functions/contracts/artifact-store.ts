@@ -1,6 +1,7 @@
 /**
- * What the worker's core needs from the outside world. Adapters in `../adapters/` implement these over
- * the AWS SDK and child processes; tests can drive the core through the same ports.
+ * The artifact bucket as Safekeep's code sees it: multipart uploads that stay invisible until completed,
+ * create-only writes, versioned reads and listings. platform/s3-artifact-store.ts implements it over the
+ * SDK; dumps write through it, the recorder and the CLI read through it.
  */
 import type { Readable } from 'node:stream';
 
@@ -37,29 +38,4 @@ export interface ArtifactStore {
   read(key: string, versionId?: string): Promise<Readable>;
   readText(key: string, versionId?: string): Promise<string>;
   list(prefix: string): AsyncIterable<StoredObjectInfo>;
-}
-
-export interface ProducerExit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly timedOut: boolean;
-  /** `kill()` was called (the run was failing for another reason). */
-  readonly stoppedByUs: boolean;
-  /** The last lines the tool wrote to stderr, with secrets redacted. */
-  readonly stderrTail: string;
-}
-
-/** A running dump tool whose stdout is the artifact. */
-export interface Producer {
-  /** For messages: "pg_dump of metadb". */
-  readonly description: string;
-  readonly stdout: Readable;
-  readonly exited: Promise<ProducerExit>;
-  kill(): void;
-}
-
-/** Narrow logger: the worker never needs more than this. */
-export interface Logger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
 }

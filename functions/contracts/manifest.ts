@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { COMPRESSIONS } from '../dumps/commit/compression.ts';
 
-export const ENGINES = ['postgres', 'mysql', 'dolt', 'doltgres'] as const;
-export type Engine = (typeof ENGINES)[number];
+export const ENGINE_NAMES = ['postgres', 'mysql', 'dolt', 'doltgres'] as const;
+export type Engine = (typeof ENGINE_NAMES)[number];
 
 export const OBJECT_ROLES = ['database', 'globals', 'grants', 'branch-control', 'dolt-file'] as const;
 
@@ -41,7 +41,7 @@ export const doltDatabaseSchema = z.object({
 export const manifestSchema = z.object({
   safekeepManifest: z.literal(1),
   target: z.string(),
-  engine: z.enum(ENGINES),
+  engine: z.enum(ENGINE_NAMES),
   runId: z.string(),
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),

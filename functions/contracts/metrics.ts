@@ -2,6 +2,9 @@
  * The metrics Safekeep publishes (namespace "Safekeep", dimension "Target"), shared by the functions that
  * emit them and the alarms and dashboard that read them, so a rename cannot break an alarm silently.
  */
+/** The CloudWatch namespace of every Safekeep metric. */
+export const METRICS_NAMESPACE = 'Safekeep';
+
 export const METRIC = {
   /** 1 per run that produced a verified backup (dump manifest written, or snapshot flow succeeded). */
   succeeded: 'BackupSucceeded',

@@ -4,8 +4,12 @@
  */
 import { z } from 'zod';
 
+/** What a snapshot is of: an RDS instance, an Aurora cluster, or an EBS volume (EC2 instances' too). */
+export const SNAPSHOT_KINDS = ['rds-instance', 'rds-cluster', 'ebs'] as const;
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
+
 export const snapshotSchema = z.object({
-  kind: z.enum(['rds-instance', 'rds-cluster', 'ebs']),
+  kind: z.enum(SNAPSHOT_KINDS),
   id: z.string(),
   arn: z.string(),
   region: z.string(),

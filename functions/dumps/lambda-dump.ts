@@ -6,10 +6,11 @@
  */
 import { z } from 'zod';
 import { RUN_ID_PATTERN } from '../contracts/artifact-layout.ts';
-import type { ArtifactStore, Logger } from '../contracts/artifact-store.ts';
+import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import type { DumpTarget, SafekeepConfig } from '../contracts/config/schema.ts';
 import { isDumpTarget } from '../contracts/config/schema.ts';
 import { UsageError } from '../contracts/errors.ts';
+import type { Logger } from '../contracts/telemetry.ts';
 import { type DumpRequest, runDump } from './dump.ts';
 import { engineFor } from './engines/registry.ts';
 import { type Credentials, DEFAULT_PORTS, DEFAULT_USERS } from './source.ts';

@@ -3,8 +3,9 @@
  * checked against its SHA-256, so a corrupt backup is refused before the target database is touched.
  */
 
-import type { ArtifactStore, Logger } from '../contracts/artifact-store.ts';
+import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import { RestoreError, UsageError } from '../contracts/errors.ts';
+import type { Logger } from '../contracts/telemetry.ts';
 import type { RestoreOutcome } from './engines/engine.ts';
 import { engineFor } from './engines/registry.ts';
 import { checkStoredHash, loadManifest, openVerified } from './read-artifacts.ts';

@@ -2,7 +2,8 @@
  * Verifying a backup without restoring it into anything the user owns: every object is re-read, its
  * SHA-256 checked against the manifest, and the engine confirms the content is a complete archive.
  */
-import type { ArtifactStore, Logger } from '../contracts/artifact-store.ts';
+import type { ArtifactStore } from '../contracts/artifact-store.ts';
+import type { Logger } from '../contracts/telemetry.ts';
 import { engineFor } from './engines/registry.ts';
 import { loadManifest, openVerified } from './read-artifacts.ts';
 

@@ -9,7 +9,7 @@ import type { Target } from '../contracts/config/schema.ts';
 import { isSnapshotTarget } from '../contracts/config/schema.ts';
 import { EXIT, SafekeepError } from '../contracts/errors.ts';
 import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
-import type { SnapshotTelemetry } from '../snapshots/core/ports.ts';
+import type { Telemetry } from '../contracts/telemetry.ts';
 import type { RunRecord, RunsStore } from './run-record.ts';
 
 /** Where the deployed pieces are: the construct publishes this (SSM and the dispatcher's environment). */
@@ -69,7 +69,7 @@ export interface DispatchContext {
   readonly ports: DispatchPorts;
   readonly now: () => Date;
   readonly randomSuffix: () => string;
-  readonly telemetry: SnapshotTelemetry;
+  readonly telemetry: Telemetry;
 }
 
 export async function dispatch(target: Target, trigger: RunRecord['trigger'], context: DispatchContext): Promise<DispatchResult> {

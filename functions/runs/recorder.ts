@@ -8,7 +8,7 @@
 import { manifestKeyOf } from '../contracts/artifact-layout.ts';
 import type { Manifest } from '../contracts/manifest.ts';
 import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
-import type { SnapshotTelemetry } from '../snapshots/core/ports.ts';
+import type { Telemetry } from '../contracts/telemetry.ts';
 import { WORKER_CONTAINER } from './dispatch.ts';
 import type { RecorderEvent } from './run-end-events.ts';
 import type { RunsStore } from './run-record.ts';
@@ -24,7 +24,7 @@ export interface RecorderContext {
   /** Task definition family prefix: a family `<prefix>-<target>` belongs to target. */
   readonly taskFamilyPrefix: string;
   readonly now: () => Date;
-  readonly telemetry: SnapshotTelemetry;
+  readonly telemetry: Telemetry;
 }
 
 export interface Outcome {

@@ -13,8 +13,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { allowedAgeSeconds } from '#functions/contracts/config/schedule-interval.ts';
 import type { SafekeepConfig, Target } from '#functions/contracts/config/schema.ts';
-import { METRIC, TARGET_DIMENSION } from '#functions/contracts/metrics.ts';
-import { METRICS_NAMESPACE } from '#functions/platform/powertools.ts';
+import { METRIC, METRICS_NAMESPACE, TARGET_DIMENSION } from '#functions/contracts/metrics.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 
 export interface MonitoringProps {

@@ -12,7 +12,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { SafekeepConfig } from '#functions/contracts/config/schema.ts';
 import { CONFIG_FILE } from '#functions/contracts/deployment.ts';
-import { METRICS_NAMESPACE } from '#functions/platform/powertools.ts';
+import { METRICS_NAMESPACE } from '#functions/contracts/metrics.ts';
 
 export interface SafekeepFunctionProps {
   /** Path of the handler module, relative to the repository root (its export is `handler`). */

@@ -8,8 +8,8 @@ import { CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateDBClusterCommand, CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { parseConfig } from '#functions/contracts/config/load.ts';
 import type { SnapshotTarget } from '#functions/contracts/config/schema.ts';
+import type { Telemetry } from '#functions/contracts/telemetry.ts';
 import { mapWithConcurrency } from '#functions/platform/concurrency.ts';
-import type { SnapshotTelemetry } from '#functions/snapshots/core/ports.ts';
 import { MOTO_CREDENTIALS } from './aws.ts';
 
 /**
@@ -99,7 +99,7 @@ export function snapshotTargets(
 export function recordingTelemetry() {
   const events: { level: string; message: string; fields?: unknown }[] = [];
   const metrics: { name: string; value: number; dimensions?: Record<string, string> }[] = [];
-  const telemetry: SnapshotTelemetry = {
+  const telemetry: Telemetry = {
     info: (message, fields) => events.push({ level: 'info', message, fields }),
     warn: (message, fields) => events.push({ level: 'warn', message, fields }),
     metric: (name, value, _unit, dimensions) => metrics.push({ name, value, dimensions }),

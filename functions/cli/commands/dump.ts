@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseS3Url } from '../../contracts/artifact-layout.ts';
 import { TARGET_NAME_PATTERN } from '../../contracts/config/schema.ts';
 import { UsageError } from '../../contracts/errors.ts';
-import { ENGINES, type Engine } from '../../contracts/manifest.ts';
+import { ENGINE_NAMES, type Engine } from '../../contracts/manifest.ts';
 import { COMPRESSIONS, type Compression } from '../../dumps/commit/compression.ts';
 import { fixedPartSize, MAX_PART_SIZE, MIN_PART_SIZE } from '../../dumps/commit/part-size.ts';
 import { runDump } from '../../dumps/dump.ts';
@@ -27,7 +27,7 @@ export async function dumpCommand(args: string[], context: CliContext): Promise<
     'run-id': { type: 'string' },
   });
   const engine = required(values.engine, '--engine', 'postgres') as Engine;
-  if (!ENGINES.includes(engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}, got "${engine}"`);
+  if (!ENGINE_NAMES.includes(engine)) throw new UsageError(`--engine must be one of ${ENGINE_NAMES.join(', ')}, got "${engine}"`);
   const compression = values.compression as Compression;
   if (!COMPRESSIONS.includes(compression))
     throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, got "${compression}"`);

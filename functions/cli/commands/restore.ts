@@ -1,5 +1,5 @@
 import { UsageError } from '../../contracts/errors.ts';
-import { ENGINES, type Engine } from '../../contracts/manifest.ts';
+import { ENGINE_NAMES, type Engine } from '../../contracts/manifest.ts';
 import { manifestLocation } from '../../dumps/read-artifacts.ts';
 import { runRestore } from '../../dumps/restore.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
@@ -68,7 +68,7 @@ function engineOfUrl(url: string): Engine {
       doltgres: 'doltgres',
     } as const
   )[scheme as 'postgres'];
-  if (!engine || !ENGINES.includes(engine)) {
+  if (!engine || !ENGINE_NAMES.includes(engine)) {
     throw new UsageError(`--target must start with postgres://, mysql://, mariadb://, dolt:// or doltgres://, got "${url}"`);
   }
   return engine;

@@ -4,8 +4,8 @@ import { newRunId } from '../../contracts/artifact-layout.ts';
 import { loadConfigFile } from '../../contracts/config/load.ts';
 import { isSnapshotTarget, type SnapshotTarget } from '../../contracts/config/schema.ts';
 import { UsageError } from '../../contracts/errors.ts';
+import type { Telemetry } from '../../contracts/telemetry.ts';
 import { awsSnapshotPorts } from '../../snapshots/adapters/aws-clients.ts';
-import type { SnapshotTelemetry } from '../../snapshots/core/ports.ts';
 import { pruneTarget } from '../../snapshots/core/prune.ts';
 import { type FlowContext, runSnapshotFlow } from '../../snapshots/core/snapshot-flow.ts';
 import { parseDuration, parseFlags, required } from '../flags.ts';
@@ -37,7 +37,7 @@ function flowContext(
   const resolved = region ?? context.env.AWS_REGION ?? context.env.AWS_DEFAULT_REGION;
   if (!resolved) throw new UsageError('no AWS region: pass --region or set AWS_REGION');
   const log = cliLogger(context.terminal, verbose);
-  const telemetry: SnapshotTelemetry = {
+  const telemetry: Telemetry = {
     info: log.info,
     warn: (message, fields) => context.terminal.stderr.write(`safekeep: warning: ${message} ${JSON.stringify(fields ?? {})}\n`),
     metric: (name, value, unit, dimensions) => log.info(`metric ${name}=${value} ${unit}`, dimensions),

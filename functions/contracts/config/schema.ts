@@ -9,8 +9,8 @@ import { allowedAgeSeconds, ScheduleIntervalError } from './schedule-interval.ts
 export const SNAPSHOT_KINDS = ['rds-instance', 'rds-cluster', 'ebs-volume', 'ec2-instance'] as const;
 export const DUMP_KINDS = ['postgres', 'mysql', 'dolt', 'doltgres'] as const;
 export const TARGET_KINDS = [...SNAPSHOT_KINDS, ...DUMP_KINDS] as const;
-export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
-export type DumpKind = (typeof DUMP_KINDS)[number];
+export type SnapshotTargetKind = (typeof SNAPSHOT_KINDS)[number];
+export type DumpTargetKind = (typeof DUMP_KINDS)[number];
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 /** Target names become S3 prefixes, tags, schedule names and RDS snapshot identifiers. */
@@ -238,7 +238,7 @@ export const LAMBDA_RUNNER_MAX_MINUTES = 14;
 
 const DEFAULT_TIMEOUT_MINUTES = { fargate: 240, lambda: LAMBDA_RUNNER_MAX_MINUTES } as const;
 
-const dumpTarget = <K extends DumpKind>(kind: K) =>
+const dumpTarget = <K extends DumpTargetKind>(kind: K) =>
   z
     .strictObject({ ...dumpCommon, kind: z.literal(kind), source: dumpSource })
     .superRefine((target, ctx) => {
@@ -369,8 +369,8 @@ export type Retention = z.output<typeof retentionSchema>;
 export type Alerts = z.output<typeof alertsSchema>;
 export type Network = z.output<typeof networkSchema>;
 export type BucketSettings = z.output<typeof bucketSchema>;
-export type DumpTarget = Extract<Target, { kind: DumpKind }>;
-export type SnapshotTarget = Extract<Target, { kind: SnapshotKind }>;
+export type DumpTarget = Extract<Target, { kind: DumpTargetKind }>;
+export type SnapshotTarget = Extract<Target, { kind: SnapshotTargetKind }>;
 
 export function isDumpTarget(target: Target): target is DumpTarget {
   return (DUMP_KINDS as readonly string[]).includes(target.kind);

@@ -5,8 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
-import type { Producer, ProducerExit } from '../../contracts/artifact-store.ts';
 import { UsageError } from '../../contracts/errors.ts';
+import type { Producer, ProducerExit } from '../commit/producer.ts';
 
 export interface ToolRun {
   /** Executable name or path. */

@@ -3,7 +3,7 @@
  * the same commit protocol as a dump tool's stdout.
  */
 import { Readable } from 'node:stream';
-import type { Producer, ProducerExit } from '../../contracts/artifact-store.ts';
+import type { Producer, ProducerExit } from './producer.ts';
 
 export function inProcessProducer(description: string, generate: () => AsyncIterable<string>): Producer {
   let stoppedByUs = false;

@@ -11,12 +11,13 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { MultipartUpload, Producer, ProducerExit, UploadedPart } from '../../contracts/artifact-store.ts';
+import type { MultipartUpload, UploadedPart } from '../../contracts/artifact-store.ts';
 import { DumpError, SafekeepError, StoreError } from '../../contracts/errors.ts';
 import type { CompletenessCheck, CompletenessReport } from './completeness.ts';
 import { type Compression, compressor } from './compression.ts';
 import type { PartSizePolicy } from './part-size.ts';
 import { PartWriter } from './part-writer.ts';
+import type { Producer, ProducerExit } from './producer.ts';
 
 export interface StageOptions {
   readonly producer: Producer;

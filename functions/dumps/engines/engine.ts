@@ -3,10 +3,12 @@
  * and formats; the flows own the commit protocol, the manifest and the error handling.
  */
 
-import type { ArtifactStore, Logger, Producer } from '../../contracts/artifact-store.ts';
+import type { ArtifactStore } from '../../contracts/artifact-store.ts';
 import type { DoltDatabaseManifest, Engine, Manifest, ManifestObject } from '../../contracts/manifest.ts';
+import type { Logger } from '../../contracts/telemetry.ts';
 import type { CompletenessCheck } from '../commit/completeness.ts';
 import type { Compression } from '../commit/compression.ts';
+import type { Producer } from '../commit/producer.ts';
 import type { DatabaseEndpoint } from '../source.ts';
 
 /** What preflight learned about the source, before any upload. */

@@ -6,7 +6,7 @@ import { mysqlEngine } from './mysql/mysql-engine.ts';
 import { postgresEngine } from './postgres/postgres-engine.ts';
 
 /** Every engine the manifest schema names; the type makes a missing one a compile error, not a runtime one. */
-const ENGINES: Record<Engine, DatabaseEngine> = {
+const REGISTRY: Record<Engine, DatabaseEngine> = {
   postgres: postgresEngine,
   mysql: mysqlEngine,
   dolt: doltEngine,
@@ -14,5 +14,5 @@ const ENGINES: Record<Engine, DatabaseEngine> = {
 };
 
 export function engineFor(engine: Engine): DatabaseEngine {
-  return ENGINES[engine];
+  return REGISTRY[engine];
 }

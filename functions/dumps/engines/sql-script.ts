@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { Logger } from '../../contracts/artifact-store.ts';
+import type { Logger } from '../../contracts/telemetry.ts';
 import { TailMarkerCheck } from '../commit/completeness.ts';
 
 export interface ScriptKind {

@@ -2,7 +2,7 @@
  * What the snapshot core needs from AWS, one adapter per service and region (`../adapters/`). The core
  * never imports the SDK: tests drive it against moto through the real adapters, or through fakes.
  */
-export type SnapshotKind = 'rds-instance' | 'rds-cluster' | 'ebs';
+import type { SnapshotKind } from '../../contracts/snapshot-payloads.ts';
 
 /** One snapshot as the core sees it, whatever the service. */
 export interface Snapshot {
@@ -93,11 +93,4 @@ export function serviceOf(kind: SnapshotKind): 'rds' | 'ec2' {
 /** The store holding snapshots of `kind` in `region`. */
 export function storeOf(ports: SnapshotPorts, kind: SnapshotKind, region: string): SnapshotStore {
   return ports[serviceOf(kind)](region);
-}
-
-/** Narrow logger and metrics sink: the handlers pass Powertools, the CLI its own. */
-export interface SnapshotTelemetry {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  metric(name: string, value: number, unit: 'Count' | 'Percent' | 'Seconds' | 'Bytes', dimensions?: Record<string, string>): void;
 }

@@ -11,8 +11,9 @@ import type { SnapshotTarget } from '../../contracts/config/schema.ts';
 import { SnapshotError } from '../../contracts/errors.ts';
 import { retentionTierOf } from '../../contracts/manifest.ts';
 import { snapshotName, snapshotTags, TAG } from '../../contracts/snapshot-naming.ts';
+import type { Telemetry } from '../../contracts/telemetry.ts';
 import { mapWithConcurrency } from '../../platform/concurrency.ts';
-import { type Snapshot, type SnapshotPorts, type SnapshotTelemetry, serviceOf, storeOf } from './ports.ts';
+import { type Snapshot, type SnapshotPorts, serviceOf, storeOf } from './ports.ts';
 
 /** AWS's limits on concurrent snapshot copies into one destination region, per service (EC2: EBS snapshots). */
 export const COPY_LIMITS = { rds: 20, ec2: 20 } as const;
@@ -24,7 +25,7 @@ export interface FlowContext {
   /** The region the target's resources live in. */
   readonly region: string;
   readonly now: () => Date;
-  readonly telemetry: SnapshotTelemetry;
+  readonly telemetry: Telemetry;
   /** Volumes snapshotted at once for tag selectors. */
   readonly concurrency?: number;
 }

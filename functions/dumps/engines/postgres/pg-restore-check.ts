@@ -5,10 +5,10 @@
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import type { Producer } from '../../../contracts/artifact-store.ts';
 import { DumpError } from '../../../contracts/errors.ts';
 import { spawnProducer } from '../../adapters/child-process.ts';
 import type { CompletenessCheck, CompletenessReport } from '../../commit/completeness.ts';
+import type { Producer } from '../../commit/producer.ts';
 import { CopyRowCounter } from './copy-row-counter.ts';
 import { pgToolPath } from './tools.ts';
 

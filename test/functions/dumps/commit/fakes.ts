@@ -1,6 +1,7 @@
 /** In-memory stand-ins for the worker's ports, for testing the core without peers. */
 import { Readable } from 'node:stream';
-import type { MultipartUpload, Producer, ProducerExit, UploadedPart } from '#functions/contracts/artifact-store.ts';
+import type { MultipartUpload, UploadedPart } from '#functions/contracts/artifact-store.ts';
+import type { Producer, ProducerExit } from '#functions/dumps/commit/producer.ts';
 
 export class MemoryUpload implements MultipartUpload {
   readonly key: string;
