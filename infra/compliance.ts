@@ -12,6 +12,7 @@ import { Dispatch } from './constructs/dispatch.ts';
 import { DumpTasks } from './constructs/dump-tasks.ts';
 import { LambdaRunner } from './constructs/lambda-runner.ts';
 import { Monitoring } from './constructs/monitoring.ts';
+import { RunLedger } from './constructs/run-ledger.ts';
 import { SafekeepFunction } from './constructs/safekeep-function.ts';
 import { SnapshotFlow } from './constructs/snapshot-flow.ts';
 
@@ -132,7 +133,8 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   {
     reason:
       'ecr:GetAuthorizationToken (pulling the worker image) and the X-Ray and metrics calls of task roles have no resource-level permissions.',
-    on: (root) => each([...all(root, DumpTasks), ...all(root, Dispatch)], () => ['AwsSolutions-IAM5[Resource::*]']),
+    on: (root) =>
+      each([...all(root, DumpTasks), ...all(root, Dispatch), ...all(root, RunLedger)], () => ['AwsSolutions-IAM5[Resource::*]']),
   },
   {
     reason:
@@ -143,7 +145,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     reason:
       'CDK grants on one customer-managed key (the runs table and queue key): GenerateDataKey* and ReEncrypt* name key operations, not other keys.',
     on: (root) =>
-      each(all(root, Dispatch), () => [
+      each([...all(root, Dispatch), ...all(root, RunLedger)], () => [
         'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
       ]),
@@ -165,16 +167,14 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     reason:
       'The results recorder reads run manifests (<target>/.../manifest.json) and nothing else in the bucket; run keys are unknown at deploy time.',
     on: (root) =>
-      each(all(root, Dispatch), (dispatch) => [
-        `AwsSolutions-IAM5[Resource::<${bucketLogicalId(dispatch)}.Arn>/*/manifest.json]`,
-      ]),
+      each(all(root, RunLedger), (ledger) => [`AwsSolutions-IAM5[Resource::<${bucketLogicalId(ledger)}.Arn>/*/manifest.json]`]),
   },
   {
     reason:
       'The runs table is operational history, rebuilt from the manifests in the artifact bucket if lost; it has point-in-time recovery, deletion protection and is retained, so an AWS Backup plan would only add cost.',
     on: (root) =>
       each(
-        all(root, Dispatch).map((d) => d.runsTable),
+        all(root, RunLedger).map((ledger) => ledger.runsTable),
         () => ['NIST.800.53.R5-DynamoDBInBackupPlan', 'HIPAA.Security-DynamoDBInBackupPlan'],
       ),
   },
@@ -183,7 +183,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'This queue is the dead-letter queue: what lands here is kept 14 days and alarmed on; a dead-letter queue of its own would only move the problem.',
     on: (root) =>
       each(
-        all(root, Dispatch).map((d) => d.deadLetters),
+        all(root, RunLedger).map((ledger) => ledger.deadLetters),
         () => ['AwsSolutions-SQS3'],
       ),
   },
@@ -259,6 +259,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
           ...all(root, SnapshotFlow),
           ...all(root, DumpTasks),
           ...all(root, Dispatch),
+          ...all(root, RunLedger),
           ...lambdaRunners(root),
           ...all(root, Monitoring).map((m) => m.freshnessFunction),
         ],

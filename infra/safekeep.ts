@@ -7,10 +7,12 @@ import { parseConfig } from '#functions/contracts/config/load.ts';
 import type { BucketSettings, SafekeepConfig, SafekeepConfigInput, Target } from '#functions/contracts/config/schema.ts';
 import { isSnapshotTarget } from '#functions/contracts/config/schema.ts';
 import { ArtifactBucket } from './constructs/artifact-bucket.ts';
+import { DeploymentDocument } from './constructs/deployment-document.ts';
 import { Dispatch } from './constructs/dispatch.ts';
 import { DumpTasks } from './constructs/dump-tasks.ts';
 import { LambdaRunner } from './constructs/lambda-runner.ts';
 import { Monitoring } from './constructs/monitoring.ts';
+import { RunLedger } from './constructs/run-ledger.ts';
 import { SnapshotFlow } from './constructs/snapshot-flow.ts';
 
 /**
@@ -41,7 +43,11 @@ export class Safekeep extends Construct {
   readonly dumps: DumpTasks;
   /** The Lambda workers of targets with runner "lambda" and their client-tools layer (none without such targets). */
   readonly lambdaRunner: LambdaRunner;
-  /** Schedules, the dispatcher, the results recorder, the runs table, the published deployment. */
+  /** The deployment document every function, task and the CLI read (and its SSM parameters). */
+  readonly deployment: DeploymentDocument;
+  /** The runs table, the recorder that settles runs, and the dead-letter queue. */
+  readonly ledger: RunLedger;
+  /** Schedules and the dispatcher. */
   readonly dispatch: Dispatch;
   /** The freshness check, per-target failure and freshness alarms, their topics, and the dashboard. */
   readonly monitoring: Monitoring;
@@ -61,39 +67,49 @@ export class Safekeep extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    if (this.config.targets.some(isSnapshotTarget)) {
-      this.snapshots = new SnapshotFlow(this, 'Snapshots', { config: this.config, logKey: this.logKey });
-    }
-    this.dumps = new DumpTasks(this, 'Dumps', {
+    this.deployment = new DeploymentDocument(this, 'Deployment', {
       config: this.config,
+      taskFamilyPrefix: Stack.of(this).stackName,
+    });
+    this.deployment.register({ bucket: this.artifacts.bucket.bucketName });
+    this.ledger = new RunLedger(this, 'Runs', {
+      deployment: this.deployment,
       artifacts: this.artifacts,
       logKey: this.logKey,
-      familyPrefix: Stack.of(this).stackName,
+      dataKey: this.dataKey,
     });
+    if (this.config.targets.some(isSnapshotTarget)) {
+      this.snapshots = new SnapshotFlow(this, 'Snapshots', { deployment: this.deployment, logKey: this.logKey });
+      this.deployment.register({ stateMachineArn: this.snapshots.stateMachine.stateMachineArn });
+      this.ledger.recordExecutions(this.snapshots.stateMachine);
+    }
+    this.dumps = new DumpTasks(this, 'Dumps', { deployment: this.deployment, artifacts: this.artifacts, logKey: this.logKey });
+    this.ledger.recordTaskStops(this.dumps.cluster.attrArn);
     this.lambdaRunner = new LambdaRunner(this, 'LambdaRunner', {
-      config: this.config,
+      deployment: this.deployment,
       artifacts: this.artifacts,
       logKey: this.logKey,
       doltManifests: this.dumps.doltManifests,
+      onResult: this.ledger.recorderFunction.function,
     });
     this.dispatch = new Dispatch(this, 'Dispatch', {
-      config: this.config,
-      artifacts: this.artifacts,
+      deployment: this.deployment,
+      ledger: this.ledger,
       logKey: this.logKey,
       dataKey: this.dataKey,
       snapshots: this.snapshots,
       dumps: this.dumps,
       workerFunctions: this.lambdaRunner.workers,
     });
-    this.lambdaRunner.sendResultsTo(this.dispatch.recorderFunction.function);
+    this.deployment.publish();
     this.monitoring = new Monitoring(this, 'Monitoring', {
-      config: this.config,
-      runsTable: this.dispatch.runsTable,
+      deployment: this.deployment,
+      runsTable: this.ledger.runsTable,
       logKey: this.logKey,
       dashboardName: Stack.of(this).stackName,
     });
     this.monitoring.alarmOnQueue(
-      this.dispatch.deadLetters,
+      this.ledger.deadLetters,
       'Safekeep: a schedule could not invoke the dispatcher, or the dispatcher or recorder failed for good; read the messages in the dead-letter queue',
     );
   }

@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 import { COMPRESSIONS } from '../dumps/commit/compression.ts';
+import { MANIFEST_FILE } from './artifact-layout.ts';
+import type { ArtifactStore } from './artifact-store.ts';
+import { IntegrityError } from './errors.ts';
 
 export const ENGINE_NAMES = ['postgres', 'mysql', 'dolt', 'doltgres'] as const;
 export type Engine = (typeof ENGINE_NAMES)[number];
@@ -73,4 +76,31 @@ export function retentionTierOf(date: Date): Manifest['retentionTier'] {
   if (date.getUTCDate() === 1) return 'monthly';
   if (date.getUTCDay() === 1) return 'weekly';
   return 'daily';
+}
+
+export interface LoadedManifest {
+  readonly manifest: Manifest;
+  readonly bucket: string;
+  readonly key: string;
+  /** The run's prefix (the manifest's directory), ending in "/". */
+  readonly prefix: string;
+}
+
+/** Reads and validates the manifest at `key`; an IntegrityError names what is wrong with it. */
+export async function loadManifest(store: ArtifactStore, key: string): Promise<LoadedManifest> {
+  const text = await store.readText(key);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new IntegrityError(`s3://${store.bucket}/${key} is not valid JSON; the manifest is corrupt`);
+  }
+  const result = manifestSchema.safeParse(parsed);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw new IntegrityError(
+      `s3://${store.bucket}/${key} is not a Safekeep manifest (${first?.path.join('.')}: ${first?.message})`,
+    );
+  }
+  return { manifest: result.data, bucket: store.bucket, key, prefix: key.slice(0, key.length - MANIFEST_FILE.length) };
 }

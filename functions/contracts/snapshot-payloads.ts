@@ -3,6 +3,7 @@
  * from these types, and every handler parses its input with them, so the two cannot drift apart.
  */
 import { z } from 'zod';
+import { runRefSchema } from './run-payloads.ts';
 
 /** What a snapshot is of: an RDS instance, an Aurora cluster, or an EBS volume (EC2 instances' too). */
 export const SNAPSHOT_KINDS = ['rds-instance', 'rds-cluster', 'ebs'] as const;
@@ -23,12 +24,10 @@ export const snapshotSchema = z.object({
 });
 
 /** Start of a run: what the dispatcher (or a console test event) sends. */
-export const startInputSchema = z.object({ target: z.string().min(1), runId: z.string().min(1) });
+export const startInputSchema = runRefSchema;
 
 /** The run so far, as it flows through the state machine. */
-export const runStateSchema = z.object({
-  target: z.string(),
-  runId: z.string(),
+export const runStateSchema = runRefSchema.extend({
   startedAt: z.string(),
   /** Snapshots of the source. */
   snapshots: z.array(snapshotSchema),

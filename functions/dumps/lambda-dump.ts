@@ -1,49 +1,31 @@
 /**
- * One dump run inside Lambda (`runner: lambda`): the deployed target becomes the same `DumpRequest` the CLI
- * builds from its flags, credentials come from the target's secret at run time, and the result is what the
- * async-invoke destination (the run recorder) needs. The core reads no environment and imports no SDK: the
- * handler hands it its ports.
+ * One dump run inside Lambda (`runner: lambda`): the deployed target becomes its `DumpRequest` through the
+ * same `dumpRequestFor` the Fargate task uses, credentials come from the target's secret at run time, and the
+ * result is what the async-invoke destination (the run recorder) needs. The core reads no environment and
+ * imports no SDK: the handler hands it its ports.
  */
-import { z } from 'zod';
-import { RUN_ID_PATTERN } from '../contracts/artifact-layout.ts';
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
-import type { DumpTarget, SafekeepConfig } from '../contracts/config/schema.ts';
-import { isDumpTarget } from '../contracts/config/schema.ts';
+import type { DumpTarget } from '../contracts/config/schema.ts';
+import { type Deployment, deployedDumpTarget } from '../contracts/deployment.ts';
 import { UsageError } from '../contracts/errors.ts';
+import type { RunRef } from '../contracts/run-payloads.ts';
 import type { Logger } from '../contracts/telemetry.ts';
-import { type DumpRequest, runDump } from './dump.ts';
-import { engineFor } from './engines/registry.ts';
-import { type Credentials, DEFAULT_PORTS, DEFAULT_USERS } from './source.ts';
-
-/** What the dispatcher sends (asynchronously) to a target's worker. */
-export const lambdaDumpEventSchema = z.object({
-  target: z.string().min(1),
-  runId: z.string().regex(RUN_ID_PATTERN, { message: 'must be a run id such as 20261121T193000Z-a1b2c3' }),
-});
-export type LambdaDumpEvent = z.infer<typeof lambdaDumpEventSchema>;
+import { runDump } from './dump.ts';
+import { dumpRequestFor } from './request.ts';
+import type { Credentials } from './source.ts';
 
 /** What the worker returns; Lambda hands it to the success destination. */
-export interface LambdaDumpResult {
-  readonly target: string;
-  readonly runId: string;
+export interface LambdaDumpResult extends RunRef {
   /** Key of the run's manifest in the artifact bucket: the backup exists. */
   readonly manifestKey: string;
   readonly rawBytes: number;
   readonly storedBytes: number;
 }
 
-/** Where the worker writes, from its deployment. */
-export interface LambdaDumpSettings {
-  readonly artifactBucket: string;
-  /** The only target this function may run (its role reaches no other prefix or secret). */
-  readonly ownTarget?: string;
-  /** DynamoDB table for Dolt's aws://[table:bucket] remotes (Dolt and Doltgres targets). */
-  readonly doltDynamoTable?: string;
-}
-
 export interface LambdaDumpPorts {
-  readonly config: SafekeepConfig;
-  readonly settings: LambdaDumpSettings;
+  readonly deployment: Deployment;
+  /** This function's own name: the deployment says which target it runs. */
+  readonly functionName: string;
   /** Username and password from a Secrets Manager secret, read when the run starts. */
   readCredentials(secretId: string): Promise<Credentials>;
   readonly store: ArtifactStore;
@@ -52,10 +34,12 @@ export interface LambdaDumpPorts {
   readonly randomSuffix: () => string;
 }
 
-export async function runLambdaDump(event: LambdaDumpEvent, ports: LambdaDumpPorts): Promise<LambdaDumpResult> {
-  const target = lambdaRunnerTarget(ports.config, event.target, ports.settings.ownTarget);
+export async function runLambdaDump(event: RunRef, ports: LambdaDumpPorts): Promise<LambdaDumpResult> {
+  const target = lambdaRunnerTarget(ports.deployment, event.target, ports.functionName);
   const credentials = await ports.readCredentials(target.source.secret);
-  const { manifest, manifestKey } = await runDump(dumpRequestFor(target, event.runId, credentials, ports.settings), ports);
+  const { resources } = ports.deployment;
+  const request = dumpRequestFor(target, { bucket: resources.bucket, doltTable: resources.doltTable }, credentials, event.runId);
+  const { manifest, manifestKey } = await runDump(request, ports);
   return {
     target: target.name,
     runId: manifest.runId,
@@ -65,54 +49,16 @@ export async function runLambdaDump(event: LambdaDumpEvent, ports: LambdaDumpPor
   };
 }
 
-/** The named target, if it is a dump target this function may run. */
-export function lambdaRunnerTarget(config: SafekeepConfig, name: string, ownTarget?: string): DumpTarget {
-  if (ownTarget !== undefined && name !== ownTarget) {
-    throw new UsageError(`this function runs target "${ownTarget}" only, got "${name}"; invoke the worker of "${name}" instead`);
+/** The named target, if it is the dump target this function runs (its role reaches no other prefix or secret). */
+export function lambdaRunnerTarget(deployment: Deployment, name: string, functionName: string): DumpTarget {
+  const own = Object.entries(deployment.resources.workers).find(([, worker]) => worker === functionName)?.[0];
+  if (own !== undefined && name !== own) {
+    throw new UsageError(`this function runs target "${own}" only, got "${name}"; invoke the worker of "${name}" instead`);
   }
-  const target = config.targets.find((t) => t.name === name);
-  if (!target) {
-    throw new UsageError(
-      `no target named "${name}" in this deployment; targets: ${config.targets.map((t) => t.name).join(', ')}`,
-    );
-  }
-  if (!isDumpTarget(target)) {
-    throw new UsageError(`target "${name}" is a ${target.kind} snapshot target; only dump targets run in the Lambda runner`);
-  }
+  const target = deployedDumpTarget(deployment, name);
   if (target.runner !== 'lambda') {
     // Its timeout was never checked against Lambda's 15 minutes: Lambda would kill it mid-upload.
     throw new UsageError(`target "${name}" has runner "${target.runner}"; only targets with runner "lambda" run here`);
   }
   return target;
-}
-
-/**
- * The request `safekeep dump` would build for this target: the same engine, source, destination prefix
- * (the target name), compression and timeout, with the dispatcher's run id.
- */
-export function dumpRequestFor(
-  target: DumpTarget,
-  runId: string,
-  credentials: Credentials,
-  settings: LambdaDumpSettings,
-): DumpRequest {
-  const engine = target.kind;
-  return {
-    engine: engineFor(engine),
-    source: {
-      engine,
-      // The config allows IPv6 literals in brackets, as URLs write them; clients want the bare address.
-      host: target.source.host.replace(/^\[|\]$/g, ''),
-      port: target.source.port ?? DEFAULT_PORTS[engine],
-      user: credentials.username ?? DEFAULT_USERS[engine],
-      password: credentials.password ?? '',
-      databases: target.source.databases ?? [],
-    },
-    destination: { bucket: settings.artifactBucket, prefix: target.name },
-    target: target.name,
-    compression: target.compression,
-    timeoutMs: target.timeoutMinutes * 60_000,
-    runId,
-    dolt: { dynamoTable: settings.doltDynamoTable },
-  };
 }

@@ -9,39 +9,13 @@ import { pipeline } from 'node:stream/promises';
 import { MANIFEST_FILE, parseS3Url } from '../contracts/artifact-layout.ts';
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import { IntegrityError, SafekeepError } from '../contracts/errors.ts';
-import { type Manifest, type ManifestObject, manifestSchema } from '../contracts/manifest.ts';
+import type { ManifestObject } from '../contracts/manifest.ts';
 import { decompressor } from './commit/compression.ts';
-
-export interface LoadedManifest {
-  readonly manifest: Manifest;
-  readonly bucket: string;
-  readonly key: string;
-  /** The run's prefix (the manifest's directory), ending in "/". */
-  readonly prefix: string;
-}
 
 /** `--from s3://bucket/.../manifest.json` (or the run's directory). */
 export function manifestLocation(url: string): { bucket: string; key: string } {
   const { bucket, prefix } = parseS3Url(url, '--from');
   return { bucket, key: prefix.endsWith(MANIFEST_FILE) ? prefix : `${prefix}/${MANIFEST_FILE}` };
-}
-
-export async function loadManifest(store: ArtifactStore, key: string): Promise<LoadedManifest> {
-  const text = await store.readText(key);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new IntegrityError(`s3://${store.bucket}/${key} is not valid JSON; the manifest is corrupt`);
-  }
-  const result = manifestSchema.safeParse(parsed);
-  if (!result.success) {
-    const first = result.error.issues[0];
-    throw new IntegrityError(
-      `s3://${store.bucket}/${key} is not a Safekeep manifest (${first?.path.join('.')}: ${first?.message})`,
-    );
-  }
-  return { manifest: result.data, bucket: store.bucket, key, prefix: key.slice(0, key.length - MANIFEST_FILE.length) };
 }
 
 /** Streams the stored bytes and fails unless they hash to what the manifest recorded. */

@@ -5,10 +5,11 @@
 
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import { RestoreError, UsageError } from '../contracts/errors.ts';
+import { loadManifest } from '../contracts/manifest.ts';
 import type { Logger } from '../contracts/telemetry.ts';
 import type { RestoreOutcome } from './engines/engine.ts';
 import { engineFor } from './engines/registry.ts';
-import { checkStoredHash, loadManifest, openVerified } from './read-artifacts.ts';
+import { checkStoredHash, openVerified } from './read-artifacts.ts';
 import type { DatabaseEndpoint } from './source.ts';
 
 export interface RestoreCommand {

@@ -3,9 +3,10 @@
  * SHA-256 checked against the manifest, and the engine confirms the content is a complete archive.
  */
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
+import { loadManifest } from '../contracts/manifest.ts';
 import type { Logger } from '../contracts/telemetry.ts';
 import { engineFor } from './engines/registry.ts';
-import { loadManifest, openVerified } from './read-artifacts.ts';
+import { openVerified } from './read-artifacts.ts';
 
 export interface VerifyResult {
   readonly runId: string;

@@ -3,33 +3,15 @@
  * record the run, then start the snapshot state machine, the target's Fargate dump task, or its Lambda
  * worker. A run that cannot start is recorded as failed, with the reason, and counted.
  */
-
-import { newRunId } from '../contracts/artifact-layout.ts';
+import { manifestKeyOf, newRunId } from '../contracts/artifact-layout.ts';
 import type { Target } from '../contracts/config/schema.ts';
 import { isSnapshotTarget } from '../contracts/config/schema.ts';
+import { type Deployment, taskFamilyOf } from '../contracts/deployment.ts';
 import { EXIT, SafekeepError } from '../contracts/errors.ts';
 import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
+import { type RunRef, taskRunEnvironment } from '../contracts/run-payloads.ts';
 import type { Telemetry } from '../contracts/telemetry.ts';
 import type { RunRecord, RunsStore } from './run-record.ts';
-
-/** Where the deployed pieces are: the construct publishes this (SSM and the dispatcher's environment). */
-export interface Deployment {
-  readonly stateMachineArn?: string;
-  readonly clusterArn?: string;
-  /** Task definition family of a target: `<prefix>-<target>`. */
-  readonly taskFamilyPrefix?: string;
-  /** Lambda worker function name per target with runner "lambda". */
-  readonly workerFunctions?: Readonly<Record<string, string>>;
-}
-
-/** The deployment as the stack publishes it in SSM (/safekeep/<stack>/deployment) for `safekeep run` and `status`. */
-export interface PublishedDeployment extends Deployment {
-  readonly runsTable: string;
-  readonly bucket: string;
-  readonly region: string;
-}
-
-export const WORKER_CONTAINER = 'worker';
 
 export interface TaskRequest {
   readonly cluster: string;
@@ -37,20 +19,16 @@ export interface TaskRequest {
   readonly subnets: readonly string[];
   readonly securityGroups: readonly string[];
   readonly assignPublicIp: boolean;
-  /** Non-secret environment for the worker container (the run id). */
+  /** Non-secret environment for the worker container: which target and run it is. */
   readonly environment: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
 }
 
 export interface DispatchPorts {
-  startExecution(
-    stateMachineArn: string,
-    name: string,
-    input: { target: string; runId: string },
-  ): Promise<{ executionArn: string }>;
+  startExecution(stateMachineArn: string, name: string, input: RunRef): Promise<{ executionArn: string }>;
   /** Starts the task, or says why ECS would not. */
   runTask(request: TaskRequest): Promise<{ taskArn: string } | { failure: string }>;
-  invokeAsync(functionName: string, payload: { target: string; runId: string }): Promise<void>;
+  invokeAsync(functionName: string, payload: RunRef): Promise<void>;
   readonly runs: RunsStore;
 }
 
@@ -60,8 +38,14 @@ export interface DispatchResult {
   readonly kind: RunRecord['kind'];
   readonly status: 'started' | 'failed';
   readonly reason?: string;
+  /** The snapshot state machine's execution. */
   readonly executionArn?: string;
+  /** The Fargate dump task. */
   readonly taskArn?: string;
+  /** The Lambda worker invoked for it. */
+  readonly workerFunction?: string;
+  /** Where a dump's manifest lands once it is a backup. */
+  readonly manifestKey?: string;
 }
 
 export interface DispatchContext {
@@ -77,12 +61,14 @@ export async function dispatch(target: Target, trigger: RunRecord['trigger'], co
   const runId = newRunId(startedAt, context.randomSuffix());
   const kind = isSnapshotTarget(target) ? 'snapshot' : 'dump';
   const base = { target: target.name, runId, kind } as const;
-  await context.ports.runs.put({ ...base, trigger, status: 'running', startedAt: startedAt.toISOString() });
+  // Computed once, here: the recorder and `safekeep run --wait` read it from the record.
+  const manifestKey = kind === 'dump' ? manifestKeyOf(target.name, runId) : undefined;
+  await context.ports.runs.put({ ...base, trigger, status: 'running', startedAt: startedAt.toISOString(), manifestKey });
   context.telemetry.info('run dispatched', { ...base, trigger });
   try {
     const started = await start(target, runId, context);
     if ('failure' in started) return await failed(base, started.failure, context);
-    return { ...base, status: 'started', ...started };
+    return { ...base, status: 'started', manifestKey, ...started };
   } catch (error) {
     const reason = `could not start the run: ${(error as Error).message}`;
     await failed(base, reason, context);
@@ -98,25 +84,28 @@ async function start(
   target: Target,
   runId: string,
   context: DispatchContext,
-): Promise<{ executionArn: string } | { taskArn: string } | { failure: string }> {
+): Promise<{ executionArn: string } | { taskArn: string } | { workerFunction: string } | { failure: string }> {
   const { deployment, ports } = context;
+  const { resources } = deployment;
+  const run = { target: target.name, runId };
   if (isSnapshotTarget(target)) {
-    const arn = required(deployment.stateMachineArn, 'the snapshot state machine');
+    const arn = required(resources.stateMachineArn, 'the snapshot state machine');
     // Execution names are unique for 90 days; the run id makes them so.
-    return ports.startExecution(arn, `${target.name}-${runId}`, { target: target.name, runId });
+    return ports.startExecution(arn, `${target.name}-${runId}`, run);
   }
   if (target.runner === 'lambda') {
-    const worker = required(deployment.workerFunctions?.[target.name], `the Lambda worker of "${target.name}"`);
-    await ports.invokeAsync(worker, { target: target.name, runId });
-    return { taskArn: `lambda:${worker}` };
+    const worker = required(resources.workers[target.name], `the Lambda worker of "${target.name}"`);
+    await ports.invokeAsync(worker, run);
+    return { workerFunction: worker };
   }
   return ports.runTask({
-    cluster: required(deployment.clusterArn, 'the ECS cluster'),
-    taskDefinition: `${required(deployment.taskFamilyPrefix, 'the task family prefix')}-${target.name}`,
+    cluster: required(resources.cluster, 'the ECS cluster'),
+    taskDefinition: taskFamilyOf(deployment, target.name),
     subnets: target.network.subnetIds,
     securityGroups: target.network.securityGroupIds,
     assignPublicIp: target.network.assignPublicIp,
-    environment: { SAFEKEEP_RUN_ID: runId },
+    // The task is told which target and run it is; the task definition holds the rest, credentials included.
+    environment: taskRunEnvironment(run),
     tags: { 'safekeep:target': target.name, 'safekeep:run-id': runId },
   });
 }

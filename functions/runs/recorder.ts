@@ -6,10 +6,11 @@
  */
 
 import { manifestKeyOf } from '../contracts/artifact-layout.ts';
+import { WORKER_CONTAINER } from '../contracts/deployment.ts';
 import type { Manifest } from '../contracts/manifest.ts';
 import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
+import { runRefSchema, taskRunOf } from '../contracts/run-payloads.ts';
 import type { Telemetry } from '../contracts/telemetry.ts';
-import { WORKER_CONTAINER } from './dispatch.ts';
 import type { RecorderEvent } from './run-end-events.ts';
 import type { RunsStore } from './run-record.ts';
 
@@ -21,8 +22,6 @@ export interface RecorderPorts {
 
 export interface RecorderContext {
   readonly ports: RecorderPorts;
-  /** Task definition family prefix: a family `<prefix>-<target>` belongs to target. */
-  readonly taskFamilyPrefix: string;
   readonly now: () => Date;
   readonly telemetry: Telemetry;
 }
@@ -80,12 +79,11 @@ async function dumpTaskOutcome(
 ): Promise<Outcome | undefined> {
   const { detail } = event;
   if (detail.lastStatus !== 'STOPPED') return undefined;
-  const family = /task-definition\/([^:]+):\d+$/.exec(detail.taskDefinitionArn)?.[1] ?? detail.group?.replace(/^family:/, '');
-  if (!family?.startsWith(`${context.taskFamilyPrefix}-`)) return undefined;
-  const target = family.slice(context.taskFamilyPrefix.length + 1);
+  // The dispatcher tells every task which target and run it is, in the overrides the event carries back.
   const override = detail.overrides?.containerOverrides.find((o) => o.name === WORKER_CONTAINER);
-  const runId = override?.environment?.find((e) => e.name === 'SAFEKEEP_RUN_ID')?.value;
-  if (!runId) return undefined; // not started by the dispatcher
+  const run = taskRunOf(Object.fromEntries((override?.environment ?? []).map((e) => [e.name, e.value])));
+  if (!run) return undefined; // not started by the dispatcher
+  const { target, runId } = run;
   const worker = detail.containers.find((c) => c.name === WORKER_CONTAINER);
   const durationSeconds = secondsBetween(detail.startedAt ?? detail.createdAt, detail.stoppedAt);
   if (worker?.exitCode === undefined) {
@@ -112,8 +110,9 @@ async function dumpTaskOutcome(
 function executionOutcome(event: Extract<RecorderEvent, { source: 'aws.states' }>): Outcome | undefined {
   const { detail } = event;
   if (detail.status === 'RUNNING' || detail.status === 'PENDING_REDRIVE') return undefined;
-  const input = JSON.parse(detail.input ?? '{}') as { target?: string; runId?: string };
-  if (!input.target || !input.runId) return undefined;
+  const parsed = runRefSchema.safeParse(JSON.parse(detail.input ?? '{}'));
+  if (!parsed.success) return undefined;
+  const input = parsed.data;
   const durationSeconds = detail.startDate && detail.stopDate ? (detail.stopDate - detail.startDate) / 1000 : undefined;
   if (detail.status === 'SUCCEEDED') return { target: input.target, runId: input.runId, status: 'succeeded', durationSeconds };
   const reason = `the snapshot run ${detail.status.toLowerCase().replace('_', ' ')}${detail.cause ? `: ${detail.cause}` : detail.error ? `: ${detail.error}` : ''}`;
@@ -134,7 +133,9 @@ async function lambdaWorkerOutcome(
       reason: `the Lambda worker failed (${event.requestContext.condition}${error ? `: ${error}` : ''})`,
     };
   }
-  return withManifest(target, runId, undefined, context);
+  // The worker returns where its manifest is; the recorder still reads it, since only a manifest is a backup.
+  const reported = (event.responsePayload as { manifestKey?: unknown } | undefined)?.manifestKey;
+  return withManifest(target, runId, undefined, context, typeof reported === 'string' ? reported : undefined);
 }
 
 async function withManifest(
@@ -142,8 +143,10 @@ async function withManifest(
   runId: string,
   durationSeconds: number | undefined,
   context: RecorderContext,
+  reportedKey?: string,
 ): Promise<Outcome> {
-  const key = manifestKeyOf(target, runId);
+  // Where the dispatcher said the manifest lands; a run it did not start has no record, and the layout says.
+  const key = reportedKey ?? (await context.ports.runs.get(target, runId))?.manifestKey ?? manifestKeyOf(target, runId);
   const manifest = key ? await context.ports.readManifest(key) : undefined;
   if (!key || !manifest) {
     return {

@@ -3,6 +3,7 @@
  * everything else in these AWS events passes through untouched.
  */
 import { z } from 'zod';
+import { runRefSchema } from '../contracts/run-payloads.ts';
 
 /** EventBridge "ECS Task State Change" for a stopped dump task. */
 export const ecsTaskStopped = z.object({
@@ -51,7 +52,7 @@ export const executionStatusChange = z.object({
 /** A Lambda worker's asynchronous-invocation destination record. */
 export const lambdaDestination = z.object({
   requestContext: z.object({ condition: z.string(), functionArn: z.string().optional() }),
-  requestPayload: z.object({ target: z.string(), runId: z.string() }),
+  requestPayload: runRefSchema,
   responsePayload: z.unknown().optional(),
   timestamp: z.string().optional(),
 });

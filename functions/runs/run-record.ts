@@ -20,9 +20,7 @@ export const runRecordSchema = z.object({
   finishedAt: z.iso.datetime().optional(),
   /** Why a run failed, in one line. */
   reason: z.string().optional(),
-  taskArn: z.string().optional(),
-  executionArn: z.string().optional(),
-  /** s3 key of the manifest, for dumps that succeeded. */
+  /** s3 key of the manifest a dump writes (set when it starts; a backup exists once it is there). */
   manifestKey: z.string().optional(),
   bytes: z.number().nonnegative().optional(),
   durationSeconds: z.number().nonnegative().optional(),

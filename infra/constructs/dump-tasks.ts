@@ -7,19 +7,18 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { DumpTarget, SafekeepConfig } from '#functions/contracts/config/schema.ts';
+import type { DumpTarget } from '#functions/contracts/config/schema.ts';
 import { isDumpTarget } from '#functions/contracts/config/schema.ts';
-import { workerCommand } from '#functions/dumps/task-command.ts';
-import { WORKER_CONTAINER } from '#functions/runs/dispatch.ts';
+import { taskFamilyOf, WORKER_CONTAINER } from '#functions/contracts/deployment.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
+import type { DeploymentDocument } from './deployment-document.ts';
 
 export interface DumpTasksProps {
-  readonly config: SafekeepConfig;
+  /** The deployment document: its dump targets get task definitions, and each task gets its own part of it. */
+  readonly deployment: DeploymentDocument;
   readonly artifacts: ArtifactBucket;
   /** Encrypts the tasks' log group. */
   readonly logKey: kms.IKey;
-  /** Prefix of every task definition family: `<prefix>-<target>`. */
-  readonly familyPrefix: string;
   /**
    * vCPU units of each dump task.
    * @default 1024
@@ -36,24 +35,24 @@ const REPOSITORY_ROOT = join(import.meta.dirname, '..', '..');
 
 /**
  * The Fargate side of dumps: one cluster, the worker image (built from functions/cli/container/Dockerfile at
- * deploy time), and one task definition per Fargate dump target. Each task runs `safekeep dump` for its
- * target with the credentials ECS injects from the target's secret (never in the command or overrides),
- * and has its own role that can only add objects under its target's prefix.
+ * deploy time), and one task definition per Fargate dump target. Each task runs `safekeep dump --target <name>`
+ * with its part of the deployment document in SAFEKEEP_DEPLOYMENT, the run it is told in RunTask's overrides,
+ * and the credentials ECS injects from the target's secret (never in the command or overrides); its own role
+ * can only add objects under its target's prefix.
  */
 export class DumpTasks extends Construct {
   readonly cluster: ecs.CfnCluster;
-  readonly familyPrefix: string;
   readonly taskDefinitions: ReadonlyMap<string, ecs.FargateTaskDefinition>;
   /** Holds the remote manifests of Dolt's aws:// backups; only when a Dolt or Doltgres target exists. */
   readonly doltManifests?: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string, props: DumpTasksProps) {
     super(scope, id);
-    this.familyPrefix = props.familyPrefix;
-    const targets = props.config.targets.filter(isDumpTarget).filter((t) => t.runner === 'fargate');
+    const { config } = props.deployment;
+    const targets = config.targets.filter(isDumpTarget).filter((t) => t.runner === 'fargate');
     this.cluster = new ecs.CfnCluster(this, 'Cluster', { clusterSettings: [{ name: 'containerInsights', value: 'enabled' }] });
     // Lambda-run Dolt targets use the same table, so any Dolt or Doltgres target creates it.
-    if (props.config.targets.some((t) => t.kind === 'dolt' || t.kind === 'doltgres')) {
+    if (config.targets.some((t) => t.kind === 'dolt' || t.kind === 'doltgres')) {
       this.doltManifests = new dynamodb.TableV2(this, 'DoltManifests', {
         partitionKey: { name: 'db', type: dynamodb.AttributeType.STRING },
         billing: dynamodb.Billing.onDemand(),
@@ -72,6 +71,7 @@ export class DumpTasks extends Construct {
       encryptionKey: props.logKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    props.deployment.register({ cluster: this.cluster.attrArn, doltTable: this.doltManifests?.tableName });
     this.taskDefinitions = new Map(targets.map((target) => [target.name, this.taskDefinition(target, image, logGroup, props)]));
   }
 
@@ -82,7 +82,7 @@ export class DumpTasks extends Construct {
     props: DumpTasksProps,
   ): ecs.FargateTaskDefinition {
     const definition = new ecs.FargateTaskDefinition(this, `Task-${target.name}`, {
-      family: `${this.familyPrefix}-${target.name}`,
+      family: taskFamilyOf(props.deployment, target.name),
       cpu: props.cpu ?? 1024,
       memoryLimitMiB: props.memoryLimitMiB ?? 4096,
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
@@ -92,9 +92,10 @@ export class DumpTasks extends Construct {
     definition.addVolume({ name: 'tmp' });
     const container = definition.addContainer(WORKER_CONTAINER, {
       image,
-      command: workerCommand(target, { bucket: props.artifacts.bucket.bucketName, doltTable: this.doltManifests?.tableName }),
+      // The task is told its target here and its run in RunTask's overrides; the document says the rest.
+      command: ['dump', '--target', target.name, '--json'],
       readonlyRootFilesystem: true,
-      environment: { AWS_REGION: Stack.of(this).region, TMPDIR: '/tmp' },
+      environment: { AWS_REGION: Stack.of(this).region, TMPDIR: '/tmp', ...props.deployment.taskEnvironment(target) },
       secrets: {
         SAFEKEEP_DB_USER: ecs.Secret.fromSecretsManager(secret, 'username'),
         SAFEKEEP_DB_PASSWORD: ecs.Secret.fromSecretsManager(secret, 'password'),

@@ -7,15 +7,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { DumpTarget, SafekeepConfig } from '#functions/contracts/config/schema.ts';
+import type { DumpTarget } from '#functions/contracts/config/schema.ts';
 import { isDumpTarget } from '#functions/contracts/config/schema.ts';
-import type { LambdaDumpEvent } from '#functions/dumps/lambda-dump.ts';
+import type { RunRef } from '#functions/contracts/run-payloads.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
+import type { DeploymentDocument } from './deployment-document.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 
 export interface LambdaRunnerProps {
-  /** The validated config; only dump targets with `runner: lambda` get a worker. */
-  readonly config: SafekeepConfig;
+  /** The deployment document; only dump targets with `runner: lambda` get a worker, each its own target's part. */
+  readonly deployment: DeploymentDocument;
   /** The bucket every backup lands in. */
   readonly artifacts: ArtifactBucket;
   /** Encrypts the workers' log groups. */
@@ -46,7 +47,7 @@ export interface LambdaRunnerProps {
 }
 
 /** What the dispatcher sends to a worker: the handler's own event type. */
-export type LambdaRunnerEvent = LambdaDumpEvent;
+export type LambdaRunnerEvent = RunRef;
 
 const REPOSITORY_ROOT = join(import.meta.dirname, '..', '..');
 /** Lambda stops a function at 15 minutes; the config keeps dumps to 14, leaving time to abort uploads. */
@@ -72,7 +73,7 @@ export class LambdaRunner extends Construct {
 
   constructor(scope: Construct, id: string, props: LambdaRunnerProps) {
     super(scope, id);
-    const targets = props.config.targets.filter(isDumpTarget).filter((t) => t.runner === 'lambda');
+    const targets = props.deployment.config.targets.filter(isDumpTarget).filter((t) => t.runner === 'lambda');
     const withoutTable = targets.filter((t) => (t.kind === 'dolt' || t.kind === 'doltgres') && !props.doltManifests);
     if (withoutTable.length > 0) {
       throw new Error(
@@ -83,6 +84,7 @@ export class LambdaRunner extends Construct {
     const layers = this.clientTools ? [this.clientTools] : [];
     this.workerFunctions = new Map(targets.map((target) => [target.name, this.worker(target, layers, props)]));
     this.workers = new Map([...this.workerFunctions].map(([name, fn]) => [name, fn.function]));
+    props.deployment.register({ workers: Object.fromEntries([...this.workers].map(([name, fn]) => [name, fn.functionName])) });
     if (props.onResult) this.sendResultsTo(props.onResult);
   }
 
@@ -142,19 +144,14 @@ export class LambdaRunner extends Construct {
     const worker = new SafekeepFunction(scope, 'Worker', {
       entry: 'functions/dumps/handlers/lambda-worker/handler.ts',
       description: `Safekeep: back up ${target.name} (${target.kind}) inside Lambda`,
-      config: props.config,
+      deployment: props.deployment,
+      // Its own target only: the document tells the worker which target it runs.
+      deploymentSlice: { targets: (t) => t.name === target.name },
       timeout: WORKER_TIMEOUT,
       memorySize: props.memorySize ?? 2048,
       logKey: props.logKey,
       network,
       layers,
-      environment: {
-        ARTIFACT_BUCKET: props.artifacts.bucket.bucketName,
-        SAFEKEEP_TARGET: target.name,
-        ...(props.doltManifests && (target.kind === 'dolt' || target.kind === 'doltgres')
-          ? { DOLT_DYNAMODB_TABLE: props.doltManifests.tableName }
-          : {}),
-      },
     });
     const fn = worker.function;
     props.artifacts.grantWriteOnly(fn, target.name);

@@ -12,13 +12,14 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { allowedAgeSeconds } from '#functions/contracts/config/schedule-interval.ts';
-import type { SafekeepConfig, Target } from '#functions/contracts/config/schema.ts';
+import type { Target } from '#functions/contracts/config/schema.ts';
 import { METRIC, METRICS_NAMESPACE, TARGET_DIMENSION } from '#functions/contracts/metrics.ts';
+import type { DeploymentDocument } from './deployment-document.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 
 export interface MonitoringProps {
-  /** The validated config: each target gets a failure and a freshness alarm, sent to the topic of its alert e-mails. */
-  readonly config: SafekeepConfig;
+  /** The deployment document: each target gets a failure and a freshness alarm, sent to the topic of its alert e-mails. */
+  readonly deployment: DeploymentDocument;
   /** The runs table the freshness check reads, and where it records when it first saw a target. */
   readonly runsTable: dynamodb.ITable;
   /** Encrypts the freshness function's logs. */
@@ -65,14 +66,13 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const targets = props.config.targets;
+    const targets = props.deployment.config.targets;
 
     this.freshnessFunction = new SafekeepFunction(this, 'Freshness', {
       entry: 'functions/runs/handlers/freshness/handler.ts',
       description: "Safekeep: publish how old each target's newest good backup is",
-      config: props.config,
+      deployment: props.deployment,
       timeout: Duration.minutes(2),
-      environment: { RUNS_TABLE: props.runsTable.tableName },
       logKey: props.logKey,
     });
     grantFreshnessCheck(this.freshnessFunction.function, props.runsTable, targets);

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -10,17 +7,22 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { SafekeepConfig } from '#functions/contracts/config/schema.ts';
-import { CONFIG_FILE } from '#functions/contracts/deployment.ts';
+import { DEPLOYMENT_FILE } from '#functions/contracts/deployment.ts';
 import { METRICS_NAMESPACE } from '#functions/contracts/metrics.ts';
+import type { DeploymentDocument, DeploymentSlice } from './deployment-document.ts';
 
 export interface SafekeepFunctionProps {
   /** Path of the handler module, relative to the repository root (its export is `handler`). */
   readonly entry: string;
   /** What the function does, for the console. */
   readonly description: string;
-  /** The validated config, bundled next to the code. */
-  readonly config: SafekeepConfig;
+  /** The deployment document: its synth-time half is bundled next to the code, the rest comes in the environment. */
+  readonly deployment: DeploymentDocument;
+  /**
+   * The part of the document this function gets.
+   * @default - every target, no runners
+   */
+  readonly deploymentSlice?: DeploymentSlice;
   /** @default Duration.minutes(1) */
   readonly timeout?: Duration;
   /** @default 256 */
@@ -60,18 +62,21 @@ const REPOSITORY_ROOT = join(import.meta.dirname, '..', '..');
 
 /**
  * Every Safekeep Lambda: Node 24 on arm64, an ESM bundle built by esbuild at synth (no Docker), X-Ray
- * tracing, a KMS-encrypted log group kept a year, and the deployment's config copied into the bundle as
- * `safekeep-config.json`, so a function always runs with the config it was deployed with.
+ * tracing, a KMS-encrypted log group kept a year, and its part of the deployment document: the synth-time half
+ * copied into the bundle as `deployment.json`, the deploy-time half in SAFEKEEP_DEPLOYMENT.
  */
 export class SafekeepFunction extends Construct {
   readonly function: NodejsFunction;
   /** The handler module, relative to the repository root (contract tests run it from source). */
   readonly entry: string;
+  /** The staged synth-time half of its deployment document (contract tests point SAFEKEEP_DEPLOYMENT_FILE at it). */
+  readonly deploymentFile: string;
 
   constructor(scope: Construct, id: string, props: SafekeepFunctionProps) {
     super(scope, id);
     this.entry = props.entry;
-    const configFile = stageConfig(props.config);
+    const deploymentFile = props.deployment.stageBundledHalf(props.deploymentSlice);
+    this.deploymentFile = deploymentFile;
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -93,7 +98,12 @@ export class SafekeepFunction extends Construct {
       vpcSubnets: props.network && { subnets: props.network.subnets },
       securityGroups: props.network?.securityGroups,
       layers: props.layers,
-      environment: { POWERTOOLS_SERVICE_NAME: 'safekeep', POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, ...props.environment },
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'safekeep',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.deployment.functionEnvironment(props.deploymentSlice),
+        ...props.environment,
+      },
       bundling: {
         format: OutputFormat.ESM,
         target: 'node24',
@@ -107,19 +117,9 @@ export class SafekeepFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_inputDir, outputDir) => [`cp "${configFile}" "${outputDir}/${CONFIG_FILE}"`],
+          afterBundling: (_inputDir, outputDir) => [`cp "${deploymentFile}" "${outputDir}/${DEPLOYMENT_FILE}"`],
         },
       },
     });
   }
-}
-
-/** Writes the config to a file named by its hash, so the copy command (and the asset) change only with it. */
-function stageConfig(config: SafekeepConfig): string {
-  const text = `${JSON.stringify(config)}\n`;
-  const dir = join(tmpdir(), 'safekeep-config');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${createHash('sha256').update(text).digest('hex').slice(0, 16)}.json`);
-  writeFileSync(path, text);
-  return path;
 }

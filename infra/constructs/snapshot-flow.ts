@@ -5,14 +5,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { isSnapshotTarget, type SafekeepConfig, type SnapshotTarget } from '#functions/contracts/config/schema.ts';
+import { isSnapshotTarget, type SnapshotTarget } from '#functions/contracts/config/schema.ts';
 import { SNAPSHOT_PREFIX, TAG } from '#functions/contracts/snapshot-naming.ts';
-import type { StartInput } from '#functions/contracts/snapshot-payloads.ts';
+import { runStateSchema, type StartInput } from '#functions/contracts/snapshot-payloads.ts';
+import type { DeploymentDocument } from './deployment-document.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 
 export interface SnapshotFlowProps {
-  /** The validated config; only its snapshot targets are used here. */
-  readonly config: SafekeepConfig;
+  /** The deployment document; only its snapshot targets are used here, and its steps get only those. */
+  readonly deployment: DeploymentDocument;
   /**
    * How long to wait between checks of pending snapshots and copies.
    * @default Duration.minutes(2)
@@ -44,13 +45,14 @@ export class SnapshotFlow extends Construct {
 
   constructor(scope: Construct, id: string, props: SnapshotFlowProps) {
     super(scope, id);
-    const targets = props.config.targets.filter(isSnapshotTarget);
+    const targets = props.deployment.config.targets.filter(isSnapshotTarget);
     this.copyRegions = copyRegionsOf(targets);
     const fn = (name: string, description: string, timeout = Duration.minutes(5)) =>
       new SafekeepFunction(this, name, {
         entry: `functions/snapshots/handlers/${name.toLowerCase()}/handler.ts`,
         description,
-        config: props.config,
+        deployment: props.deployment,
+        deploymentSlice: { targets: isSnapshotTarget },
         timeout,
         memorySize: 512,
         logKey: props.logKey,
@@ -141,10 +143,9 @@ function copyRegionsOf(targets: readonly SnapshotTarget[]): string[] {
   return [...new Set(targets.flatMap((t) => (t.copy ? [t.copy.region] : [])))];
 }
 
-/** The run state's fields, passed on unchanged to a check step alongside its phase. */
+/** The run state's fields (from its schema), passed on unchanged to a check step alongside its phase. */
 function passState(): Record<string, string> {
-  const fields = ['target', 'runId', 'startedAt', 'snapshots', 'state', 'copies', 'waiting', 'copyConfigured'];
-  return Object.fromEntries(fields.map((field) => [`${field}.$`, `$.${field}`]));
+  return Object.fromEntries(Object.keys(runStateSchema.shape).map((field) => [`${field}.$`, `$.${field}`]));
 }
 
 /**

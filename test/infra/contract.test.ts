@@ -20,7 +20,6 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetDeployedConfig } from '#functions/contracts/deployment.ts';
 import { SafekeepFunction } from '#infra/constructs/safekeep-function.ts';
 import { Safekeep } from '#infra/safekeep.ts';
 import { datapointsFromEmf, evaluateAlarm, findAlarm } from '#test/support/alarms.ts';
@@ -93,6 +92,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
     let bucket: string;
     let clusterArn: string;
     let handlers: Map<string, string>;
+    let deploymentFiles: Map<string, string>;
 
     let network: { vpcId: string; subnetIds: string[]; securityGroupIds: string[] };
     const config = () => ({
@@ -128,8 +128,8 @@ describe.skipIf(!moto || !versitygw || !postgres)(
         string,
         string
       >;
-      Object.assign(process.env, environment, { SAFEKEEP_CONFIG: JSON.stringify(safekeep.config) });
-      resetDeployedConfig();
+      // What the function's bundle holds (the document's synth-time half) and its environment (the rest).
+      Object.assign(process.env, environment, { SAFEKEEP_DEPLOYMENT_FILE: deploymentFiles.get(id) });
       const { handler } = (await import(resolve(entry))) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
       const outcome = await capture(() =>
         handler(event, { functionName: id, awsRequestId: 'contract', getRemainingTimeInMillis: () => 60_000 }),
@@ -175,12 +175,10 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       stack = new Stack(new App({ context: CDK_CONTEXT }), stackName, { env: { account: ACCOUNT, region: REGION } });
       safekeep = new Safekeep(stack, 'Safekeep', config() as never);
       template = Template.fromStack(stack);
-      handlers = new Map(
-        stack.node
-          .findAll()
-          .filter((c): c is SafekeepFunction => c instanceof SafekeepFunction)
-          .map((fn) => [stack.getLogicalId(fn.function.node.defaultChild as never), fn.entry]),
-      );
+      const functions = stack.node.findAll().filter((c): c is SafekeepFunction => c instanceof SafekeepFunction);
+      const idOf = (fn: SafekeepFunction) => stack.getLogicalId(fn.function.node.defaultChild as never);
+      handlers = new Map(functions.map((fn) => [idOf(fn), fn.entry]));
+      deploymentFiles = new Map(functions.map((fn) => [idOf(fn), fn.deploymentFile]));
 
       // What CloudFormation would create, in moto: the runs table, the cluster, the state machine.
       const runs = await motoRunsTable(motoPeer.endpoint, REGION);
@@ -199,7 +197,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       );
       values = {
         [bucketId]: bucket,
-        [stack.getLogicalId(safekeep.dispatch.runsTable.node.defaultChild as never)]: runs.tableName,
+        [stack.getLogicalId(safekeep.ledger.runsTable.node.defaultChild as never)]: runs.tableName,
         [`${logicalId('AWS::ECS::Cluster')}.Arn`]: clusterArn,
         [machineId]: machine.stateMachineArn ?? '',
       };

@@ -1,6 +1,10 @@
 /** Building the app the way `cdk synth` does (cdk.json's feature flags), for template assertions. */
 import { readFileSync } from 'node:fs';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { Construct } from 'constructs';
+import type { SafekeepConfig } from '#functions/contracts/config/schema.ts';
+import { DeploymentDocument } from '#infra/constructs/deployment-document.ts';
 import { createSafekeepApp } from '#infra/safekeep-app.ts';
 
 /** cdk.json's feature flags; Lambda bundling is skipped (templates are what these tests assert on). */
@@ -32,4 +36,11 @@ export function policyStatements(template: Template): { resource: string; statem
     }
   }
   return out;
+}
+
+/** A deployment document for constructs built on their own in a test stack, with placeholder resources. */
+export function testDeployment(scope: Construct, config: SafekeepConfig): DeploymentDocument {
+  const document = new DeploymentDocument(scope, 'Deployment', { config, taskFamilyPrefix: Stack.of(scope).stackName });
+  document.register({ bucket: 'test-bucket', runsTable: 'test-runs' });
+  return document;
 }

@@ -1,69 +1,53 @@
 import { randomBytes } from 'node:crypto';
 import { parseS3Url } from '../../contracts/artifact-layout.ts';
-import { TARGET_NAME_PATTERN } from '../../contracts/config/schema.ts';
+import { loadConfigFile } from '../../contracts/config/load.ts';
+import { type DumpTarget, isDumpTarget, type SafekeepConfig, TARGET_NAME_PATTERN } from '../../contracts/config/schema.ts';
+import { type Deployment, deployedDumpTarget } from '../../contracts/deployment.ts';
 import { UsageError } from '../../contracts/errors.ts';
 import { ENGINE_NAMES, type Engine } from '../../contracts/manifest.ts';
+import { TASK_RUN_VARIABLES } from '../../contracts/run-payloads.ts';
 import { COMPRESSIONS, type Compression } from '../../dumps/commit/compression.ts';
 import { fixedPartSize, MAX_PART_SIZE, MIN_PART_SIZE } from '../../dumps/commit/part-size.ts';
-import { runDump } from '../../dumps/dump.ts';
+import { type DumpRequest, runDump } from '../../dumps/dump.ts';
 import { engineFor } from '../../dumps/engines/registry.ts';
+import { dumpRequestFor } from '../../dumps/request.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
+import { deployment } from '../../platform/deployment-loader.ts';
 import { parseDuration, parseFlags, required } from '../flags.ts';
 import type { CliContext } from '../main.ts';
 import { cliLogger, formatBytes, progressLine } from '../output.ts';
 
+/**
+ * `safekeep dump`: one backup, either of a configured target (`--target T` inside a deployment, where the task
+ * definition says which, or with `--config F --bucket B` locally) through the same `dumpRequestFor` the Lambda
+ * worker uses, or ad hoc from `--engine --source --to`.
+ */
 export async function dumpCommand(args: string[], context: CliContext): Promise<number> {
   const { values } = parseFlags(args, {
     engine: { type: 'string' },
     source: { type: 'string' },
     to: { type: 'string' },
-    compression: { type: 'string', default: 'zstd' },
+    compression: { type: 'string' },
     secret: { type: 'string' },
-    timeout: { type: 'string', default: '4h' },
+    timeout: { type: 'string' },
     target: { type: 'string' },
+    config: { type: 'string' },
+    bucket: { type: 'string' },
     'dolt-dynamodb-table': { type: 'string' },
     'dolt-url': { type: 'string' },
     'part-size': { type: 'string' },
     'run-id': { type: 'string' },
   });
-  const engine = required(values.engine, '--engine', 'postgres') as Engine;
-  if (!ENGINE_NAMES.includes(engine)) throw new UsageError(`--engine must be one of ${ENGINE_NAMES.join(', ')}, got "${engine}"`);
-  const compression = values.compression as Compression;
-  if (!COMPRESSIONS.includes(compression))
-    throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, got "${compression}"`);
-  const destination = parseS3Url(required(values.to, '--to', 's3://my-backups/orders-db'), '--to');
-  const target = values.target ?? destination.prefix.split('/').at(-1) ?? '';
-  if (!TARGET_NAME_PATTERN.test(target)) {
-    throw new UsageError(
-      `the target name "${target}" (the last segment of --to, or --target) must be lowercase letters, digits and "-"`,
-    );
-  }
-  const fromSecret = values.secret ? await context.readSecret(values.secret) : {};
-  const fromEnvironment = credentialsFromEnvironment(engine, context.env);
-  const source = parseDatabaseUrl(required(values.source, '--source', `${engine}://user@host/database`), engine, '--source', {
-    username: fromEnvironment.username ?? fromSecret.username,
-    password: fromEnvironment.password ?? fromSecret.password,
-  });
+  const adHoc = values.engine !== undefined || values.source !== undefined || values.to !== undefined;
+  const request =
+    adHoc || values.target === undefined ? await adHocRequest(values, context) : await targetRequest(values, context);
+  const partSizes = values['part-size'] ? fixedPartSize(parseSize(values['part-size'], '--part-size')) : undefined;
+  const { destination } = request;
 
   const progress = progressLine(context.terminal);
   const store = context.openStore(destination.bucket, values['endpoint-url']);
   const { manifest, manifestKey } = await runDump(
-    {
-      engine: engineFor(engine),
-      source,
-      destination,
-      target,
-      compression,
-      timeoutMs: parseDuration(values.timeout ?? '4h', '--timeout'),
-      endpointUrl: values['endpoint-url'],
-      // The dispatcher picks the run id (ECS passes it as SAFEKEEP_RUN_ID) so it knows where the manifest lands.
-      runId: values['run-id'] ?? context.env.SAFEKEEP_RUN_ID,
-      partSizes: values['part-size'] ? fixedPartSize(parseSize(values['part-size'], '--part-size')) : undefined,
-      dolt: {
-        dynamoTable: values['dolt-dynamodb-table'] ?? context.env.SAFEKEEP_DOLT_DYNAMODB_TABLE,
-        baseUrl: values['dolt-url'] ?? context.env.SAFEKEEP_DOLT_URL,
-      },
-    },
+    { ...request, partSizes },
     {
       store,
       log: cliLogger(context.terminal, values.verbose ?? false),
@@ -78,7 +62,7 @@ export async function dumpCommand(args: string[], context: CliContext): Promise<
     context.terminal.stdout.write(`${JSON.stringify({ ok: true, manifest: url, ...manifest })}\n`);
   } else {
     context.terminal.stdout.write(
-      `backed up ${manifest.source.databases.join(', ')} (${engine} ${manifest.source.serverVersion}) as run ${manifest.runId}: ` +
+      `backed up ${manifest.source.databases.join(', ')} (${manifest.engine} ${manifest.source.serverVersion}) as run ${manifest.runId}: ` +
         `${manifest.totals.objects} objects, ${formatBytes(manifest.totals.rawBytes)} -> ${formatBytes(manifest.totals.storedBytes)}\n  ${url}\n`,
     );
   }
@@ -94,4 +78,107 @@ function parseSize(text: string, flag: string): number {
     throw new UsageError(`${flag} must be between 5MiB and 5GiB (S3's limits), got "${text}"`);
   }
   return bytes;
+}
+
+type DumpFlags = {
+  engine?: string;
+  source?: string;
+  to?: string;
+  compression?: string;
+  secret?: string;
+  timeout?: string;
+  target?: string;
+  config?: string;
+  bucket?: string;
+  'dolt-dynamodb-table'?: string;
+  'dolt-url'?: string;
+  'run-id'?: string;
+  'endpoint-url'?: string;
+};
+
+/** The run id the dispatcher chose (a task is told it in SAFEKEEP_RUN_ID), so it knows where the manifest lands. */
+function runIdOf(values: DumpFlags, context: CliContext): string | undefined {
+  return values['run-id'] ?? context.env[TASK_RUN_VARIABLES.runId];
+}
+
+/** A configured target: from the deployment the task runs in, or from `--config` and `--bucket` locally. */
+async function targetRequest(values: DumpFlags, context: CliContext): Promise<DumpRequest> {
+  const name = values.target ?? '';
+  for (const flag of ['compression', 'timeout', 'dolt-url'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} comes from the target's config with --target; drop it`);
+  }
+  const told = context.env[TASK_RUN_VARIABLES.target];
+  if (told !== undefined && told !== name) {
+    throw new UsageError(`this task was started for target "${told}" but its command names "${name}"; redeploy the stack`);
+  }
+  const { target, bucket, doltTable } = values.config
+    ? {
+        target: configuredDumpTarget(loadConfigFile(values.config), name, values.config),
+        bucket: required(values.bucket, '--bucket', 'my-backups'),
+        doltTable: values['dolt-dynamodb-table'] ?? context.env.SAFEKEEP_DOLT_DYNAMODB_TABLE,
+      }
+    : fromDeployment(deployment(context.env), name);
+  const fromEnvironment = credentialsFromEnvironment(target.kind, context.env);
+  // Inside AWS, ECS puts the secret's fields in the environment; locally the target's own secret is read.
+  const credentials =
+    fromEnvironment.password !== undefined && values.secret === undefined
+      ? fromEnvironment
+      : await context.readSecret(values.secret ?? target.source.secret);
+  return dumpRequestFor(
+    target,
+    { bucket, doltTable, endpointUrl: values['endpoint-url'] },
+    credentials,
+    runIdOf(values, context),
+  );
+}
+
+function fromDeployment(deployed: Deployment, name: string) {
+  return {
+    target: deployedDumpTarget(deployed, name),
+    bucket: deployed.resources.bucket,
+    doltTable: deployed.resources.doltTable,
+  };
+}
+
+function configuredDumpTarget(config: SafekeepConfig, name: string, path: string): DumpTarget {
+  const target = config.targets.find((t) => t.name === name);
+  if (!target) throw new UsageError(`${path} has no target "${name}"; it has ${config.targets.map((t) => t.name).join(', ')}`);
+  if (!isDumpTarget(target)) throw new UsageError(`target "${name}" is a ${target.kind} snapshot target; use safekeep snapshot`);
+  return target;
+}
+
+/** An ad-hoc dump: everything from the flags. */
+async function adHocRequest(values: DumpFlags, context: CliContext): Promise<DumpRequest> {
+  const engine = required(values.engine, '--engine', 'postgres') as Engine;
+  if (!ENGINE_NAMES.includes(engine)) throw new UsageError(`--engine must be one of ${ENGINE_NAMES.join(', ')}, got "${engine}"`);
+  const compression = (values.compression ?? 'zstd') as Compression;
+  if (!COMPRESSIONS.includes(compression))
+    throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, got "${compression}"`);
+  const destination = parseS3Url(required(values.to, '--to', 's3://my-backups/orders-db'), '--to');
+  const target = values.target ?? destination.prefix.split('/').at(-1) ?? '';
+  if (!TARGET_NAME_PATTERN.test(target)) {
+    throw new UsageError(
+      `the target name "${target}" (the last segment of --to, or --target) must be lowercase letters, digits and "-"`,
+    );
+  }
+  const fromSecret = values.secret ? await context.readSecret(values.secret) : {};
+  const fromEnvironment = credentialsFromEnvironment(engine, context.env);
+  const source = parseDatabaseUrl(required(values.source, '--source', `${engine}://user@host/database`), engine, '--source', {
+    username: fromEnvironment.username ?? fromSecret.username,
+    password: fromEnvironment.password ?? fromSecret.password,
+  });
+  return {
+    engine: engineFor(engine),
+    source,
+    destination,
+    target,
+    compression,
+    timeoutMs: parseDuration(values.timeout ?? '4h', '--timeout'),
+    endpointUrl: values['endpoint-url'],
+    runId: runIdOf(values, context),
+    dolt: {
+      dynamoTable: values['dolt-dynamodb-table'] ?? context.env.SAFEKEEP_DOLT_DYNAMODB_TABLE,
+      baseUrl: values['dolt-url'] ?? context.env.SAFEKEEP_DOLT_URL,
+    },
+  };
 }

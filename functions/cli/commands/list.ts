@@ -1,5 +1,5 @@
 import { MANIFEST_FILE } from '../../contracts/artifact-layout.ts';
-import { loadManifest } from '../../dumps/read-artifacts.ts';
+import { loadManifest } from '../../contracts/manifest.ts';
 import { parseFlags, required } from '../flags.ts';
 import type { CliContext } from '../main.ts';
 import { formatBytes } from '../output.ts';

@@ -10,14 +10,15 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { manifestKeyOf } from '../../contracts/artifact-layout.ts';
-import { type Target, targetSchema } from '../../contracts/config/schema.ts';
-import { EXIT, SafekeepError, UsageError } from '../../contracts/errors.ts';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Target } from '../../contracts/config/schema.ts';
+import { type Deployment, deploymentTarget, WORKER_CONTAINER } from '../../contracts/deployment.ts';
+import { EXIT, UsageError } from '../../contracts/errors.ts';
+import { readPublishedDeployment } from '../../platform/published-deployment.ts';
 import { createS3Client, s3ArtifactStore } from '../../platform/s3-artifact-store.ts';
 import { awsDispatchPorts } from '../../runs/adapters/dispatch-ports.ts';
 import { dynamoRunsStore } from '../../runs/adapters/runs-table.ts';
-import { type DispatchResult, dispatch, type PublishedDeployment, WORKER_CONTAINER } from '../../runs/dispatch.ts';
+import { type DispatchResult, dispatch } from '../../runs/dispatch.ts';
 import type { RunRecord } from '../../runs/run-record.ts';
 import { COMMON_FLAGS, parseDuration } from '../flags.ts';
 import type { CliContext } from '../main.ts';
@@ -33,39 +34,6 @@ function clients(endpointUrl: string | undefined, region: string | undefined) {
     sfn: new SFNClient(config),
     dynamo: new DynamoDBClient(config),
   };
-}
-
-async function parameter(ssm: SSMClient, name: string, stack: string): Promise<string> {
-  try {
-    const value = (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
-    if (value) return value;
-  } catch (error) {
-    if ((error as Error).name !== 'ParameterNotFound') {
-      throw new SafekeepError(
-        `reading ${name} from SSM failed (${(error as Error).name}); check the AWS credentials and region`,
-        EXIT.unavailable,
-      );
-    }
-  }
-  throw new UsageError(
-    `no Safekeep deployment "${stack}" here (${name} is missing); deploy it with cdk deploy, or pass --stack and --region`,
-  );
-}
-
-async function deploymentOf(ssm: SSMClient, stack: string): Promise<PublishedDeployment> {
-  return JSON.parse(await parameter(ssm, `/safekeep/${stack}/deployment`, stack)) as PublishedDeployment;
-}
-
-async function deployedTargetOf(ssm: SSMClient, stack: string, name: string): Promise<Target> {
-  let text: string;
-  try {
-    text = await parameter(ssm, `/safekeep/${stack}/targets/${name}`, stack);
-  } catch (error) {
-    if (error instanceof UsageError)
-      throw new UsageError(`the deployment "${stack}" has no target "${name}"; safekeep status lists them`);
-    throw error;
-  }
-  return targetSchema.parse(JSON.parse(text)) as Target;
 }
 
 export async function runCommand(args: string[], context: CliContext): Promise<number> {
@@ -84,12 +52,16 @@ export async function runCommand(args: string[], context: CliContext): Promise<n
   if (!name || extra.length > 0) throw new UsageError('name exactly one target: safekeep run <target> [--wait]');
   const aws = clients(values['endpoint-url'], values.region);
   const stack = values.stack ?? 'Safekeep';
-  const deployment = await deploymentOf(aws.ssm, stack);
-  const target = await deployedTargetOf(aws.ssm, stack, name);
+  const deployment = await readPublishedDeployment(aws.ssm, stack);
+  const target = deploymentTarget(deployment, name);
   const log = cliLogger(context.terminal, values.verbose ?? false);
   const started = await dispatch(target, 'manual', {
     deployment,
-    ports: awsDispatchPorts({ runsTable: deployment.runsTable, endpointUrl: values['endpoint-url'], region: values.region }),
+    ports: awsDispatchPorts({
+      runsTable: deployment.resources.runsTable,
+      endpointUrl: values['endpoint-url'],
+      region: values.region,
+    }),
     now: context.now,
     randomSuffix: () => randomBytes(3).toString('hex'),
     telemetry: { info: log.info, warn: log.warn, metric: () => {} },
@@ -97,7 +69,10 @@ export async function runCommand(args: string[], context: CliContext): Promise<n
   if (started.status === 'failed') return report(context, values.json ?? false, started, 'failed', started.reason);
   if (!values.wait) {
     if (values.json) context.terminal.stdout.write(`${JSON.stringify({ ok: true, ...started })}\n`);
-    else context.terminal.stdout.write(`started run ${started.runId} of ${name} (${started.executionArn ?? started.taskArn})\n`);
+    else
+      context.terminal.stdout.write(
+        `started run ${started.runId} of ${name} (${started.executionArn ?? started.taskArn ?? `Lambda ${started.workerFunction}`})\n`,
+      );
     return 0;
   }
   const outcome = await follow(started, target, deployment, aws, context, {
@@ -136,14 +111,14 @@ interface Followed {
 async function follow(
   started: DispatchResult,
   target: Target,
-  deployment: PublishedDeployment,
+  deployment: Deployment,
   aws: ReturnType<typeof clients>,
   context: CliContext,
   timing: { timeoutMs: number; pollMs: number },
 ): Promise<Followed> {
-  const runs = dynamoRunsStore(deployment.runsTable, aws.dynamo);
-  const store = s3ArtifactStore(createS3Client(), deployment.bucket);
-  const manifestKey = manifestKeyOf(target.name, started.runId);
+  const runs = dynamoRunsStore(deployment.resources.runsTable, aws.dynamo);
+  const store = s3ArtifactStore(createS3Client(), deployment.resources.bucket);
+  const { manifestKey } = started;
   const deadline = context.now().getTime() + timing.timeoutMs;
   const since = context.now().getTime();
   for (;;) {
@@ -152,7 +127,7 @@ async function follow(
     if (started.kind === 'dump' && manifestKey && (await manifestExists(store, manifestKey))) {
       return {
         status: 'succeeded',
-        detail: `manifest s3://${deployment.bucket}/${manifestKey}${record?.bytes ? `, ${formatBytes(record.bytes)}` : ''}`,
+        detail: `manifest s3://${deployment.resources.bucket}/${manifestKey}${record?.bytes ? `, ${formatBytes(record.bytes)}` : ''}`,
       };
     }
     const state = await currentState(started, aws);
@@ -192,7 +167,7 @@ async function currentState(
     }
     return { label: 'snapshots in progress' };
   }
-  if (started.taskArn?.startsWith('arn:')) {
+  if (started.taskArn) {
     const [task] =
       (await aws.ecs.send(new DescribeTasksCommand({ tasks: [started.taskArn], cluster: started.taskArn.split('/')[1] })))
         .tasks ?? [];
@@ -215,9 +190,9 @@ export async function statusCommand(args: string[], context: CliContext): Promis
   const { values, positionals } = parseArgs({ args, options: STACK_FLAGS, strict: true, allowPositionals: true });
   const aws = clients(values['endpoint-url'], values.region);
   const stack = values.stack ?? 'Safekeep';
-  const deployment = await deploymentOf(aws.ssm, stack);
-  const names = positionals.length > 0 ? positionals : await targetNames(aws.ssm, stack);
-  const runs = dynamoRunsStore(deployment.runsTable, aws.dynamo);
+  const deployment = await readPublishedDeployment(aws.ssm, stack);
+  const names = positionals.length > 0 ? positionals : deployment.targets.map((t) => t.name).sort();
+  const runs = dynamoRunsStore(deployment.resources.runsTable, aws.dynamo);
   const now = context.now().getTime();
   const rows = [];
   for (const name of names) {
@@ -251,17 +226,6 @@ export async function statusCommand(args: string[], context: CliContext): Promis
     context.terminal.stdout.write(`${row.target.padEnd(24)} ${row.lastRun?.status ?? 'never run'}  ${good}${failure}\n`);
   }
   return 0;
-}
-
-async function targetNames(ssm: SSMClient, stack: string): Promise<string[]> {
-  const names: string[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await ssm.send(new GetParametersByPathCommand({ Path: `/safekeep/${stack}/targets/`, NextToken }));
-    names.push(...(page.Parameters ?? []).flatMap((p) => (p.Name ? [p.Name.split('/').at(-1) ?? ''] : [])));
-    NextToken = page.NextToken;
-  } while (NextToken);
-  return names.sort();
 }
 
 function age(seconds: number): string {

@@ -4,8 +4,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { WORKER_CONTAINER } from '../../contracts/deployment.ts';
 import { withThrottleRetries } from '../../platform/aws-retry.ts';
-import { type DispatchPorts, WORKER_CONTAINER } from '../dispatch.ts';
+import type { DispatchPorts } from '../dispatch.ts';
 import { dynamoRunsStore } from './runs-table.ts';
 
 export function awsDispatchPorts(options: { runsTable: string; endpointUrl?: string; region?: string }): DispatchPorts {
@@ -36,7 +37,7 @@ export function awsDispatchPorts(options: { runsTable: string; endpointUrl?: str
               assignPublicIp: request.assignPublicIp ? 'ENABLED' : 'DISABLED',
             },
           },
-          // Only the run id travels in overrides: credentials come from the task definition's secrets.
+          // Only the target and run id travel in overrides: credentials come from the task definition's secrets.
           overrides: {
             containerOverrides: [
               {

@@ -1,8 +1,8 @@
 /** What every snapshot step runs with inside Lambda: the deployed target, AWS ports, Powertools. */
 
-import { isSnapshotTarget, type SnapshotTarget } from '../../contracts/config/schema.ts';
-import { deployedTarget } from '../../contracts/deployment.ts';
-import { UsageError } from '../../contracts/errors.ts';
+import type { SnapshotTarget } from '../../contracts/config/schema.ts';
+import { deployedSnapshotTarget } from '../../contracts/deployment.ts';
+import { deployment } from '../../platform/deployment-loader.ts';
 import { powertoolsTelemetry } from '../../platform/powertools.ts';
 import { awsSnapshotPorts } from '../adapters/aws-clients.ts';
 import type { FlowContext } from '../core/snapshot-flow.ts';
@@ -11,10 +11,7 @@ import type { FlowContext } from '../core/snapshot-flow.ts';
 const ports = awsSnapshotPorts({ endpointUrl: process.env.SAFEKEEP_AWS_ENDPOINT_URL });
 
 export function snapshotTarget(name: string): SnapshotTarget {
-  const target = deployedTarget(name);
-  if (!isSnapshotTarget(target))
-    throw new UsageError(`target "${name}" is a ${target.kind} dump; its runs go through the dump task, not snapshots`);
-  return target;
+  return deployedSnapshotTarget(deployment(), name);
 }
 
 export function flowContext(): FlowContext {

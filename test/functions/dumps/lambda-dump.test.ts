@@ -1,15 +1,16 @@
 /**
- * The Lambda runner's pure parts: a deployed target becomes the request the Fargate task's `safekeep dump`
- * would build for it, only targets with runner "lambda" run, and the layer's tools come first.
+ * The Lambda runner's pure parts: a deployed target becomes its request through the same `dumpRequestFor` the
+ * Fargate task uses, only the function's own target with runner "lambda" runs, and the layer's tools come first.
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#functions/contracts/config/load.ts';
 import type { DumpTarget } from '#functions/contracts/config/schema.ts';
+import { runRefSchema } from '#functions/contracts/run-payloads.ts';
 import { layerToolEnvironment } from '#functions/dumps/adapters/layer-tools.ts';
-import { dumpRequestFor, lambdaDumpEventSchema, lambdaRunnerTarget } from '#functions/dumps/lambda-dump.ts';
-import { parseDatabaseUrl } from '#functions/dumps/source.ts';
-import { sourceUrl } from '#functions/dumps/task-command.ts';
+import { lambdaRunnerTarget } from '#functions/dumps/lambda-dump.ts';
+import { dumpRequestFor } from '#functions/dumps/request.ts';
 import { parseEvent } from '#functions/platform/lambda-handler.ts';
+import { deploymentOf } from '#test/support/deployment.ts';
 
 const network = { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] };
 
@@ -22,20 +23,36 @@ const dumpTarget = (fields: Record<string, unknown>) =>
 
 describe('dumpRequestFor', () => {
   it.each([
-    { kind: 'postgres', source: { host: 'db.internal', databases: ['metadb', 'other db'], secret: 's' } },
-    { kind: 'mysql', source: { host: '10.0.0.7', port: 3307, secret: 's' } },
-    { kind: 'doltgres', source: { host: '[fd00::7]', databases: ['analytics'], secret: 's' } },
-    { kind: 'dolt', source: { host: 'dolt.internal', secret: 's' } },
-  ])('gives a $kind target the source the Fargate task parses from its --source URL', (fields) => {
+    {
+      kind: 'postgres',
+      source: { host: 'db.internal', databases: ['metadb', 'other db'], secret: 's' },
+      endpoint: { host: 'db.internal', port: 5432, databases: ['metadb', 'other db'] },
+    },
+    {
+      kind: 'mysql',
+      source: { host: '10.0.0.7', port: 3307, secret: 's' },
+      endpoint: { host: '10.0.0.7', port: 3307, databases: [] },
+    },
+    {
+      kind: 'doltgres',
+      source: { host: '[fd00::7]', databases: ['analytics'], secret: 's' },
+      endpoint: { host: 'fd00::7', port: 5432, databases: ['analytics'] },
+    },
+    {
+      kind: 'dolt',
+      source: { host: 'dolt.internal', secret: 's' },
+      endpoint: { host: 'dolt.internal', port: 3306, databases: [] },
+    },
+  ])('gives a $kind target its source: the bare host, the default port, its databases', ({ endpoint, ...fields }) => {
     // Prepare
     const target = dumpTarget({ ...fields, timeoutMinutes: 12 });
     const credentials = { username: 'backup', password: 'not-a-real-password' };
 
     // Act
-    const request = dumpRequestFor(target, '20261121T193000Z-a1b2c3', credentials, { artifactBucket: 'artifacts' });
+    const request = dumpRequestFor(target, { bucket: 'artifacts' }, credentials, '20261121T193000Z-a1b2c3');
 
     // Assess
-    expect(request.source).toEqual(parseDatabaseUrl(sourceUrl(target), target.kind, '--source', credentials));
+    expect(request.source).toEqual({ engine: target.kind, user: 'backup', password: 'not-a-real-password', ...endpoint });
     expect(request).toMatchObject({
       destination: { bucket: 'artifacts', prefix: 'meta' },
       target: 'meta',
@@ -48,15 +65,7 @@ describe('dumpRequestFor', () => {
 
   it("falls back to the engine's default user and hands Dolt the remote table", () => {
     const target = dumpTarget({ kind: 'dolt', source: { host: 'dolt.internal', secret: 's' }, compression: 'gzip' });
-    const request = dumpRequestFor(
-      target,
-      '20261121T193000Z-a1b2c3',
-      { password: 'p' },
-      {
-        artifactBucket: 'artifacts',
-        doltDynamoTable: 'dolt-manifests',
-      },
-    );
+    const request = dumpRequestFor(target, { bucket: 'artifacts', doltTable: 'dolt-manifests' }, { password: 'p' });
     expect(request.source).toMatchObject({ user: 'root', port: 3306, databases: [] });
     expect(request.compression).toBe('gzip');
     expect(request.dolt).toEqual({ dynamoTable: 'dolt-manifests' });
@@ -69,24 +78,25 @@ describe('lambdaRunnerTarget', () => {
     { name: 'big', kind: 'postgres', network, source: { host: 'db', secret: 's' } },
     { name: 'orders', kind: 'rds-instance', source: { instanceId: 'orders' } },
   );
+  const deployed = deploymentOf(config, { bucket: 'artifacts', workers: { meta: 'Test-meta-worker' } });
 
-  it('returns a dump target with runner "lambda"', () => {
-    expect(lambdaRunnerTarget(config, 'meta', 'meta').name).toBe('meta');
+  it('returns the dump target with runner "lambda" that this function runs', () => {
+    expect(lambdaRunnerTarget(deployed, 'meta', 'Test-meta-worker').name).toBe('meta');
   });
 
   it.each([
-    ['big', undefined, /target "big" has runner "fargate"; only targets with runner "lambda" run here/],
-    ['orders', undefined, /target "orders" is a rds-instance snapshot target/],
-    ['nope', undefined, /no target named "nope" in this deployment; targets: meta, big, orders/],
-    ['big', 'meta', /this function runs target "meta" only, got "big"; invoke the worker of "big" instead/],
-  ])('refuses %s (function of %s)', (name, own, message) => {
-    expect(() => lambdaRunnerTarget(config, name, own)).toThrow(message);
+    ['big', 'some-function', /target "big" has runner "fargate"; only targets with runner "lambda" run here/],
+    ['orders', 'some-function', /target "orders" is a rds-instance snapshot target/],
+    ['nope', 'some-function', /no target named "nope" in this deployment; targets: meta, big, orders/],
+    ['big', 'Test-meta-worker', /this function runs target "meta" only, got "big"; invoke the worker of "big" instead/],
+  ])('refuses %s (in function %s)', (name, functionName, message) => {
+    expect(() => lambdaRunnerTarget(deployed, name, functionName)).toThrow(message);
   });
 });
 
 describe('the worker event', () => {
   it('names a bad run id in one line', () => {
-    expect(() => parseEvent(lambdaDumpEventSchema, { target: 'meta', runId: 'yesterday' })).toThrow(
+    expect(() => parseEvent(runRefSchema, { target: 'meta', runId: 'yesterday' })).toThrow(
       'invalid event: runId: must be a run id such as 20261121T193000Z-a1b2c3',
     );
   });

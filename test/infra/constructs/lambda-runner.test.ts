@@ -16,7 +16,7 @@ import { ArtifactBucket } from '#infra/constructs/artifact-bucket.ts';
 import { DbClientToolsLayer, LambdaRunner, type LambdaRunnerProps } from '#infra/constructs/lambda-runner.ts';
 import { SafekeepFunction } from '#infra/constructs/safekeep-function.ts';
 import { Safekeep } from '#infra/safekeep.ts';
-import { CDK_CONTEXT, policyStatements } from '#test/support/cdk.ts';
+import { CDK_CONTEXT, policyStatements, testDeployment } from '#test/support/cdk.ts';
 
 const META_SECRET = 'safekeep/meta';
 const SHOP_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:safekeep/shop-AbCdEf';
@@ -69,16 +69,17 @@ function build(options: { recorderLater?: boolean; targets?: object[] } = {}) {
   );
   const artifacts = new ArtifactBucket(stack, 'Artifacts');
   const logKey = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+  const deployment = testDeployment(stack, config);
   const recorder = new SafekeepFunction(stack, 'Recorder', {
     entry: 'functions/runs/handlers/record/handler.ts',
     description: 'test recorder',
-    config,
+    deployment,
     logKey,
   });
   const doltManifests = new dynamodb.TableV2(stack, 'DoltManifests', {
     partitionKey: { name: 'db', type: dynamodb.AttributeType.STRING },
   });
-  const props: LambdaRunnerProps = { config, artifacts, logKey, doltManifests };
+  const props: LambdaRunnerProps = { deployment, artifacts, logKey, doltManifests };
   const runner = new LambdaRunner(
     stack,
     'LambdaRunner',
@@ -229,7 +230,11 @@ describe('LambdaRunner', () => {
     const app = new App({ context: CDK_CONTEXT });
     const stack = new Stack(app, 'NoTable');
     const config = parseConfig({ defaults: { schedule: { expression: 'rate(1 day)' } }, targets: TARGETS }, 'test');
-    const props = { config, artifacts: new ArtifactBucket(stack, 'Artifacts'), logKey: new kms.Key(stack, 'Key') };
+    const props = {
+      deployment: testDeployment(stack, config),
+      artifacts: new ArtifactBucket(stack, 'Artifacts'),
+      logKey: new kms.Key(stack, 'Key'),
+    };
     expect(() => new LambdaRunner(stack, 'LambdaRunner', props)).toThrow(
       'LambdaRunner: target "shop" (dolt) needs the DynamoDB table of Dolt\'s remotes; pass doltManifests',
     );
@@ -252,8 +257,7 @@ describe('wired into the Safekeep construct', () => {
   it('tells the dispatcher which function runs each lambda target, and lets it invoke only those', () => {
     expect(workerIds.map(([target]) => target).sort()).toEqual(['meta', 'shop']);
     const dispatcher = template.toJSON().Resources[idOf(safekeep.dispatch.dispatchFunction.function)];
-    const workers = dispatcher.Properties.Environment.Variables.WORKER_FUNCTIONS;
-    const rendered = JSON.stringify(workers);
+    const rendered = JSON.stringify(dispatcher.Properties.Environment.Variables.SAFEKEEP_DEPLOYMENT);
     for (const [, id] of workerIds) expect(rendered).toContain(id);
     const dispatcherPolicy = safekeep.dispatch.dispatchFunction.function.role?.node.tryFindChild(
       'DefaultPolicy',
@@ -267,7 +271,7 @@ describe('wired into the Safekeep construct', () => {
   });
 
   it("sends every worker's result to the stack's recorder", () => {
-    const recorderId = idOf(safekeep.dispatch.recorderFunction.function);
+    const recorderId = idOf(safekeep.ledger.recorderFunction.function);
     for (const [, id] of workerIds) {
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: id },
@@ -298,7 +302,7 @@ describe('the example config (no runner "lambda" target)', () => {
 
     // Act
     const runner = new LambdaRunner(stack, 'LambdaRunner', {
-      config,
+      deployment: testDeployment(stack, config),
       artifacts: new ArtifactBucket(stack, 'Artifacts'),
       logKey: new kms.Key(stack, 'LogKey'),
     });

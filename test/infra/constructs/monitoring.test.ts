@@ -13,14 +13,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '#functions/contracts/config/load.ts';
 import type { SafekeepConfig } from '#functions/contracts/config/schema.ts';
-import { resetDeployedConfig } from '#functions/contracts/deployment.ts';
 import { METRIC, TARGET_DIMENSION } from '#functions/contracts/metrics.ts';
 import { logger, powertoolsTelemetry } from '#functions/platform/powertools.ts';
 import type { RunRecord } from '#functions/runs/run-record.ts';
 import { acknowledgeKnownFindings, nagPacks } from '#infra/compliance.ts';
 import { Monitoring, targetMetricDimensions } from '#infra/constructs/monitoring.ts';
 import { captureMetrics, evaluateAlarm, findAlarm, type MetricDatapoint } from '#test/support/alarms.ts';
-import { CDK_CONTEXT, policyStatements } from '#test/support/cdk.ts';
+import { CDK_CONTEXT, policyStatements, testDeployment } from '#test/support/cdk.ts';
+import { deploymentEnvironment, deploymentOf } from '#test/support/deployment.ts';
 import { peer } from '#test/support/peers.ts';
 import { motoRunsTable } from '#test/support/runs.ts';
 
@@ -69,7 +69,7 @@ function build() {
     encryption: dynamodb.TableEncryptionV2.customerManagedKey(dataKey),
   });
   const logKey = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
-  const monitoring = new Monitoring(stack, 'Monitoring', { config, runsTable, logKey });
+  const monitoring = new Monitoring(stack, 'Monitoring', { deployment: testDeployment(stack, config), runsTable, logKey });
   const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
     stack.getLogicalId(construct.node.defaultChild as CfnElement);
   return { app, stack, config, runsTable, dataKey, monitoring, logicalId };
@@ -231,9 +231,7 @@ describe.skipIf(!moto)('the freshness alarms, driven by the freshness handler ag
 
   /** Invokes the function's handler module from source, the way Lambda would with the bundled config. */
   async function invokeFreshness(deployed: SafekeepConfig, tableName: string) {
-    process.env.SAFEKEEP_CONFIG = JSON.stringify(deployed);
-    process.env.RUNS_TABLE = tableName;
-    resetDeployedConfig();
+    Object.assign(process.env, deploymentEnvironment(deploymentOf(deployed, { bucket: 'unused', runsTable: tableName })));
     const { handler } = (await import(resolve(monitoring.freshnessFunction.entry))) as {
       handler: (event: unknown, context: unknown) => Promise<{ late: string[] }>;
     };

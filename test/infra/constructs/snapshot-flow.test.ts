@@ -11,12 +11,12 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SafekeepConfig } from '#functions/contracts/config/schema.ts';
-import { resetDeployedConfig } from '#functions/contracts/deployment.ts';
 import { SafekeepFunction } from '#infra/constructs/safekeep-function.ts';
 import { Safekeep } from '#infra/safekeep.ts';
 import { execute, stateMachineDefinition } from '#test/support/asl.ts';
 import { MOTO_CREDENTIALS } from '#test/support/aws.ts';
 import { CDK_CONTEXT, policyStatements } from '#test/support/cdk.ts';
+import { deploymentEnvironment, deploymentOf } from '#test/support/deployment.ts';
 import { peer } from '#test/support/peers.ts';
 import { createInstances, createVolumes, motoClients } from '#test/support/snapshots.ts';
 
@@ -42,8 +42,7 @@ function invoker(entries: Map<string, string>, config: SafekeepConfig) {
   return async (resource: string, payload: unknown) => {
     const entry = entries.get(resource.replace(/^lambda:/, ''));
     if (!entry) throw new Error(`no function for ${resource}`);
-    process.env.SAFEKEEP_CONFIG = JSON.stringify(config);
-    resetDeployedConfig();
+    Object.assign(process.env, deploymentEnvironment(deploymentOf(config, { bucket: 'unused' })));
     const { handler } = (await import(resolve(entry))) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
     return handler(payload, { functionName: entry, awsRequestId: 'test', getRemainingTimeInMillis: () => 60_000 });
   };

@@ -3,10 +3,11 @@
  * the client tools of the db-clients layer.
  * Trigger: asynchronous invoke by the dispatcher (or a console test event); one function per target.
  * Payload: { "target": "<name>", "runId": "<run id>" }; the dispatcher picks the run id, so it knows where
- * the manifest lands. Returns { target, runId, manifestKey, rawBytes, storedBytes } to the success destination.
+ * the manifest lands. The deployment document says which target this function runs (by its function name).
+ * Returns { target, runId, manifestKey, rawBytes, storedBytes } to the success destination.
  * Side effects: reads the target's Secrets Manager secret (the password stays in memory and in the tools'
  * environment, never in argv or logs); runs pg_dump / mariadb-dump; uploads under
- * s3://<ARTIFACT_BUCKET>/<target>/<yyyy>/<mm>/<dd>/<run id>/ and writes manifest.json last (If-None-Match: *).
+ * s3://<the deployment's bucket>/<target>/<yyyy>/<mm>/<dd>/<run id>/ and writes manifest.json last (If-None-Match: *).
  * Idempotency: the run id fixes the prefix and the manifest is only ever created, never replaced: a duplicate
  * delivery of the same event fails at the manifest, and the first manifest still pins its own object versions.
  * LambdaRunner turns Lambda's async retries off with the result destinations: a retry is a new dispatch, with
@@ -17,14 +18,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { deployedConfig } from '../../../contracts/deployment.ts';
-import { UsageError } from '../../../contracts/errors.ts';
+import { runRefSchema } from '../../../contracts/run-payloads.ts';
+import { deployment } from '../../../platform/deployment-loader.ts';
 import { safekeepHandler } from '../../../platform/lambda-handler.ts';
 import { powertoolsTelemetry } from '../../../platform/powertools.ts';
 import { createS3Client, s3ArtifactStore } from '../../../platform/s3-artifact-store.ts';
 import { layerToolEnvironment } from '../../adapters/layer-tools.ts';
 import { credentialsFromSecret } from '../../adapters/secrets.ts';
-import { type LambdaDumpResult, lambdaDumpEventSchema, runLambdaDump } from '../../lambda-dump.ts';
+import { type LambdaDumpResult, runLambdaDump } from '../../lambda-dump.ts';
 
 // Once per execution environment: the layer's tools first, as the Fargate image's ENV does.
 Object.assign(process.env, layerToolEnvironment(process.env, existsSync));
@@ -33,18 +34,13 @@ Object.assign(process.env, layerToolEnvironment(process.env, existsSync));
 const s3 = createS3Client();
 const secrets = new SecretsManagerClient({});
 
-export const handler = safekeepHandler(lambdaDumpEventSchema, (event): Promise<LambdaDumpResult> => {
-  const artifactBucket = process.env.ARTIFACT_BUCKET;
-  if (!artifactBucket) throw new UsageError('ARTIFACT_BUCKET is not set; deploy the function with the LambdaRunner construct');
+export const handler = safekeepHandler(runRefSchema, (event): Promise<LambdaDumpResult> => {
+  const deployed = deployment();
   return runLambdaDump(event, {
-    config: deployedConfig(),
-    settings: {
-      artifactBucket,
-      ownTarget: process.env.SAFEKEEP_TARGET || undefined,
-      doltDynamoTable: process.env.DOLT_DYNAMODB_TABLE || undefined,
-    },
+    deployment: deployed,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? '',
     readCredentials: (secretId) => credentialsFromSecret(secretId, secrets),
-    store: s3ArtifactStore(s3, artifactBucket),
+    store: s3ArtifactStore(s3, deployed.resources.bucket),
     log: powertoolsTelemetry(),
     now: () => new Date(),
     randomSuffix: () => randomBytes(3).toString('hex'),

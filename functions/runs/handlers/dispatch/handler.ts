@@ -10,33 +10,25 @@
  * API error is recorded the same way and rethrown, so Scheduler retries and finally dead-letters it.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
-import { deployedTarget } from '../../../contracts/deployment.ts';
+import { deploymentTarget } from '../../../contracts/deployment.ts';
+import { dispatchEventSchema } from '../../../contracts/run-payloads.ts';
+import { deployment } from '../../../platform/deployment-loader.ts';
 import { safekeepHandler } from '../../../platform/lambda-handler.ts';
 import { powertoolsTelemetry } from '../../../platform/powertools.ts';
 import { awsDispatchPorts } from '../../adapters/dispatch-ports.ts';
-import { type Deployment, dispatch } from '../../dispatch.ts';
+import { dispatch } from '../../dispatch.ts';
 
-export const dispatchEventSchema = z.object({
-  target: z.string().min(1),
-  trigger: z.enum(['schedule', 'manual']).default('manual'),
-});
-export type DispatchEvent = z.input<typeof dispatchEventSchema>;
+// Module scope, built on first use: SDK clients survive between invocations of a warm function.
+let ports: ReturnType<typeof awsDispatchPorts> | undefined;
 
-const deployment: Deployment = {
-  stateMachineArn: process.env.STATE_MACHINE_ARN,
-  clusterArn: process.env.CLUSTER_ARN,
-  taskFamilyPrefix: process.env.TASK_FAMILY_PREFIX,
-  workerFunctions: JSON.parse(process.env.WORKER_FUNCTIONS ?? '{}'),
-};
-const ports = awsDispatchPorts({ runsTable: process.env.RUNS_TABLE ?? '', endpointUrl: process.env.SAFEKEEP_AWS_ENDPOINT_URL });
-
-export const handler = safekeepHandler(dispatchEventSchema, ({ target, trigger }) =>
-  dispatch(deployedTarget(target), trigger, {
-    deployment,
+export const handler = safekeepHandler(dispatchEventSchema, ({ target, trigger }) => {
+  const deployed = deployment();
+  ports ??= awsDispatchPorts({ runsTable: deployed.resources.runsTable, endpointUrl: process.env.SAFEKEEP_AWS_ENDPOINT_URL });
+  return dispatch(deploymentTarget(deployed, target), trigger, {
+    deployment: deployed,
     ports,
     now: () => new Date(),
     randomSuffix: () => randomBytes(3).toString('hex'),
     telemetry: powertoolsTelemetry(),
-  }),
-);
+  });
+});

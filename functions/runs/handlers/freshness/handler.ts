@@ -2,7 +2,7 @@
  * Publish how old every target's newest good backup is, so a backup that never ran is caught too.
  * Trigger: an EventBridge rule every 15 minutes (infra/monitoring.ts); a console test event `{}` works as well.
  * Payload: ignored (the scheduled event, or any object).
- * Side effects: reads the runs table (RUNS_TABLE); for a target without a good run, records when it was first
+ * Side effects: reads the runs table (the deployment document names it); for a target without a good run, records when it was first
  * seen (its "#meta" item) if that is not recorded yet; emits SecondsSinceLastGoodBackup per target (dimension
  * Target) as embedded-metric-format log lines.
  * Idempotency: the metric is a gauge the alarm reads as a Maximum, so a repeated run changes nothing; the
@@ -12,9 +12,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { deployedConfig } from '../../../contracts/deployment.ts';
-import { SafekeepError } from '../../../contracts/errors.ts';
 import { METRIC, TARGET_DIMENSION } from '../../../contracts/metrics.ts';
+import { deployment } from '../../../platform/deployment-loader.ts';
 import { safekeepHandler } from '../../../platform/lambda-handler.ts';
 import { powertoolsTelemetry } from '../../../platform/powertools.ts';
 import { dynamoRunsStore } from '../../adapters/runs-table.ts';
@@ -32,10 +31,9 @@ export interface FreshnessSummary {
 }
 
 export const handler = safekeepHandler(z.looseObject({}), async (): Promise<FreshnessSummary> => {
-  const tableName = process.env.RUNS_TABLE;
-  if (!tableName) throw new SafekeepError('RUNS_TABLE is not set; the Monitoring construct sets it to the runs table name');
+  const { targets, resources } = deployment();
   const now = new Date();
-  const report = await checkFreshness(deployedConfig().targets, dynamoRunsStore(tableName, dynamodb), now);
+  const report = await checkFreshness(targets, dynamoRunsStore(resources.runsTable, dynamodb), now);
   const telemetry = powertoolsTelemetry();
   for (const entry of report) {
     telemetry.metric(METRIC.secondsSinceLastGoodBackup, entry.ageSeconds, 'Seconds', { [TARGET_DIMENSION]: entry.target });

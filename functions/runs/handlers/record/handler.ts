@@ -9,7 +9,8 @@
  * Failure: AWS errors throw, and EventBridge retries the delivery.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadManifest } from '../../../dumps/read-artifacts.ts';
+import { loadManifest } from '../../../contracts/manifest.ts';
+import { deployment } from '../../../platform/deployment-loader.ts';
 import { safekeepHandler } from '../../../platform/lambda-handler.ts';
 import { powertoolsTelemetry } from '../../../platform/powertools.ts';
 import { createS3Client, s3ArtifactStore } from '../../../platform/s3-artifact-store.ts';
@@ -18,8 +19,9 @@ import { recordRunEnd } from '../../recorder.ts';
 import { recorderEvent } from '../../run-end-events.ts';
 
 const endpoint = process.env.SAFEKEEP_AWS_ENDPOINT_URL;
-const store = s3ArtifactStore(createS3Client(process.env.SAFEKEEP_S3_ENDPOINT_URL), process.env.ARTIFACT_BUCKET ?? '');
-const runs = dynamoRunsStore(process.env.RUNS_TABLE ?? '', new DynamoDBClient(endpoint ? { endpoint } : {}));
+// Module scope, built on first use: SDK clients survive between invocations of a warm function.
+const s3 = createS3Client(process.env.SAFEKEEP_S3_ENDPOINT_URL);
+const dynamodb = new DynamoDBClient(endpoint ? { endpoint } : {});
 
 /**
  * What S3 answers for a manifest that is not there. The recorder may read manifests but not list the bucket,
@@ -27,10 +29,12 @@ const runs = dynamoRunsStore(process.env.RUNS_TABLE ?? '', new DynamoDBClient(en
  */
 const ABSENT_OBJECT_ERRORS = new Set(['NoSuchKey', 'AccessDenied']);
 
-export const handler = safekeepHandler(recorderEvent, (event) =>
-  recordRunEnd(event, {
+export const handler = safekeepHandler(recorderEvent, (event) => {
+  const { resources } = deployment();
+  const store = s3ArtifactStore(s3, resources.bucket);
+  return recordRunEnd(event, {
     ports: {
-      runs,
+      runs: dynamoRunsStore(resources.runsTable, dynamodb),
       async readManifest(key) {
         try {
           return (await loadManifest(store, key)).manifest;
@@ -40,8 +44,7 @@ export const handler = safekeepHandler(recorderEvent, (event) =>
         }
       },
     },
-    taskFamilyPrefix: process.env.TASK_FAMILY_PREFIX ?? '',
     now: () => new Date(),
     telemetry: powertoolsTelemetry(),
-  }),
-);
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * The Lambda dump worker's handler, run in-process from source exactly as the function bundles it: the
- * deployed config in SAFEKEEP_CONFIG, the password only in a Secrets Manager secret (moto), the backup in
+ * deployment document in SAFEKEEP_DEPLOYMENT, the password only in a Secrets Manager secret (moto), the backup in
  * versitygw, the source the local PostgreSQL peer. What Lambda adds (the layer at /opt, the VPC) is asserted
  * on the template in test/infra/lambda-runner.test.ts.
  */
@@ -8,10 +8,11 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { manifestKeyOf, newRunId } from '#functions/contracts/artifact-layout.ts';
-import { resetDeployedConfig } from '#functions/contracts/deployment.ts';
+import { parseConfig } from '#functions/contracts/config/load.ts';
 import type { LambdaDumpResult } from '#functions/dumps/lambda-dump.ts';
 import { motoClientConfig, s3Client } from '#test/support/aws.ts';
 import { createPostgresDatabase } from '#test/support/databases.ts';
+import { deploymentEnvironment, deploymentOf } from '#test/support/deployment.ts';
 import { peer } from '#test/support/peers.ts';
 import {
   createVersionedBucket,
@@ -49,22 +50,26 @@ describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run i
   let bucket: string;
   let handler: Handler;
 
-  /** The deployed config: one postgres target on the Lambda runner, its password in `secret`. */
+  /** The deployment: one postgres target on the Lambda runner (this function's), its password in `secret`. */
   const deploy = (secret: string) => {
-    process.env.SAFEKEEP_CONFIG = JSON.stringify({
-      defaults: { schedule: { expression: 'rate(1 day)' } },
-      targets: [
-        {
-          name: TARGET,
-          kind: 'postgres',
-          runner: 'lambda',
-          timeoutMinutes: 5,
-          source: { host: '127.0.0.1', port: pgPeer.port, databases: [database], secret },
-          network: { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] },
-        },
-      ],
-    });
-    resetDeployedConfig();
+    const config = parseConfig(
+      {
+        defaults: { schedule: { expression: 'rate(1 day)' } },
+        targets: [
+          {
+            name: TARGET,
+            kind: 'postgres',
+            runner: 'lambda',
+            timeoutMinutes: 5,
+            source: { host: '127.0.0.1', port: pgPeer.port, databases: [database], secret },
+            network: { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] },
+          },
+        ],
+      },
+      'test config',
+    );
+    const document = deploymentOf(config, { bucket, workers: { [TARGET]: lambdaContext.functionName } });
+    Object.assign(process.env, deploymentEnvironment(document));
   };
 
   beforeAll(async () => {
@@ -84,8 +89,7 @@ describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run i
       AWS_SECRET_ACCESS_KEY: s3Peer.secretAccessKey,
       AWS_ENDPOINT_URL: motoPeer.endpoint,
       AWS_ENDPOINT_URL_S3: s3Peer.endpoint,
-      ARTIFACT_BUCKET: bucket,
-      SAFEKEEP_TARGET: TARGET,
+      AWS_LAMBDA_FUNCTION_NAME: lambdaContext.functionName,
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'DEBUG',
@@ -106,7 +110,6 @@ describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run i
     vi.restoreAllMocks();
     for (const name of Object.keys(process.env)) if (!(name in savedEnvironment)) delete process.env[name];
     Object.assign(process.env, savedEnvironment);
-    resetDeployedConfig();
   });
 
   it('writes a verified backup under the run id it was given and returns the manifest key, never the password', async () => {

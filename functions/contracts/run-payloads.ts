@@ -1,0 +1,37 @@
+/**
+ * What starts and ends a run, as it crosses from one piece to another: the schedules' and the console's
+ * event to the dispatcher, the `{ target, runId }` every runner is handed, and the RunTask overrides that
+ * tell a Fargate task which run it is (and tell the recorder, from the task's stopped event, whose run ended).
+ * The construct types its schedules' payloads with these, and every handler parses its input with them.
+ */
+import { z } from 'zod';
+import { RUN_ID_PATTERN } from './artifact-layout.ts';
+
+/** A schedule's (or a console test event's) request to the dispatcher. */
+export const dispatchEventSchema = z.object({
+  target: z.string().min(1),
+  trigger: z.enum(['schedule', 'manual']).default('manual'),
+});
+export type DispatchEvent = z.input<typeof dispatchEventSchema>;
+
+export const runIdSchema = z.string().regex(RUN_ID_PATTERN, { message: 'must be a run id such as 20261121T193000Z-a1b2c3' });
+
+/** One run of one target: what the state machine, a Lambda worker and a Fargate task are each handed. */
+export const runRefSchema = z.object({ target: z.string().min(1), runId: runIdSchema });
+export type RunRef = z.infer<typeof runRefSchema>;
+
+/** The container environment RunTask overrides carry: which target and run this task is. Never a credential. */
+export const TASK_RUN_VARIABLES = { target: 'SAFEKEEP_TARGET', runId: 'SAFEKEEP_RUN_ID' } as const;
+
+export function taskRunEnvironment(run: RunRef): Record<string, string> {
+  return { [TASK_RUN_VARIABLES.target]: run.target, [TASK_RUN_VARIABLES.runId]: run.runId };
+}
+
+/** The run a task's environment names, or undefined when it names none (a task Safekeep did not start). */
+export function taskRunOf(environment: Readonly<Record<string, string | undefined>>): RunRef | undefined {
+  const parsed = runRefSchema.safeParse({
+    target: environment[TASK_RUN_VARIABLES.target],
+    runId: environment[TASK_RUN_VARIABLES.runId],
+  });
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,0 +1,97 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { ArtifactBucket } from './artifact-bucket.ts';
+import type { DeploymentDocument } from './deployment-document.ts';
+import { SafekeepFunction } from './safekeep-function.ts';
+
+export interface RunLedgerProps {
+  readonly deployment: DeploymentDocument;
+  readonly artifacts: ArtifactBucket;
+  readonly logKey: kms.IKey;
+  /** Encrypts the runs table and the dead-letter queue. */
+  readonly dataKey: kms.IKey;
+}
+
+/**
+ * The record of every run: the runs table (DynamoDB), the recorder that settles a run from however it ended
+ * (an ECS task stopping, a Step Functions execution finishing, a Lambda worker's destination record), and the
+ * dead-letter queue where schedule deliveries, dispatches and result events that failed for good end up.
+ */
+export class RunLedger extends Construct {
+  readonly runsTable: dynamodb.Table;
+  readonly recorderFunction: SafekeepFunction;
+  /** Schedule deliveries, dispatcher runs and result events that failed for good end here; an alarm watches it. */
+  readonly deadLetters: sqs.Queue;
+  private readonly recorder: eventTargets.LambdaFunction;
+
+  constructor(scope: Construct, id: string, props: RunLedgerProps) {
+    super(scope, id);
+    // Table, not TableV2: a TableV2 with a customer-managed key cannot synthesize in a region-agnostic stack.
+    this.runsTable = new dynamodb.Table(this, 'Runs', {
+      partitionKey: { name: 'target', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'runId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.dataKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.dataKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    props.deployment.register({ runsTable: this.runsTable.tableName });
+
+    this.recorderFunction = new SafekeepFunction(this, 'Recorder', {
+      entry: 'functions/runs/handlers/record/handler.ts',
+      description: 'Safekeep: settle runs from ECS, Step Functions and Lambda results, and count them',
+      deployment: props.deployment,
+      logKey: props.logKey,
+      deadLetterQueue: this.deadLetters,
+    });
+    this.runsTable.grantReadWriteData(this.recorderFunction.function);
+    props.artifacts.grantReadManifests(this.recorderFunction.function);
+    this.recorder = new eventTargets.LambdaFunction(this.recorderFunction.function, {
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(6),
+    });
+  }
+
+  /** Settles dump runs from their tasks' stopped events in `clusterArn`. */
+  recordTaskStops(clusterArn: string): void {
+    new events.Rule(this, 'DumpTaskStopped', {
+      description: 'Safekeep: a dump task stopped',
+      eventPattern: {
+        source: ['aws.ecs'],
+        detailType: ['ECS Task State Change'],
+        detail: { clusterArn: [clusterArn], lastStatus: ['STOPPED'] },
+      },
+      targets: [this.recorder],
+    });
+  }
+
+  /** Settles snapshot runs from the executions of `stateMachine` as they end. */
+  recordExecutions(stateMachine: sfn.IStateMachine): void {
+    new events.Rule(this, 'SnapshotRunFinished', {
+      description: 'Safekeep: a snapshot run finished',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [stateMachine.stateMachineArn],
+          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      targets: [this.recorder],
+    });
+  }
+}
