@@ -3,10 +3,14 @@
  * exists. It describes every object of the run well enough to verify and restore it without the source.
  */
 import { z } from 'zod';
-import { COMPRESSIONS } from '../dumps/commit/compression.ts';
 import { MANIFEST_FILE } from './artifact-layout.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 import { IntegrityError } from './errors.ts';
+
+/** How an object is compressed; `EXTENSIONS` is what its key ends in. */
+export const COMPRESSIONS = ['zstd', 'gzip', 'none'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+export const EXTENSIONS: Record<Compression, string> = { zstd: '.zst', gzip: '.gz', none: '' };
 
 export const ENGINE_NAMES = ['postgres', 'mysql', 'dolt', 'doltgres'] as const;
 export type Engine = (typeof ENGINE_NAMES)[number];

@@ -7,9 +7,9 @@
 import { MANIFEST_FILE, newRunId, RUN_ID_PATTERN, runDate, runPrefix, type S3Location } from '../contracts/artifact-layout.ts';
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import { StoreError, UsageError } from '../contracts/errors.ts';
+import type { Compression } from '../contracts/manifest.ts';
 import { type Engine, type Manifest, type ManifestObject, manifestSchema, retentionTierOf } from '../contracts/manifest.ts';
 import type { Logger } from '../contracts/telemetry.ts';
-import type { Compression } from './commit/compression.ts';
 import { DEFAULT_PART_SIZES, type PartSizePolicy } from './commit/part-size.ts';
 import { abandon, commitRun, type StagedObject, stageObject } from './commit/stage-object.ts';
 import type { DatabaseEngine, DoltRemoteOptions, StageSpec } from './engines/engine.ts';

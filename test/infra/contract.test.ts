@@ -20,6 +20,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { taskRunEnvironment } from '#functions/contracts/run-payloads.ts';
 import { SafekeepFunction } from '#infra/constructs/safekeep-function.ts';
 import { Safekeep } from '#infra/safekeep.ts';
 import { datapointsFromEmf, evaluateAlarm, findAlarm } from '#test/support/alarms.ts';
@@ -57,6 +58,11 @@ async function capture<T>(work: () => Promise<T>): Promise<{ result?: T; error?:
     process.stdout.write = originals.stdout;
     process.stderr.write = originals.stderr;
   }
+}
+
+/** The container environment RunTask overrides carry for a run, as the dispatcher sends it. */
+function overrideEnvironment(target: string, runId: string) {
+  return Object.entries(taskRunEnvironment({ target, runId })).map(([name, value]) => ({ name, value }));
 }
 
 /** The datapoints a handler published, as CloudWatch would store them, and the time to evaluate alarms at. */
@@ -308,7 +314,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
           stopCode: 'TaskFailedToStart',
           stoppedReason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s)',
           containers: [{ name: 'worker', lastStatus: 'STOPPED' }],
-          overrides: { containerOverrides: [{ name: 'worker', environment: [{ name: 'SAFEKEEP_RUN_ID', value: runId }] }] },
+          overrides: { containerOverrides: [{ name: 'worker', environment: overrideEnvironment(dumpTarget, runId) }] },
         },
       };
       const recorded = await invoke('Recorder', neverStarted);
@@ -336,7 +342,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
           lastStatus: 'STOPPED',
           stopCode: 'EssentialContainerExited',
           containers: [{ name: 'worker', lastStatus: 'STOPPED', exitCode: 0 }],
-          overrides: { containerOverrides: [{ name: 'worker', environment: [{ name: 'SAFEKEEP_RUN_ID', value: runId }] }] },
+          overrides: { containerOverrides: [{ name: 'worker', environment: overrideEnvironment(dumpTarget, runId) }] },
         },
       };
       const recorded = await invoke('Recorder', exitedWithoutManifest);

@@ -1,10 +1,11 @@
 /** Building the app the way `cdk synth` does (cdk.json's feature flags), for template assertions. */
 import { readFileSync } from 'node:fs';
-import { Stack } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { Construct } from 'constructs';
 import type { SafekeepConfig } from '#functions/contracts/config/schema.ts';
 import { DeploymentDocument } from '#infra/constructs/deployment-document.ts';
+import type { SafekeepFunction } from '#infra/constructs/safekeep-function.ts';
 import { createSafekeepApp } from '#infra/safekeep-app.ts';
 
 /** cdk.json's feature flags; Lambda bundling is skipped (templates are what these tests assert on). */
@@ -38,9 +39,23 @@ export function policyStatements(template: Template): { resource: string; statem
   return out;
 }
 
-/** A deployment document for constructs built on their own in a test stack, with placeholder resources. */
-export function testDeployment(scope: Construct, config: SafekeepConfig): DeploymentDocument {
+/** A deployment document for constructs built on their own in a test stack (placeholder resources by default). */
+export function testDeployment(
+  scope: Construct,
+  config: SafekeepConfig,
+  resources: Parameters<DeploymentDocument['register']>[0] = {},
+): DeploymentDocument {
   const document = new DeploymentDocument(scope, 'Deployment', { config, taskFamilyPrefix: Stack.of(scope).stackName });
-  document.register({ bucket: 'test-bucket', runsTable: 'test-runs' });
+  document.register({ bucket: 'test-bucket', runsTable: 'test-runs', ...resources });
   return document;
+}
+
+/** The deployment document a synthesized function gets: its bundled half and its SAFEKEEP_DEPLOYMENT, as JSON text. */
+export function functionDeployment(template: Template, fn: SafekeepFunction) {
+  const id = Stack.of(fn).getLogicalId(fn.function.node.defaultChild as CfnElement);
+  const variables = template.toJSON().Resources[id].Properties.Environment.Variables as Record<string, unknown>;
+  return {
+    bundled: JSON.parse(readFileSync(fn.deploymentFile, 'utf8')) as { targets: { name: string }[] },
+    environment: JSON.stringify(variables.SAFEKEEP_DEPLOYMENT),
+  };
 }

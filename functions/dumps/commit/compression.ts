@@ -2,10 +2,7 @@
 import { PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 
-export const COMPRESSIONS = ['zstd', 'gzip', 'none'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
-
-export const EXTENSIONS: Record<Compression, string> = { zstd: '.zst', gzip: '.gz', none: '' };
+import type { Compression } from '../../contracts/manifest.ts';
 
 export function compressor(kind: Compression): Transform {
   switch (kind) {

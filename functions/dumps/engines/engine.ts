@@ -4,10 +4,9 @@
  */
 
 import type { ArtifactStore } from '../../contracts/artifact-store.ts';
-import type { DoltDatabaseManifest, Engine, Manifest, ManifestObject } from '../../contracts/manifest.ts';
+import type { Compression, DoltDatabaseManifest, Engine, Manifest, ManifestObject } from '../../contracts/manifest.ts';
 import type { Logger } from '../../contracts/telemetry.ts';
 import type { CompletenessCheck } from '../commit/completeness.ts';
-import type { Compression } from '../commit/compression.ts';
 import type { Producer } from '../commit/producer.ts';
 import type { DatabaseEndpoint } from '../source.ts';
 

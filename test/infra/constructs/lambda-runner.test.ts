@@ -16,7 +16,7 @@ import { ArtifactBucket } from '#infra/constructs/artifact-bucket.ts';
 import { DbClientToolsLayer, LambdaRunner, type LambdaRunnerProps } from '#infra/constructs/lambda-runner.ts';
 import { SafekeepFunction } from '#infra/constructs/safekeep-function.ts';
 import { Safekeep } from '#infra/safekeep.ts';
-import { CDK_CONTEXT, policyStatements, testDeployment } from '#test/support/cdk.ts';
+import { CDK_CONTEXT, functionDeployment, policyStatements, testDeployment } from '#test/support/cdk.ts';
 
 const META_SECRET = 'safekeep/meta';
 const SHOP_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:safekeep/shop-AbCdEf';
@@ -69,7 +69,7 @@ function build(options: { recorderLater?: boolean; targets?: object[] } = {}) {
   );
   const artifacts = new ArtifactBucket(stack, 'Artifacts');
   const logKey = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
-  const deployment = testDeployment(stack, config);
+  const deployment = testDeployment(stack, config, { bucket: artifacts.bucket.bucketName });
   const recorder = new SafekeepFunction(stack, 'Recorder', {
     entry: 'functions/runs/handlers/record/handler.ts',
     description: 'test recorder',
@@ -142,14 +142,20 @@ describe('LambdaRunner', () => {
         SubnetIds: ['subnet-0a1b2c3d4e5f67891', 'subnet-0a1b2c3d4e5f67892'],
         SecurityGroupIds: ['sg-0a1b2c3d4e5f67893'],
       },
-      Environment: { Variables: Match.objectLike({ ARTIFACT_BUCKET: { Ref: ids.bucket }, SAFEKEEP_TARGET: 'meta' }) },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'Safekeep: back up shop (dolt) inside Lambda',
       Layers: [{ Ref: layer }],
       VpcConfig: { SubnetIds: ['subnet-0a1b2c3d4e5f67899'], SecurityGroupIds: ['sg-0a1b2c3d4e5f67898'] },
-      Environment: { Variables: Match.objectLike({ SAFEKEEP_TARGET: 'shop', DOLT_DYNAMODB_TABLE: Match.anyValue() }) },
     });
+    // Each worker's deployment document holds its own target only, and names the bucket it writes to.
+    for (const name of ['meta', 'shop']) {
+      const worker = runner.workerFunctions.get(name);
+      if (!worker) throw new Error(`no worker for ${name}`);
+      const { bundled, environment } = functionDeployment(template, worker);
+      expect(bundled.targets.map((t) => t.name)).toEqual([name]);
+      expect(environment).toContain(ids.bucket);
+    }
     // The security groups are the user's: no rules added to them.
     template.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
     template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);

@@ -19,7 +19,7 @@ import type { RunRecord } from '#functions/runs/run-record.ts';
 import { acknowledgeKnownFindings, nagPacks } from '#infra/compliance.ts';
 import { Monitoring, targetMetricDimensions } from '#infra/constructs/monitoring.ts';
 import { captureMetrics, evaluateAlarm, findAlarm, type MetricDatapoint } from '#test/support/alarms.ts';
-import { CDK_CONTEXT, policyStatements, testDeployment } from '#test/support/cdk.ts';
+import { CDK_CONTEXT, functionDeployment, policyStatements, testDeployment } from '#test/support/cdk.ts';
 import { deploymentEnvironment, deploymentOf } from '#test/support/deployment.ts';
 import { peer } from '#test/support/peers.ts';
 import { motoRunsTable } from '#test/support/runs.ts';
@@ -69,7 +69,8 @@ function build() {
     encryption: dynamodb.TableEncryptionV2.customerManagedKey(dataKey),
   });
   const logKey = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
-  const monitoring = new Monitoring(stack, 'Monitoring', { deployment: testDeployment(stack, config), runsTable, logKey });
+  const deployment = testDeployment(stack, config, { runsTable: runsTable.tableName });
+  const monitoring = new Monitoring(stack, 'Monitoring', { deployment, runsTable, logKey });
   const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
     stack.getLogicalId(construct.node.defaultChild as CfnElement);
   return { app, stack, config, runsTable, dataKey, monitoring, logicalId };
@@ -172,9 +173,7 @@ describe('Monitoring, as synthesized', () => {
   });
 
   it('runs the freshness check every 15 minutes, with the runs table and no write beyond first-seen items', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ RUNS_TABLE: { Ref: logicalId(runsTable) } }) },
-    });
+    expect(functionDeployment(template, monitoring.freshnessFunction).environment).toContain(logicalId(runsTable));
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(15 minutes)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(monitoring.freshnessFunction.function), 'Arn'] } })],

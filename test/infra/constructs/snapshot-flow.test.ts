@@ -150,7 +150,7 @@ describe.skipIf(!moto)('the snapshot state machine, executed against moto', () =
     });
     const execution = await execute(
       stateMachineDefinition(template),
-      { target: instance, runId: 'r1' },
+      { target: instance, runId: '20261121T120000Z-r1' },
       invoker(entries, safekeep.config),
     );
     expect(execution.status).toBe('FAILED');
@@ -179,7 +179,7 @@ describe.skipIf(!moto)('the snapshot state machine, executed against moto', () =
     for (const target of [tag, `${tag}-host`]) {
       const execution = await execute(
         stateMachineDefinition(template),
-        { target, runId: 'r1' },
+        { target, runId: '20261121T120000Z-r1' },
         invoker(entries, safekeep.config),
       );
       expect(execution.status, execution.cause).toBe('SUCCEEDED');

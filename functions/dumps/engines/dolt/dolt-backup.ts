@@ -9,7 +9,7 @@
 import { objectName } from '../../../contracts/artifact-layout.ts';
 import { DumpError, IntegrityError, RestoreError, SafekeepError, UsageError } from '../../../contracts/errors.ts';
 import type { DoltDatabaseManifest, ManifestObject } from '../../../contracts/manifest.ts';
-import { EXTENSIONS } from '../../commit/compression.ts';
+import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { inProcessProducer } from '../../commit/in-process-producer.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import type { DumpOutcome, DumpRun, RestoreOutcome, RestoreRequest, VerifyRequest } from '../engine.ts';

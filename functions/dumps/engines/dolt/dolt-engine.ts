@@ -7,7 +7,7 @@
 import type mysql from 'mysql2/promise';
 import { objectName } from '../../../contracts/artifact-layout.ts';
 import { PreflightError } from '../../../contracts/errors.ts';
-import { EXTENSIONS } from '../../commit/compression.ts';
+import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { inProcessProducer } from '../../commit/in-process-producer.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import { databasesToDump } from '../databases.ts';

@@ -7,9 +7,9 @@
 import { objectName } from '../../../contracts/artifact-layout.ts';
 import { PreflightError, RestoreError, UsageError } from '../../../contracts/errors.ts';
 import type { ManifestObject } from '../../../contracts/manifest.ts';
+import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { runTool, spawnProducer } from '../../adapters/child-process.ts';
 import { MYSQLDUMP_END, TailMarkerCheck } from '../../commit/completeness.ts';
-import { EXTENSIONS } from '../../commit/compression.ts';
 import { inProcessProducer } from '../../commit/in-process-producer.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import { databasesToDump } from '../databases.ts';

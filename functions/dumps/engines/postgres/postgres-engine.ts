@@ -7,9 +7,9 @@
 import { objectName } from '../../../contracts/artifact-layout.ts';
 import { IntegrityError, PreflightError, RestoreError } from '../../../contracts/errors.ts';
 import type { ManifestObject } from '../../../contracts/manifest.ts';
+import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { runTool, spawnProducer } from '../../adapters/child-process.ts';
 import { PG_DUMPALL_END, TailMarkerCheck } from '../../commit/completeness.ts';
-import { EXTENSIONS } from '../../commit/compression.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
