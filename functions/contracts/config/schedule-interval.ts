@@ -15,7 +15,6 @@
 
 import { type CronDayRule, type ParsedCron, SATURDAY, SUNDAY } from './cron-grammar.ts';
 import { parseScheduleExpression } from './schedule-expression.ts';
-import type { Alerts, Schedule } from './schema.ts';
 
 /** A schedule that runs fewer than twice has no interval to alarm on. */
 export class ScheduleIntervalError extends Error {
@@ -46,12 +45,15 @@ export function longestIntervalSeconds(expression: string): number {
 
 const cronGaps = new Map<string, number>();
 
-/** What `allowedAgeSeconds` needs of a target: its schedule and, when given, its own limit. */
+/**
+ * What `allowedAgeSeconds` needs of a target: its schedule and, when given, its own limit. Written out
+ * here rather than picked from `schema.ts`, which imports this module to check every target.
+ */
 export interface AgedTarget {
   /** Named in the error when the schedule has no interval. */
   readonly name?: string;
-  readonly schedule: Pick<Schedule, 'expression' | 'flexibleWindowMinutes'>;
-  readonly alerts?: Pick<Alerts, 'maxAgeHours'>;
+  readonly schedule: { readonly expression: string; readonly flexibleWindowMinutes?: number };
+  readonly alerts?: { readonly maxAgeHours?: number };
 }
 
 /**
