@@ -13,8 +13,8 @@
  * twice the interval, which is what the factor 2 in `allowedAgeSeconds` absorbs.
  */
 
-import { type CronFields, parseScheduleExpression } from './schedule-expression.ts';
-import type { Alerts, Schedule } from './schema.ts';
+import { type CronDayRule, type ParsedCron, SATURDAY, SUNDAY } from './cron-grammar.ts';
+import { parseScheduleExpression } from './schedule-expression.ts';
 
 /** A schedule that runs fewer than twice has no interval to alarm on. */
 export class ScheduleIntervalError extends Error {
@@ -30,10 +30,6 @@ const RATE_UNIT_SECONDS = { minute: MINUTE, hour: HOUR, day: DAY } as const;
 const FIRST_YEAR = 1970;
 const LAST_YEAR = 2199;
 
-const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-const WEEKDAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
-const SATURDAY = 7;
-
 /** The longest time, in seconds, between two consecutive runs of a Scheduler `cron()` or `rate()` expression. */
 export function longestIntervalSeconds(expression: string): number {
   const parsed = parseScheduleExpression(expression);
@@ -41,7 +37,7 @@ export function longestIntervalSeconds(expression: string): number {
   // A cron walks 230 years of days; configs repeat a few expressions across many targets, so remember them.
   let gap = cronGaps.get(expression);
   if (gap === undefined) {
-    gap = longestCronGap(expression, parsed.fields);
+    gap = longestCronGap(expression, parsed.cron);
     cronGaps.set(expression, gap);
   }
   return gap;
@@ -49,12 +45,15 @@ export function longestIntervalSeconds(expression: string): number {
 
 const cronGaps = new Map<string, number>();
 
-/** What `allowedAgeSeconds` needs of a target: its schedule and, when given, its own limit. */
+/**
+ * What `allowedAgeSeconds` needs of a target: its schedule and, when given, its own limit. Written out
+ * here rather than picked from `schema.ts`, which imports this module to check every target.
+ */
 export interface AgedTarget {
   /** Named in the error when the schedule has no interval. */
   readonly name?: string;
-  readonly schedule: Pick<Schedule, 'expression' | 'flexibleWindowMinutes'>;
-  readonly alerts?: Pick<Alerts, 'maxAgeHours'>;
+  readonly schedule: { readonly expression: string; readonly flexibleWindowMinutes?: number };
+  readonly alerts?: { readonly maxAgeHours?: number };
 }
 
 /**
@@ -75,22 +74,20 @@ export function allowedAgeSeconds(target: AgedTarget): number {
   }
 }
 
-function longestCronGap(expression: string, fields: CronFields): number {
+function longestCronGap(expression: string, cron: ParsedCron): number {
   // Every day that fires has the same times of day, so gaps within a day are the same every day.
-  const hours = valueSet(fields.hours, 0, 23);
-  const times = valueSet(fields.minutes, 0, 59).flatMap((minute) => hours.map((hour) => hour * HOUR + minute * MINUTE));
+  const times = cron.minutes.flatMap((minute) => cron.hours.map((hour) => hour * HOUR + minute * MINUTE));
   times.sort((a, b) => a - b);
   const firstTime = times[0] ?? 0;
   const lastTime = times.at(-1) ?? 0;
   let longest = 0;
   for (let i = 1; i < times.length; i++) longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
 
-  const matchesDay = dayMatcher(fields);
-  const months = valueSet(fields.month, 1, 12, MONTHS);
+  const matchesDay = dayMatcher(cron.days);
   let previousDay: number | undefined;
   let firingDays = 0;
-  for (const year of valueSet(fields.year, FIRST_YEAR, LAST_YEAR)) {
-    for (const month of months) {
+  for (const year of cron.years) {
+    for (const month of cron.months) {
       const calendar = monthCalendar(year, month);
       for (let day = 1; day <= calendar.length; day++) {
         if (!matchesDay(day, calendar)) continue;
@@ -134,71 +131,32 @@ function weekday(day: number, month: MonthCalendar): number {
   return ((month.firstWeekday - 1 + day - 1) % 7) + 1;
 }
 
-/** Day-of-month or day-of-week, whichever is not '?' (the parser guarantees exactly one is). */
-function dayMatcher(fields: CronFields): DayMatcher {
-  return fields.dayOfWeek === '?'
-    ? dayOfMonthMatcher(fields.dayOfMonth.toUpperCase())
-    : dayOfWeekMatcher(fields.dayOfWeek.toUpperCase());
-}
-
-function dayOfMonthMatcher(field: string): DayMatcher {
-  if (field === 'L') return (day, month) => day === month.length;
-  if (field === 'LW') return (day, month) => day === lastWeekday(month);
-  const beforeLast = /^L-(\d{1,2})$/.exec(field);
-  if (beforeLast) return (day, month) => day === month.length - Number(beforeLast[1]);
-  const nearestWeekday = /^(\d{1,2})W$/.exec(field);
-  if (nearestWeekday) return (day, month) => day === nearestWeekdayTo(Number(nearestWeekday[1]), month);
-  const days = new Set(valueSet(field, 1, 31));
-  return (day) => days.has(day);
-}
-
-function dayOfWeekMatcher(field: string): DayMatcher {
-  // 'L' alone is the last day of the week: Saturday.
-  if (field === 'L') return (day, month) => weekday(day, month) === SATURDAY;
-  const lastOfMonth = /^(\d|[A-Z]{3})L$/.exec(field);
-  if (lastOfMonth) {
-    const wanted = weekdayNumber(lastOfMonth[1] ?? '');
-    return (day, month) => weekday(day, month) === wanted && day + 7 > month.length;
-  }
-  const nth = /^(\d|[A-Z]{3})#(\d)$/.exec(field);
-  if (nth) {
-    const wanted = weekdayNumber(nth[1] ?? '');
-    const occurrence = Number(nth[2]);
-    return (day, month) => weekday(day, month) === wanted && Math.ceil(day / 7) === occurrence;
-  }
-  const days = new Set(valueSet(field, 1, 7, WEEKDAYS));
-  return (day, month) => days.has(weekday(day, month));
-}
-
-/**
- * The values a cron field selects, ascending: lists of `*`, `n`, `a-b` and steps (`a/s` runs from a to the
- * field's maximum). A range whose end comes before its start wraps around (`FRI-MON`, `22-2`).
- */
-function valueSet(field: string, min: number, max: number, names?: readonly string[]): number[] {
-  const selected = new Set<number>();
-  const value = (token: string) => (/^\d+$/.test(token) ? Number(token) : (names?.indexOf(token) ?? -1) + 1);
-  for (const item of field.toUpperCase().split(',')) {
-    const [range = '', stepText] = item.split('/');
-    const step = stepText === undefined ? 1 : Number(stepText);
-    const [startText = '', endText] = range.split('-');
-    const start = range === '*' ? min : value(startText);
-    const end = range === '*' || (endText === undefined && stepText !== undefined) ? max : value(endText ?? startText);
-    const span = end >= start ? end - start : end + (max - min + 1) - start;
-    for (let offset = 0; offset <= span; offset += step) {
-      const n = start + offset;
-      selected.add(n > max ? n - (max - min + 1) : n);
+function dayMatcher(rule: CronDayRule): DayMatcher {
+  switch (rule.kind) {
+    case 'days-of-month': {
+      const days = new Set(rule.days);
+      return (day) => days.has(day);
     }
+    case 'before-last-day':
+      return (day, month) => day === month.length - rule.days;
+    case 'last-weekday':
+      return (day, month) => day === lastWeekday(month);
+    case 'nearest-weekday':
+      return (day, month) => day === nearestWeekdayTo(rule.day, month);
+    case 'days-of-week': {
+      const weekdays = new Set(rule.weekdays);
+      return (day, month) => weekdays.has(weekday(day, month));
+    }
+    case 'last-in-month':
+      return (day, month) => weekday(day, month) === rule.weekday && day + 7 > month.length;
+    case 'nth-in-month':
+      return (day, month) => weekday(day, month) === rule.weekday && Math.ceil(day / 7) === rule.occurrence;
   }
-  return [...selected].filter((n) => n >= min && n <= max).sort((a, b) => a - b);
-}
-
-function weekdayNumber(token: string): number {
-  return /^\d$/.test(token) ? Number(token) : WEEKDAYS.indexOf(token) + 1;
 }
 
 function lastWeekday(month: MonthCalendar): number {
   const day = weekday(month.length, month);
-  return day === SATURDAY ? month.length - 1 : day === 1 ? month.length - 2 : month.length;
+  return day === SATURDAY ? month.length - 1 : day === SUNDAY ? month.length - 2 : month.length;
 }
 
 /** `nW`: the weekday nearest to day n, never crossing into another month; none when the month is shorter. */
@@ -206,6 +164,6 @@ function nearestWeekdayTo(n: number, month: MonthCalendar): number | undefined {
   if (n > month.length) return undefined;
   const day = weekday(n, month);
   if (day === SATURDAY) return n === 1 ? n + 2 : n - 1;
-  if (day === 1) return n === month.length ? n - 2 : n + 1;
+  if (day === SUNDAY) return n === month.length ? n - 2 : n + 1;
   return n;
 }

@@ -5,6 +5,7 @@ import {
   longestIntervalSeconds,
   ScheduleIntervalError,
 } from '#functions/contracts/config/schedule-interval.ts';
+import { type Cron, cronOverFewYears } from './cron-arbitraries.ts';
 
 const MINUTE = 60;
 const HOUR = 3_600;
@@ -42,6 +43,28 @@ function longestCircularGap(offsets: readonly number[], cycle: number): number {
   const sorted = [...new Set(offsets)].sort((a, b) => a - b);
   const gaps = sorted.map((offset, i) => (i === 0 ? offset + cycle - (sorted.at(-1) ?? 0) : offset - (sorted[i - 1] ?? 0)));
   return Math.max(...gaps);
+}
+
+/** Every day of the cron's years checked with `Date`, every run on the days that fire, gaps between neighbours. */
+function bruteForceLongestGap(cron: Cron): { longest: number; runs: number } {
+  const times = [...new Set(cron.minutes.values.flatMap((m) => cron.hours.values.map((h) => h * HOUR + m * MINUTE)))];
+  times.sort((a, b) => a - b);
+  let longest = 0;
+  let runs = 0;
+  let previous: number | undefined;
+  for (const year of cron.years.values) {
+    for (let at = Date.UTC(year, 0, 1); at < Date.UTC(year + 1, 0, 1); at += DAY * 1000) {
+      const date = new Date(at);
+      if (!cron.months.values.includes(date.getUTCMonth() + 1) || !cron.days.fires(date)) continue;
+      for (const time of times) {
+        const run = at / 1000 + time;
+        if (previous !== undefined) longest = Math.max(longest, run - previous);
+        previous = run;
+        runs++;
+      }
+    }
+  }
+  return { longest, runs };
 }
 
 describe('longestIntervalSeconds', () => {
@@ -115,6 +138,17 @@ describe('longestIntervalSeconds', () => {
     ['for two years only', 'cron(0 3 * * ? 2027-2028)', DAY],
   ])('%s: %s', (_name, expression, expected) => {
     expect(longestIntervalSeconds(expression)).toBe(expected);
+  });
+
+  it('for any valid cron, agrees with a brute-force walk over every minute it fires in its few years', () => {
+    fc.assert(
+      fc.property(cronOverFewYears, (cron) => {
+        const { longest, runs } = bruteForceLongestGap(cron);
+        if (runs < 2) expect(() => longestIntervalSeconds(cron.expression)).toThrow(ScheduleIntervalError);
+        else expect(longestIntervalSeconds(cron.expression)).toBe(longest);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('refuses a cron that runs fewer than twice, and says what to set instead', () => {
