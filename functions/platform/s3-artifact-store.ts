@@ -9,8 +9,8 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
+  paginateListObjectsV2,
   S3Client,
   S3ServiceException,
   UploadPartCommand,
@@ -141,16 +141,15 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
     },
 
     async *list(prefix): AsyncIterable<StoredObjectInfo> {
-      let token: string | undefined;
-      do {
-        const page = await wrap(`listing s3://${bucket}/${prefix}`, () =>
-          client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
-        );
-        for (const object of page.Contents ?? []) {
-          if (object.Key) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified };
+      try {
+        for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
+          for (const object of page.Contents ?? []) {
+            if (object.Key) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified };
+          }
         }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      } catch (error) {
+        throw storeError(`listing s3://${bucket}/${prefix}`, error);
+      }
     },
   };
 }
@@ -168,8 +167,12 @@ async function wrap<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    const name = error instanceof S3ServiceException ? error.name : (error as Error).name;
-    const hint = S3_ERROR_HINTS[name] ?? 'check --endpoint-url and that S3 is reachable';
-    throw new StoreError(`${what} failed (${name}: ${(error as Error).message}); ${hint}`, { cause: error });
+    throw storeError(what, error);
   }
+}
+
+function storeError(what: string, error: unknown): StoreError {
+  const name = error instanceof S3ServiceException ? error.name : (error as Error).name;
+  const hint = S3_ERROR_HINTS[name] ?? 'check --endpoint-url and that S3 is reachable';
+  return new StoreError(`${what} failed (${name}: ${(error as Error).message}); ${hint}`, { cause: error });
 }

@@ -5,11 +5,12 @@ import {
   CreateSnapshotsCommand,
   DeleteSnapshotCommand,
   DescribeInstancesCommand,
-  DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   type EC2Client,
   type Snapshot as Ec2Snapshot,
   type Filter,
+  paginateDescribeSnapshots,
+  paginateDescribeVolumes,
   type SnapshotInfo,
 } from '@aws-sdk/client-ec2';
 import { TAG } from '../../contracts/snapshot-naming.ts';
@@ -40,20 +41,12 @@ function fromSnapshot(s: Ec2Snapshot | SnapshotInfo, region: string, fallbackTag
 export function ec2Snapshots(client: EC2Client, region: string): Ec2Port {
   async function describe(Filters: Filter[], SnapshotIds?: string[]): Promise<Ec2Snapshot[]> {
     const out: Ec2Snapshot[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await client.send(
-        new DescribeSnapshotsCommand({
-          OwnerIds: SnapshotIds ? undefined : ['self'],
-          Filters: Filters.length > 0 ? Filters : undefined,
-          SnapshotIds,
-          NextToken,
-          MaxResults: SnapshotIds ? undefined : 1000,
-        }),
-      );
-      out.push(...(page.Snapshots ?? []));
-      NextToken = page.NextToken;
-    } while (NextToken);
+    // A listing is of our own snapshots, 1000 a page; a lookup by id names its snapshots and sets neither.
+    const pages = paginateDescribeSnapshots(
+      { client, pageSize: SnapshotIds ? undefined : 1000 },
+      { OwnerIds: SnapshotIds ? undefined : ['self'], Filters: Filters.length > 0 ? Filters : undefined, SnapshotIds },
+    );
+    for await (const page of pages) out.push(...(page.Snapshots ?? []));
     return out;
   }
 
@@ -62,12 +55,9 @@ export function ec2Snapshots(client: EC2Client, region: string): Ec2Port {
     async volumesByTags(tags) {
       const Filters = Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
       const ids: string[] = [];
-      let NextToken: string | undefined;
-      do {
-        const page = await client.send(new DescribeVolumesCommand({ Filters, NextToken, MaxResults: 500 }));
+      for await (const page of paginateDescribeVolumes({ client, pageSize: 500 }, { Filters })) {
         ids.push(...(page.Volumes ?? []).flatMap((v) => (v.VolumeId ? [v.VolumeId] : [])));
-        NextToken = page.NextToken;
-      } while (NextToken);
+      }
       return ids;
     },
     async volumeExists(id) {
