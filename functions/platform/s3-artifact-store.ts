@@ -26,11 +26,16 @@ export interface S3StoreOptions {
 const sha256Base64 = (body: Buffer | string) => createHash('sha256').update(body).digest('base64');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The S3 client for an artifact store. Without `endpointUrl` (--endpoint-url) the SDK picks the endpoint
+ * itself, from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL when set. Either way a custom endpoint is an
+ * S3-compatible store (versitygw, MinIO), and those want path-style addressing.
+ */
 export function createS3Client(endpointUrl?: string): S3Client {
-  // An explicit endpoint is an S3-compatible store (versitygw, MinIO): those want path-style addressing.
-  const endpoint = endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3;
+  const customEndpoint = endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
   return new S3Client({
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ...(endpointUrl ? { endpoint: endpointUrl } : {}),
+    ...(customEndpoint ? { forcePathStyle: true } : {}),
     region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
   });
 }

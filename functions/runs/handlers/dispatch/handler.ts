@@ -29,7 +29,7 @@ const deployment: Deployment = {
   taskFamilyPrefix: process.env.TASK_FAMILY_PREFIX,
   workerFunctions: JSON.parse(process.env.WORKER_FUNCTIONS ?? '{}'),
 };
-const ports = awsDispatchPorts({ runsTable: process.env.RUNS_TABLE ?? '', endpointUrl: process.env.SAFEKEEP_AWS_ENDPOINT_URL });
+const ports = awsDispatchPorts({ runsTable: process.env.RUNS_TABLE ?? '' });
 
 export const handler = safekeepHandler(dispatchEventSchema, ({ target, trigger }) =>
   dispatch(deployedTarget(target), trigger, {

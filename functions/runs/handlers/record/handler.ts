@@ -17,9 +17,8 @@ import { dynamoRunsStore } from '../../adapters/runs-table.ts';
 import { recordRunEnd } from '../../recorder.ts';
 import { recorderEvent } from '../../run-end-events.ts';
 
-const endpoint = process.env.SAFEKEEP_AWS_ENDPOINT_URL;
-const store = s3ArtifactStore(createS3Client(process.env.SAFEKEEP_S3_ENDPOINT_URL), process.env.ARTIFACT_BUCKET ?? '');
-const runs = dynamoRunsStore(process.env.RUNS_TABLE ?? '', new DynamoDBClient(endpoint ? { endpoint } : {}));
+const store = s3ArtifactStore(createS3Client(), process.env.ARTIFACT_BUCKET ?? '');
+const runs = dynamoRunsStore(process.env.RUNS_TABLE ?? '', new DynamoDBClient());
 
 /**
  * What S3 answers for a manifest that is not there. The recorder may read manifests but not list the bucket,
