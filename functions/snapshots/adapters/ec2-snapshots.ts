@@ -13,6 +13,8 @@ import {
   paginateDescribeVolumes,
   type SnapshotInfo,
 } from '@aws-sdk/client-ec2';
+import { partition } from '@aws-sdk/core/client';
+import { build as buildArn } from '@aws-sdk/core/util';
 import { TAG } from '../../contracts/snapshot-naming.ts';
 import type { Ec2Port, Snapshot } from '../core/ports.ts';
 import { fromTags, toTags } from './aws-tags.ts';
@@ -23,11 +25,22 @@ function status(state: string | undefined): Snapshot['status'] {
   return 'pending';
 }
 
+/** EC2 snapshot ARNs carry no account; the partition is the region's (aws, aws-cn, aws-us-gov, ...). */
+function snapshotArn(region: string, snapshotId: string | undefined): string {
+  return buildArn({
+    partition: partition(region).name,
+    service: 'ec2',
+    region,
+    accountId: '',
+    resource: `snapshot/${snapshotId ?? ''}`,
+  });
+}
+
 function fromSnapshot(s: Ec2Snapshot | SnapshotInfo, region: string, fallbackTags: Record<string, string> = {}): Snapshot {
   return {
     kind: 'ebs',
     id: s.SnapshotId ?? '',
-    arn: `arn:aws:ec2:${region}::snapshot/${s.SnapshotId ?? ''}`,
+    arn: snapshotArn(region, s.SnapshotId),
     region,
     source: s.VolumeId ?? '',
     status: status(s.State),
@@ -145,7 +158,7 @@ export function ec2Snapshots(client: EC2Client, region: string): Ec2Port {
       return {
         ...snapshot,
         id: SnapshotId ?? '',
-        arn: `arn:aws:ec2:${region}::snapshot/${SnapshotId}`,
+        arn: snapshotArn(region, SnapshotId),
         region,
         status: 'pending',
         tags,
