@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { withThrottleRetries } from '../../platform/aws-retry.ts';
+import { throttleTolerantRetryStrategy } from '../../platform/aws-retry.ts';
 import { type DispatchPorts, WORKER_CONTAINER } from '../dispatch.ts';
 import { dynamoRunsStore } from './runs-table.ts';
 
@@ -13,10 +13,12 @@ export function awsDispatchPorts(options: { runsTable: string; endpointUrl?: str
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
     ...(options.region ? { region: options.region } : {}),
   };
-  const sfn = new SFNClient(config);
-  const ecs = new ECSClient(config);
-  const lambda = new LambdaClient(config);
-  const ports: Omit<DispatchPorts, 'runs'> = {
+  // Starting runs rides out throttling (a whole fleet's schedules can fire at once); one strategy per client.
+  const retrying = () => ({ ...config, retryStrategy: throttleTolerantRetryStrategy() });
+  const sfn = new SFNClient(retrying());
+  const ecs = new ECSClient(retrying());
+  const lambda = new LambdaClient(retrying());
+  return {
     async startExecution(stateMachineArn, name, input) {
       const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
       return { executionArn: executionArn ?? '' };
@@ -61,6 +63,6 @@ export function awsDispatchPorts(options: { runsTable: string; endpointUrl?: str
         new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }),
       );
     },
+    runs: dynamoRunsStore(options.runsTable, new DynamoDBClient(config)),
   };
-  return { ...withThrottleRetries(ports), runs: dynamoRunsStore(options.runsTable, new DynamoDBClient(config)) };
 }
