@@ -9,8 +9,8 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
+  paginateListObjectsV2,
   S3Client,
   S3ServiceException,
   UploadPartCommand,
@@ -26,11 +26,16 @@ export interface S3StoreOptions {
 const sha256Base64 = (body: Buffer | string) => createHash('sha256').update(body).digest('base64');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The S3 client for an artifact store. Without `endpointUrl` (--endpoint-url) the SDK picks the endpoint
+ * itself, from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL when set. Either way a custom endpoint is an
+ * S3-compatible store (versitygw, MinIO), and those want path-style addressing.
+ */
 export function createS3Client(endpointUrl?: string): S3Client {
-  // An explicit endpoint is an S3-compatible store (versitygw, MinIO): those want path-style addressing.
-  const endpoint = endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3;
+  const customEndpoint = endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
   return new S3Client({
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ...(endpointUrl ? { endpoint: endpointUrl } : {}),
+    ...(customEndpoint ? { forcePathStyle: true } : {}),
     region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
   });
 }
@@ -141,16 +146,15 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
     },
 
     async *list(prefix): AsyncIterable<StoredObjectInfo> {
-      let token: string | undefined;
-      do {
-        const page = await wrap(`listing s3://${bucket}/${prefix}`, () =>
-          client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
-        );
-        for (const object of page.Contents ?? []) {
-          if (object.Key) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified };
+      try {
+        for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
+          for (const object of page.Contents ?? []) {
+            if (object.Key) yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified };
+          }
         }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      } catch (error) {
+        throw storeError(`listing s3://${bucket}/${prefix}`, error);
+      }
     },
   };
 }
@@ -168,8 +172,12 @@ async function wrap<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    const name = error instanceof S3ServiceException ? error.name : (error as Error).name;
-    const hint = S3_ERROR_HINTS[name] ?? 'check --endpoint-url and that S3 is reachable';
-    throw new StoreError(`${what} failed (${name}: ${(error as Error).message}); ${hint}`, { cause: error });
+    throw storeError(what, error);
   }
+}
+
+function storeError(what: string, error: unknown): StoreError {
+  const name = error instanceof S3ServiceException ? error.name : (error as Error).name;
+  const hint = S3_ERROR_HINTS[name] ?? 'check --endpoint-url and that S3 is reachable';
+  return new StoreError(`${what} failed (${name}: ${(error as Error).message}); ${hint}`, { cause: error });
 }

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -161,8 +161,20 @@ export class SnapshotPermissions {
     this.targets = targets;
   }
 
-  private arn(service: string, resource: string, region = this.stack.region, account = this.stack.account): string {
-    return `arn:${this.stack.partition}:${service}:${region}:${account}:${resource}`;
+  /** `arn:<partition>:rds:<region>:<account>:<type>:<name>`. */
+  private rdsArn(type: 'db' | 'cluster' | 'snapshot' | 'cluster-snapshot', name: string, region = this.stack.region): string {
+    return this.stack.formatArn({
+      service: 'rds',
+      region,
+      resource: type,
+      resourceName: name,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  /** `arn:<partition>:<service>:<region>:<account>:<type>/<name>` (EC2 volumes and instances, KMS keys). */
+  private slashArn(service: 'ec2' | 'kms', type: string, name: string): string {
+    return this.stack.formatArn({ service, resource: type, resourceName: name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
   }
 
   private get instanceIds(): string[] {
@@ -175,13 +187,21 @@ export class SnapshotPermissions {
 
   private snapshotArns(region = this.stack.region): string[] {
     return [
-      this.arn('rds', `snapshot:${SNAPSHOT_PREFIX}-*`, region),
-      this.arn('rds', `cluster-snapshot:${SNAPSHOT_PREFIX}-*`, region),
+      this.rdsArn('snapshot', `${SNAPSHOT_PREFIX}-*`, region),
+      this.rdsArn('cluster-snapshot', `${SNAPSHOT_PREFIX}-*`, region),
     ];
   }
 
+  /** EBS snapshot ARNs name no account. */
   private ebsSnapshotArn(region = this.stack.region): string {
-    return `arn:${this.stack.partition}:ec2:${region}::snapshot/*`;
+    return this.stack.formatArn({
+      service: 'ec2',
+      region,
+      account: '',
+      resource: 'snapshot',
+      resourceName: '*',
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
   }
 
   private describeAll(grantee: iam.IGrantable): void {
@@ -208,16 +228,13 @@ export class SnapshotPermissions {
       add(
         new iam.PolicyStatement({
           actions: ['rds:DescribeDBInstances'],
-          resources: this.instanceIds.map((id) => this.arn('rds', `db:${id}`)),
+          resources: this.instanceIds.map((id) => this.rdsArn('db', id)),
         }),
       );
       add(
         new iam.PolicyStatement({
           actions: ['rds:CreateDBSnapshot'],
-          resources: [
-            ...this.instanceIds.map((id) => this.arn('rds', `db:${id}`)),
-            this.arn('rds', `snapshot:${SNAPSHOT_PREFIX}-*`),
-          ],
+          resources: [...this.instanceIds.map((id) => this.rdsArn('db', id)), this.rdsArn('snapshot', `${SNAPSHOT_PREFIX}-*`)],
         }),
       );
     }
@@ -225,15 +242,15 @@ export class SnapshotPermissions {
       add(
         new iam.PolicyStatement({
           actions: ['rds:DescribeDBClusters'],
-          resources: this.clusterIds.map((id) => this.arn('rds', `cluster:${id}`)),
+          resources: this.clusterIds.map((id) => this.rdsArn('cluster', id)),
         }),
       );
       add(
         new iam.PolicyStatement({
           actions: ['rds:CreateDBClusterSnapshot'],
           resources: [
-            ...this.clusterIds.map((id) => this.arn('rds', `cluster:${id}`)),
-            this.arn('rds', `cluster-snapshot:${SNAPSHOT_PREFIX}-*`),
+            ...this.clusterIds.map((id) => this.rdsArn('cluster', id)),
+            this.rdsArn('cluster-snapshot', `${SNAPSHOT_PREFIX}-*`),
           ],
         }),
       );
@@ -255,7 +272,7 @@ export class SnapshotPermissions {
     const volumeIds = this.targets.flatMap((t) => (t.kind === 'ebs-volume' && t.source.volumeId ? [t.source.volumeId] : []));
     const tagSelectors = this.targets.flatMap((t) => (t.kind === 'ebs-volume' && t.source.tags ? [t.source.tags] : []));
     const instanceIds = this.targets.flatMap((t) => (t.kind === 'ec2-instance' ? [t.source.instanceId] : []));
-    const volumeArn = (id: string) => this.arn('ec2', `volume/${id}`);
+    const volumeArn = (id: string) => this.slashArn('ec2', 'volume', id);
     const taggedSnapshot = { StringLike: { [`aws:RequestTag/${TAG.target}`]: '*' } };
     if (volumeIds.length > 0)
       add(new iam.PolicyStatement({ actions: ['ec2:CreateSnapshot'], resources: volumeIds.map(volumeArn) }));
@@ -264,7 +281,7 @@ export class SnapshotPermissions {
       add(
         new iam.PolicyStatement({
           actions: ['ec2:CreateSnapshot'],
-          resources: [this.arn('ec2', 'volume/*')],
+          resources: [this.slashArn('ec2', 'volume', '*')],
           conditions: {
             StringEquals: Object.fromEntries(Object.entries(tags).map(([key, value]) => [`aws:ResourceTag/${key}`, value])),
           },
@@ -275,7 +292,7 @@ export class SnapshotPermissions {
       add(
         new iam.PolicyStatement({
           actions: ['ec2:CreateSnapshots'],
-          resources: [...instanceIds.map((id) => this.arn('ec2', `instance/${id}`)), this.arn('ec2', 'volume/*')],
+          resources: [...instanceIds.map((id) => this.slashArn('ec2', 'instance', id)), this.slashArn('ec2', 'volume', '*')],
         }),
       );
     }
@@ -346,7 +363,7 @@ export class SnapshotPermissions {
     add(
       new iam.PolicyStatement({
         actions: ['kms:DescribeKey', 'kms:CreateGrant', 'kms:Decrypt'],
-        resources: [this.arn('kms', 'key/*')],
+        resources: [this.slashArn('kms', 'key', '*')],
         conditions: {
           StringEquals: {
             'kms:ViaService': [`rds.${this.stack.region}.amazonaws.com`, `ec2.${this.stack.region}.amazonaws.com`],
@@ -364,14 +381,14 @@ export class SnapshotPermissions {
     add(
       new iam.PolicyStatement({
         actions: ['rds:DeleteDBSnapshot'],
-        resources: regions.map((region) => this.arn('rds', `snapshot:${SNAPSHOT_PREFIX}-*`, region)),
+        resources: regions.map((region) => this.rdsArn('snapshot', `${SNAPSHOT_PREFIX}-*`, region)),
         conditions: { StringLike: { [`rds:snapshot-tag/${TAG.target}`]: '*' } },
       }),
     );
     add(
       new iam.PolicyStatement({
         actions: ['rds:DeleteDBClusterSnapshot'],
-        resources: regions.map((region) => this.arn('rds', `cluster-snapshot:${SNAPSHOT_PREFIX}-*`, region)),
+        resources: regions.map((region) => this.rdsArn('cluster-snapshot', `${SNAPSHOT_PREFIX}-*`, region)),
         conditions: { StringLike: { [`rds:cluster-snapshot-tag/${TAG.target}`]: '*' } },
       }),
     );

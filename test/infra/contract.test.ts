@@ -211,7 +211,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       await publishParameters(clients.ssm, template, REGION, values);
       Object.assign(process.env, {
         AWS_REGION: REGION,
-        SAFEKEEP_AWS_ENDPOINT_URL: motoPeer.endpoint,
+        AWS_ENDPOINT_URL: motoPeer.endpoint,
         AWS_ENDPOINT_URL_S3: s3Peer.endpoint,
         AWS_ACCESS_KEY_ID: s3Peer.accessKeyId,
         AWS_SECRET_ACCESS_KEY: s3Peer.secretAccessKey,

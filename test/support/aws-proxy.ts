@@ -38,7 +38,15 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-export async function startAwsProxy(target: string, options: { throttleRate?: number; seed?: number } = {}) {
+export interface AwsProxyOptions {
+  /** Share of calls throttled at random (seeded). */
+  readonly throttleRate?: number;
+  readonly seed?: number;
+  /** Throttle exactly the calls this picks instead, by their 1-based number across all services. */
+  readonly throttle?: (request: number) => boolean;
+}
+
+export async function startAwsProxy(target: string, options: AwsProxyOptions = {}) {
   const upstream = new URL(target);
   const random = mulberry32(options.seed ?? 42);
   const stats: ProxyStats = { requests: 0, throttled: 0, byService: {} };
@@ -47,7 +55,8 @@ export async function startAwsProxy(target: string, options: { throttleRate?: nu
     stats.requests++;
     stats.byService[service] = (stats.byService[service] ?? 0) + 1;
     const throttle = THROTTLED[service];
-    if (throttle && random() < (options.throttleRate ?? 0)) {
+    const throttled = options.throttle ? options.throttle(stats.requests) : random() < (options.throttleRate ?? 0);
+    if (throttle && throttled) {
       stats.throttled++;
       request.resume();
       response.writeHead(throttle.status, { 'content-type': throttle.type });

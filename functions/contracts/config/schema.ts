@@ -2,6 +2,7 @@
  * The one schema for `safekeep.config.yaml`, shared by `infra/` (synth) and `functions/` (runtime payloads).
  * Every message here says what is allowed; `formatConfigIssues` adds the target, the field and the value given.
  */
+import { parse as parseArn, validate as validateArn } from '@aws-sdk/core/util';
 import { z } from 'zod';
 import { isIanaTimeZone, parseScheduleExpression, ScheduleExpressionError } from './schedule-expression.ts';
 import { allowedAgeSeconds, ScheduleIntervalError } from './schedule-interval.ts';
@@ -153,7 +154,9 @@ export const copySchema = z
     kmsKeyArn,
   })
   .superRefine((copy, ctx) => {
-    const keyRegion = copy.kmsKeyArn.split(':')[3];
+    // A malformed ARN is kmsKeyArn's own issue, already reported.
+    if (!validateArn(copy.kmsKeyArn)) return;
+    const keyRegion = parseArn(copy.kmsKeyArn).region;
     if (keyRegion !== copy.region) {
       ctx.addIssue({
         code: 'custom',

@@ -5,7 +5,7 @@ import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { WORKER_CONTAINER } from '../../contracts/deployment.ts';
-import { withThrottleRetries } from '../../platform/aws-retry.ts';
+import { throttleTolerantRetryStrategy } from '../../platform/aws-retry.ts';
 import type { DispatchPorts } from '../dispatch.ts';
 import { dynamoRunsStore } from './runs-table.ts';
 
@@ -14,10 +14,12 @@ export function awsDispatchPorts(options: { runsTable: string; endpointUrl?: str
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
     ...(options.region ? { region: options.region } : {}),
   };
-  const sfn = new SFNClient(config);
-  const ecs = new ECSClient(config);
-  const lambda = new LambdaClient(config);
-  const ports: Omit<DispatchPorts, 'runs'> = {
+  // Starting runs rides out throttling (a whole fleet's schedules can fire at once); one strategy per client.
+  const retrying = () => ({ ...config, retryStrategy: throttleTolerantRetryStrategy() });
+  const sfn = new SFNClient(retrying());
+  const ecs = new ECSClient(retrying());
+  const lambda = new LambdaClient(retrying());
+  return {
     async startExecution(stateMachineArn, name, input) {
       const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
       return { executionArn: executionArn ?? '' };
@@ -62,6 +64,6 @@ export function awsDispatchPorts(options: { runsTable: string; endpointUrl?: str
         new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }),
       );
     },
+    runs: dynamoRunsStore(options.runsTable, new DynamoDBClient(config)),
   };
-  return { ...withThrottleRetries(ports), runs: dynamoRunsStore(options.runsTable, new DynamoDBClient(config)) };
 }

@@ -5,13 +5,16 @@ import {
   CreateSnapshotsCommand,
   DeleteSnapshotCommand,
   DescribeInstancesCommand,
-  DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   type EC2Client,
   type Snapshot as Ec2Snapshot,
   type Filter,
+  paginateDescribeSnapshots,
+  paginateDescribeVolumes,
   type SnapshotInfo,
 } from '@aws-sdk/client-ec2';
+import { partition } from '@aws-sdk/core/client';
+import { build as buildArn } from '@aws-sdk/core/util';
 import { TAG } from '../../contracts/snapshot-naming.ts';
 import type { Ec2Port, Snapshot } from '../core/ports.ts';
 import { fromTags, toTags } from './aws-tags.ts';
@@ -22,11 +25,22 @@ function status(state: string | undefined): Snapshot['status'] {
   return 'pending';
 }
 
+/** EC2 snapshot ARNs carry no account; the partition is the region's (aws, aws-cn, aws-us-gov, ...). */
+function snapshotArn(region: string, snapshotId: string | undefined): string {
+  return buildArn({
+    partition: partition(region).name,
+    service: 'ec2',
+    region,
+    accountId: '',
+    resource: `snapshot/${snapshotId ?? ''}`,
+  });
+}
+
 function fromSnapshot(s: Ec2Snapshot | SnapshotInfo, region: string, fallbackTags: Record<string, string> = {}): Snapshot {
   return {
     kind: 'ebs',
     id: s.SnapshotId ?? '',
-    arn: `arn:aws:ec2:${region}::snapshot/${s.SnapshotId ?? ''}`,
+    arn: snapshotArn(region, s.SnapshotId),
     region,
     source: s.VolumeId ?? '',
     status: status(s.State),
@@ -40,20 +54,12 @@ function fromSnapshot(s: Ec2Snapshot | SnapshotInfo, region: string, fallbackTag
 export function ec2Snapshots(client: EC2Client, region: string): Ec2Port {
   async function describe(Filters: Filter[], SnapshotIds?: string[]): Promise<Ec2Snapshot[]> {
     const out: Ec2Snapshot[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await client.send(
-        new DescribeSnapshotsCommand({
-          OwnerIds: SnapshotIds ? undefined : ['self'],
-          Filters: Filters.length > 0 ? Filters : undefined,
-          SnapshotIds,
-          NextToken,
-          MaxResults: SnapshotIds ? undefined : 1000,
-        }),
-      );
-      out.push(...(page.Snapshots ?? []));
-      NextToken = page.NextToken;
-    } while (NextToken);
+    // A listing is of our own snapshots, 1000 a page; a lookup by id names its snapshots and sets neither.
+    const pages = paginateDescribeSnapshots(
+      { client, pageSize: SnapshotIds ? undefined : 1000 },
+      { OwnerIds: SnapshotIds ? undefined : ['self'], Filters: Filters.length > 0 ? Filters : undefined, SnapshotIds },
+    );
+    for await (const page of pages) out.push(...(page.Snapshots ?? []));
     return out;
   }
 
@@ -62,12 +68,9 @@ export function ec2Snapshots(client: EC2Client, region: string): Ec2Port {
     async volumesByTags(tags) {
       const Filters = Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
       const ids: string[] = [];
-      let NextToken: string | undefined;
-      do {
-        const page = await client.send(new DescribeVolumesCommand({ Filters, NextToken, MaxResults: 500 }));
+      for await (const page of paginateDescribeVolumes({ client, pageSize: 500 }, { Filters })) {
         ids.push(...(page.Volumes ?? []).flatMap((v) => (v.VolumeId ? [v.VolumeId] : [])));
-        NextToken = page.NextToken;
-      } while (NextToken);
+      }
       return ids;
     },
     async volumeExists(id) {
@@ -155,7 +158,7 @@ export function ec2Snapshots(client: EC2Client, region: string): Ec2Port {
       return {
         ...snapshot,
         id: SnapshotId ?? '',
-        arn: `arn:aws:ec2:${region}::snapshot/${SnapshotId}`,
+        arn: snapshotArn(region, SnapshotId),
         region,
         status: 'pending',
         tags,

@@ -13,6 +13,8 @@ import {
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
+  paginateDescribeDBClusterSnapshots,
+  paginateDescribeDBSnapshots,
   type RDSClient,
   type Tag,
 } from '@aws-sdk/client-rds';
@@ -78,26 +80,22 @@ export function rdsSnapshots(client: RDSClient, region: string, quotaClient: RDS
   let quota: { at: number; value: { used: number; max: number } | undefined } | undefined;
   async function allInstanceSnapshots(DBInstanceIdentifier?: string): Promise<DBSnapshot[]> {
     const out: DBSnapshot[] = [];
-    let Marker: string | undefined;
-    do {
-      const page = await client.send(
-        new DescribeDBSnapshotsCommand({ SnapshotType: 'manual', DBInstanceIdentifier, Marker, MaxRecords: 100 }),
-      );
+    for await (const page of paginateDescribeDBSnapshots(
+      { client, pageSize: 100 },
+      { SnapshotType: 'manual', DBInstanceIdentifier },
+    )) {
       out.push(...(page.DBSnapshots ?? []));
-      Marker = page.Marker;
-    } while (Marker);
+    }
     return out;
   }
   async function allClusterSnapshots(DBClusterIdentifier?: string): Promise<DBClusterSnapshot[]> {
     const out: DBClusterSnapshot[] = [];
-    let Marker: string | undefined;
-    do {
-      const page = await client.send(
-        new DescribeDBClusterSnapshotsCommand({ SnapshotType: 'manual', DBClusterIdentifier, Marker, MaxRecords: 100 }),
-      );
+    for await (const page of paginateDescribeDBClusterSnapshots(
+      { client, pageSize: 100 },
+      { SnapshotType: 'manual', DBClusterIdentifier },
+    )) {
       out.push(...(page.DBClusterSnapshots ?? []));
-      Marker = page.Marker;
-    } while (Marker);
+    }
     return out;
   }
 

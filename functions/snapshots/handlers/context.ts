@@ -7,8 +7,9 @@ import { powertoolsTelemetry } from '../../platform/powertools.ts';
 import { awsSnapshotPorts } from '../adapters/aws-clients.ts';
 import type { FlowContext } from '../core/snapshot-flow.ts';
 
-// Module scope: SDK clients survive between invocations of a warm function.
-const ports = awsSnapshotPorts({ endpointUrl: process.env.SAFEKEEP_AWS_ENDPOINT_URL });
+// Module scope: SDK clients survive between invocations of a warm function. Endpoints are the SDK's own
+// (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>).
+const ports = awsSnapshotPorts();
 
 export function snapshotTarget(name: string): SnapshotTarget {
   return deployedSnapshotTarget(deployment(), name);

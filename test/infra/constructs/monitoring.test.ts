@@ -217,7 +217,7 @@ describe.skipIf(!moto)('the freshness alarms, driven by the freshness handler ag
   const saved = { ...process.env };
 
   beforeAll(() => {
-    process.env.SAFEKEEP_AWS_ENDPOINT_URL = motoPeer.endpoint;
+    process.env.AWS_ENDPOINT_URL = motoPeer.endpoint;
     process.env.AWS_REGION = REGION;
     process.env.POWERTOOLS_TRACE_ENABLED = 'false';
     delete process.env.POWERTOOLS_METRICS_DISABLED;

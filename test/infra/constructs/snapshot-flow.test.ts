@@ -70,8 +70,8 @@ describe('the snapshot state machine', () => {
 describe.skipIf(!moto)('the snapshot state machine, executed against moto', () => {
   const motoPeer = moto as NonNullable<typeof moto>;
   beforeAll(() => {
-    // The handlers build their SDK clients at import, from these.
-    process.env.SAFEKEEP_AWS_ENDPOINT_URL = motoPeer.endpoint;
+    // The handlers' SDK clients find moto through the SDK's own AWS_ENDPOINT_URL.
+    process.env.AWS_ENDPOINT_URL = motoPeer.endpoint;
     process.env.AWS_REGION = REGION;
     process.env.POWERTOOLS_TRACE_ENABLED = 'false';
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';

@@ -23,7 +23,7 @@ let ports: ReturnType<typeof awsDispatchPorts> | undefined;
 
 export const handler = safekeepHandler(dispatchEventSchema, ({ target, trigger }) => {
   const deployed = deployment();
-  ports ??= awsDispatchPorts({ runsTable: deployed.resources.runsTable, endpointUrl: process.env.SAFEKEEP_AWS_ENDPOINT_URL });
+  ports ??= awsDispatchPorts({ runsTable: deployed.resources.runsTable });
   return dispatch(deploymentTarget(deployed, target), trigger, {
     deployment: deployed,
     ports,

@@ -20,8 +20,7 @@ import { dynamoRunsStore } from '../../adapters/runs-table.ts';
 import { checkFreshness } from '../../freshness.ts';
 
 // Module scope: the client survives between invocations of a warm function.
-const endpoint = process.env.SAFEKEEP_AWS_ENDPOINT_URL;
-const dynamodb = new DynamoDBClient(endpoint ? { endpoint } : {});
+const dynamodb = new DynamoDBClient();
 
 export interface FreshnessSummary {
   readonly checkedAt: string;

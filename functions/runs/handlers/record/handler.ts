@@ -18,10 +18,9 @@ import { dynamoRunsStore } from '../../adapters/runs-table.ts';
 import { recordRunEnd } from '../../recorder.ts';
 import { recorderEvent } from '../../run-end-events.ts';
 
-const endpoint = process.env.SAFEKEEP_AWS_ENDPOINT_URL;
-// Module scope, built on first use: SDK clients survive between invocations of a warm function.
-const s3 = createS3Client(process.env.SAFEKEEP_S3_ENDPOINT_URL);
-const dynamodb = new DynamoDBClient(endpoint ? { endpoint } : {});
+// Module scope: SDK clients survive between invocations of a warm function.
+const s3 = createS3Client();
+const dynamodb = new DynamoDBClient();
 
 /**
  * What S3 answers for a manifest that is not there. The recorder may read manifests but not list the bucket,
