@@ -3,27 +3,14 @@
  * prints a result (human or --json) on stdout. Every failure becomes one line on stderr and an exit code.
  */
 
-import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import { EXIT, SafekeepError, UsageError } from '../contracts/errors.ts';
-import { credentialsFromSecret } from '../dumps/adapters/secrets.ts';
-import type { Credentials } from '../dumps/source.ts';
-import { createS3Client, s3ArtifactStore } from '../platform/s3-artifact-store.ts';
 import { dumpCommand } from './commands/dump.ts';
 import { listCommand } from './commands/list.ts';
 import { restoreCommand } from './commands/restore.ts';
 import { runCommand, statusCommand } from './commands/run.ts';
 import { pruneCommand, snapshotCommand } from './commands/snapshot.ts';
 import { verifyCommand } from './commands/verify.ts';
-import type { Terminal } from './output.ts';
-
-/** Everything a command may touch, so tests can run the CLI in-process. */
-export interface CliContext {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly terminal: Terminal;
-  readonly now: () => Date;
-  readonly openStore: (bucket: string, endpointUrl?: string) => ArtifactStore;
-  readonly readSecret: (secretId: string) => Promise<Credentials & { host?: string; port?: number }>;
-}
+import { type CliContext, defaultContext } from './context.ts';
 
 export type Command = (args: string[], context: CliContext) => Promise<number>;
 
@@ -60,16 +47,6 @@ ${Object.entries(COMMANDS)
 Passwords come from SAFEKEEP_DB_PASSWORD (or PGPASSWORD / MYSQL_PWD) or a Secrets Manager secret (--secret),
 never from the command line.
 `;
-
-export function defaultContext(terminal: Terminal = { stdout: process.stdout, stderr: process.stderr }): CliContext {
-  return {
-    env: process.env,
-    terminal,
-    now: () => new Date(),
-    openStore: (bucket, endpointUrl) => s3ArtifactStore(createS3Client(endpointUrl), bucket),
-    readSecret: (secretId) => credentialsFromSecret(secretId),
-  };
-}
 
 export async function main(argv: readonly string[], context: CliContext = defaultContext()): Promise<number> {
   const [name, ...rest] = argv;

@@ -8,8 +8,8 @@ import { fixedPartSize, MAX_PART_SIZE, MIN_PART_SIZE } from '../../dumps/commit/
 import { runDump } from '../../dumps/dump.ts';
 import { engineFor } from '../../dumps/engines/registry.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
+import type { CliContext } from '../context.ts';
 import { parseDuration, parseFlags, required } from '../flags.ts';
-import type { CliContext } from '../main.ts';
 import { cliLogger, formatBytes, progressLine } from '../output.ts';
 
 export async function dumpCommand(args: string[], context: CliContext): Promise<number> {

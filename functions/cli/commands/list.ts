@@ -1,7 +1,7 @@
 import { MANIFEST_FILE } from '../../contracts/artifact-layout.ts';
 import { loadManifest } from '../../dumps/read-artifacts.ts';
+import type { CliContext } from '../context.ts';
 import { parseFlags, required } from '../flags.ts';
-import type { CliContext } from '../main.ts';
 import { formatBytes } from '../output.ts';
 
 /** Lists backups, i.e. manifests: objects without a manifest are never backups. */

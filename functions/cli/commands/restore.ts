@@ -3,8 +3,8 @@ import { ENGINES, type Engine } from '../../contracts/manifest.ts';
 import { manifestLocation } from '../../dumps/read-artifacts.ts';
 import { runRestore } from '../../dumps/restore.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
+import type { CliContext } from '../context.ts';
 import { parseDuration, parseFlags, required } from '../flags.ts';
-import type { CliContext } from '../main.ts';
 import { cliLogger } from '../output.ts';
 
 export async function restoreCommand(args: string[], context: CliContext): Promise<number> {

@@ -19,8 +19,8 @@ import { awsDispatchPorts } from '../../runs/adapters/dispatch-ports.ts';
 import { dynamoRunsStore } from '../../runs/adapters/runs-table.ts';
 import { type DispatchResult, dispatch, type PublishedDeployment, WORKER_CONTAINER } from '../../runs/dispatch.ts';
 import type { RunRecord } from '../../runs/run-record.ts';
+import type { CliContext } from '../context.ts';
 import { COMMON_FLAGS, parseDuration } from '../flags.ts';
-import type { CliContext } from '../main.ts';
 import { cliLogger, formatBytes } from '../output.ts';
 
 const STACK_FLAGS = { ...COMMON_FLAGS, stack: { type: 'string', default: 'Safekeep' }, region: { type: 'string' } } as const;

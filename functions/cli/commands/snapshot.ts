@@ -8,8 +8,8 @@ import { awsSnapshotPorts } from '../../snapshots/adapters/aws-clients.ts';
 import type { SnapshotTelemetry } from '../../snapshots/core/ports.ts';
 import { pruneTarget } from '../../snapshots/core/prune.ts';
 import { type FlowContext, runSnapshotFlow } from '../../snapshots/core/snapshot-flow.ts';
+import type { CliContext } from '../context.ts';
 import { parseDuration, parseFlags, required } from '../flags.ts';
-import type { CliContext } from '../main.ts';
 import { cliLogger } from '../output.ts';
 
 const SNAPSHOT_FLAGS = {

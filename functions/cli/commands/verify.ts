@@ -1,7 +1,7 @@
 import { manifestLocation } from '../../dumps/read-artifacts.ts';
 import { runVerify } from '../../dumps/verify.ts';
+import type { CliContext } from '../context.ts';
 import { parseDuration, parseFlags, required } from '../flags.ts';
-import type { CliContext } from '../main.ts';
 import { cliLogger, formatBytes } from '../output.ts';
 
 export async function verifyCommand(args: string[], context: CliContext): Promise<number> {
