@@ -7,8 +7,9 @@ import { EXIT, SafekeepError, UsageError } from '../contracts/errors.ts';
 import { dumpCommand } from './commands/dump.ts';
 import { listCommand } from './commands/list.ts';
 import { restoreCommand } from './commands/restore.ts';
-import { runCommand, statusCommand } from './commands/run.ts';
+import { runCommand } from './commands/run.ts';
 import { pruneCommand, snapshotCommand } from './commands/snapshot.ts';
+import { statusCommand } from './commands/status.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { type CliContext, defaultContext } from './context.ts';
 
