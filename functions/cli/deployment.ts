@@ -10,14 +10,13 @@ import { GetParameterCommand, paginateGetParametersByPath, SSMClient } from '@aw
 import { type Target, targetSchema } from '../contracts/config/schema.ts';
 import { EXIT, SafekeepError, UsageError } from '../contracts/errors.ts';
 import type { PublishedDeployment } from '../runs/dispatch.ts';
-import { COMMON_FLAGS } from './flags.ts';
+import type { FlagDefinitions } from './command.ts';
 
 /** Which deployment: `run` and `status` both take these. */
 export const STACK_FLAGS = {
-  ...COMMON_FLAGS,
-  stack: { type: 'string', default: 'Safekeep' },
-  region: { type: 'string' },
-} as const;
+  stack: { type: 'string', default: 'Safekeep', placeholder: 'NAME', description: 'the deployed stack' },
+  region: { type: 'string', placeholder: 'REGION', description: "the stack's AWS region (default AWS_REGION)" },
+} as const satisfies FlagDefinitions;
 
 export type StackClients = ReturnType<typeof stackClients>;
 

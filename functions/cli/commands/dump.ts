@@ -8,24 +8,58 @@ import { fixedPartSize, MAX_PART_SIZE, MIN_PART_SIZE } from '../../dumps/commit/
 import { runDump } from '../../dumps/dump.ts';
 import { engineFor } from '../../dumps/engines/registry.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
+import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
-import { parseDuration, parseFlags, required } from '../flags.ts';
+import { parseDuration, required } from '../flags.ts';
+import { PASSWORDS_NOTE } from '../help.ts';
 import { cliLogger, formatBytes, progressLine } from '../output.ts';
 
-export async function dumpCommand(args: string[], context: CliContext): Promise<number> {
-  const { values } = parseFlags(args, {
-    engine: { type: 'string' },
-    source: { type: 'string' },
-    to: { type: 'string' },
-    compression: { type: 'string', default: 'zstd' },
-    secret: { type: 'string' },
-    timeout: { type: 'string', default: '4h' },
-    target: { type: 'string' },
-    'dolt-dynamodb-table': { type: 'string' },
-    'dolt-url': { type: 'string' },
-    'part-size': { type: 'string' },
-    'run-id': { type: 'string' },
-  });
+const DUMP_FLAGS = {
+  engine: { type: 'string', required: true, placeholder: ENGINES.join('|'), description: 'the database engine' },
+  source: {
+    type: 'string',
+    required: true,
+    placeholder: 'URL',
+    description: 'the database, e.g. postgres://app@db:5432/metadb; a URL naming none backs up every database',
+  },
+  to: { type: 'string', required: true, placeholder: 's3://BUCKET/PREFIX', description: 'where the backup goes' },
+  compression: {
+    type: 'string',
+    default: 'zstd',
+    placeholder: COMPRESSIONS.join('|'),
+    description: 'how objects are compressed',
+  },
+  secret: { type: 'string', placeholder: 'ID', description: 'a Secrets Manager secret holding the username and password' },
+  timeout: { type: 'string', default: '4h', placeholder: 'DURATION', description: 'give up after this long (90s, 30m, 4h)' },
+  target: { type: 'string', placeholder: 'NAME', description: 'the target name (by default the last segment of --to)' },
+  'dolt-dynamodb-table': {
+    type: 'string',
+    placeholder: 'TABLE',
+    description: 'Dolt: the DynamoDB table of the aws:// backup remote (or SAFEKEEP_DOLT_DYNAMODB_TABLE)',
+  },
+  'dolt-url': {
+    type: 'string',
+    placeholder: 'file:///DIR',
+    description: 'Dolt: back up to this remote instead (or SAFEKEEP_DOLT_URL)',
+  },
+  'part-size': { type: 'string', placeholder: 'SIZE', description: 'S3 multipart part size, 5MiB to 5GiB (e.g. 64MiB)' },
+  'run-id': { type: 'string', placeholder: 'ID', description: 'the run id (or SAFEKEEP_RUN_ID; by default a new one)' },
+} as const satisfies FlagDefinitions;
+
+export const dumpCommand = defineCommand({
+  name: 'dump',
+  summary: 'stream a database backup into S3 and record it once it is whole',
+  flags: DUMP_FLAGS,
+  notes: [PASSWORDS_NOTE],
+  examples: [
+    'safekeep dump --engine postgres --source postgres://app@db:5432/metadb --to s3://my-backups/bytebase-meta',
+    'safekeep dump --engine mysql --source mysql://root@db:3306/openmetadata_db --to s3://my-backups/openmetadata',
+    'safekeep dump --engine dolt --source dolt://root@db:3306/shop --to s3://my-backups/shop --dolt-dynamodb-table T',
+  ],
+  run: dump,
+});
+
+async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliContext): Promise<number> {
   const engine = required(values.engine, '--engine', 'postgres') as Engine;
   if (!ENGINES.includes(engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}, got "${engine}"`);
   const compression = values.compression as Compression;
@@ -54,7 +88,7 @@ export async function dumpCommand(args: string[], context: CliContext): Promise<
       destination,
       target,
       compression,
-      timeoutMs: parseDuration(values.timeout ?? '4h', '--timeout'),
+      timeoutMs: parseDuration(values.timeout, '--timeout'),
       endpointUrl: values['endpoint-url'],
       // The dispatcher picks the run id (ECS passes it as SAFEKEEP_RUN_ID) so it knows where the manifest lands.
       runId: values['run-id'] ?? context.env.SAFEKEEP_RUN_ID,

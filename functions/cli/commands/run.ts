@@ -3,32 +3,42 @@
  * dispatcher does; `--wait` follows it to its manifest (or its failure).
  */
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { EXIT, UsageError } from '../../contracts/errors.ts';
 import { awsDispatchPorts } from '../../runs/adapters/dispatch-ports.ts';
 import { type DispatchResult, dispatch } from '../../runs/dispatch.ts';
+import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { readDeployedStack, STACK_FLAGS, stackClients } from '../deployment.ts';
 import { parseDuration } from '../flags.ts';
 import { followRun } from '../follow-run.ts';
 import { cliLogger } from '../output.ts';
 
-export async function runCommand(args: string[], context: CliContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      ...STACK_FLAGS,
-      wait: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '6h' },
-      'poll-interval': { type: 'string', default: '15s' },
-    },
-    strict: true,
-    allowPositionals: true,
-  });
+const RUN_FLAGS = {
+  ...STACK_FLAGS,
+  wait: { type: 'boolean', default: false, description: 'follow the run to its end; exit 0 only if it succeeded' },
+  timeout: {
+    type: 'string',
+    default: '6h',
+    placeholder: 'DURATION',
+    description: 'with --wait: give up waiting after this long',
+  },
+  'poll-interval': { type: 'string', default: '15s', placeholder: 'DURATION', description: 'with --wait: how often to look' },
+} as const satisfies FlagDefinitions;
+
+export const runCommand = defineCommand({
+  name: 'run',
+  summary: 'start a run of a deployed target now (--wait follows it to the end)',
+  positionals: [{ name: 'target', required: true, description: 'the deployed target to run' }],
+  flags: RUN_FLAGS,
+  examples: ['safekeep run bytebase-meta --wait', 'safekeep run openmetadata-rds --stack Safekeep --region eu-west-1 --json'],
+  run,
+});
+
+async function run({ values, positionals }: ParsedArgs<typeof RUN_FLAGS>, context: CliContext): Promise<number> {
   const [name, ...extra] = positionals;
   if (!name || extra.length > 0) throw new UsageError('name exactly one target: safekeep run <target> [--wait]');
   const aws = stackClients(values['endpoint-url'], values.region);
-  const stack = await readDeployedStack(aws.ssm, values.stack ?? 'Safekeep');
+  const stack = await readDeployedStack(aws.ssm, values.stack);
   const { deployment } = stack;
   const target = await stack.target(name);
   const log = cliLogger(context.terminal, values.verbose ?? false);
@@ -46,8 +56,8 @@ export async function runCommand(args: string[], context: CliContext): Promise<n
     return 0;
   }
   const outcome = await followRun(started, target, deployment, aws, context, {
-    timeoutMs: parseDuration(values.timeout ?? '6h', '--timeout'),
-    pollMs: parseDuration(values['poll-interval'] ?? '15s', '--poll-interval'),
+    timeoutMs: parseDuration(values.timeout, '--timeout'),
+    pollMs: parseDuration(values['poll-interval'], '--poll-interval'),
   });
   return report(context, values.json ?? false, started, outcome.status, outcome.detail);
 }

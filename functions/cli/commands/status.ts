@@ -1,13 +1,21 @@
 /** `safekeep status [<target> ...]`: the last run, last good backup and last failure of deployed targets, from the runs table. */
-import { parseArgs } from 'node:util';
 import { dynamoRunsStore } from '../../runs/adapters/runs-table.ts';
+import { defineCommand, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { readDeployedStack, STACK_FLAGS, stackClients } from '../deployment.ts';
 
-export async function statusCommand(args: string[], context: CliContext): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: STACK_FLAGS, strict: true, allowPositionals: true });
+export const statusCommand = defineCommand({
+  name: 'status',
+  summary: 'last good backup, its age and the last failure of deployed targets',
+  positionals: [{ name: 'target', variadic: true, description: 'the targets to show (by default every deployed target)' }],
+  flags: STACK_FLAGS,
+  examples: ['safekeep status', 'safekeep status bytebase-meta --json'],
+  run: status,
+});
+
+async function status({ values, positionals }: ParsedArgs<typeof STACK_FLAGS>, context: CliContext): Promise<number> {
   const aws = stackClients(values['endpoint-url'], values.region);
-  const stack = values.stack ?? 'Safekeep';
+  const stack = values.stack;
   const deployed = await readDeployedStack(aws.ssm, stack);
   const names = positionals.length > 0 ? positionals : await deployed.targetNames();
   const runs = dynamoRunsStore(deployed.deployment.runsTable, aws.dynamo);
