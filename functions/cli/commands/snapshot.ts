@@ -4,6 +4,7 @@ import { newRunId } from '../../contracts/artifact-layout.ts';
 import { loadConfigFile } from '../../contracts/config/load.ts';
 import { isSnapshotTarget, type SnapshotTarget } from '../../contracts/config/schema.ts';
 import { UsageError } from '../../contracts/errors.ts';
+import { formatRetentionPlan } from '../../retention/decide-retention.ts';
 import { awsSnapshotPorts } from '../../snapshots/adapters/aws-clients.ts';
 import type { SnapshotTelemetry } from '../../snapshots/core/ports.ts';
 import { pruneTarget } from '../../snapshots/core/prune.ts';
@@ -126,14 +127,12 @@ async function prune({ values }: ParsedArgs<typeof PRUNE_FLAGS>, context: CliCon
   if (values.json) {
     context.terminal.stdout.write(`${JSON.stringify({ ok: !result.skipped, ...result })}\n`);
   } else if (!result.skipped) {
-    const verb = result.dryRun ? 'would delete' : 'deleted';
-    for (const { snapshot, reasons } of result.kept)
-      context.terminal.stdout.write(
-        `keep          ${snapshot.id}  ${snapshot.createdAt?.toISOString()}  ${reasons.join(', ')}\n`,
-      );
-    for (const { snapshot, reason } of result.deleted)
-      context.terminal.stdout.write(`${verb.padEnd(13)} ${snapshot.id}  ${snapshot.createdAt?.toISOString()}  ${reason}\n`);
-    context.terminal.stdout.write(`${result.target}: ${result.kept.length} kept, ${result.deleted.length} ${verb}\n`);
+    const plan = {
+      keep: result.kept.map(({ snapshot, reasons }) => ({ backup: snapshot, reasons })),
+      remove: result.deleted.map(({ snapshot, reason }) => ({ backup: snapshot, reason })),
+    };
+    for (const line of formatRetentionPlan(plan, { subject: result.target, dryRun: result.dryRun }))
+      context.terminal.stdout.write(`${line}\n`);
   }
   if (result.skipped) {
     context.terminal.stderr.write(`safekeep: not pruning: ${result.skipped}\n`);
