@@ -1,5 +1,4 @@
-/** Flag parsing every command shares (kept apart from main.ts, which imports the commands). */
-import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+/** Reading flag values every command shares: durations and required flags. */
 import { UsageError } from '../contracts/errors.ts';
 
 /** `30m`, `4h`, `90s` or plain seconds. */
@@ -10,18 +9,6 @@ export function parseDuration(text: string, flag: string): number {
   const unit = match[2] ?? 's';
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1000;
   return value * factor;
-}
-
-/** Flags every command takes. */
-export const COMMON_FLAGS = {
-  json: { type: 'boolean' },
-  verbose: { type: 'boolean' },
-  'endpoint-url': { type: 'string' },
-} as const satisfies ParseArgsOptionsConfig;
-
-/** parseArgs in strict mode with the common flags added. */
-export function parseFlags<const O extends ParseArgsOptionsConfig>(args: string[], options: O) {
-  return parseArgs({ args, options: { ...COMMON_FLAGS, ...options }, strict: true, allowPositionals: false });
 }
 
 export function required(value: string | undefined, flag: string, example: string): string {

@@ -17,11 +17,27 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-/** A single self-overwriting line on a terminal, at most twice a second; silent when not a terminal. */
+/** One self-overwriting line on stderr when it is a terminal, silent otherwise; `done` clears it. */
+export function statusLine(terminal: Terminal) {
+  let shown = false;
+  return {
+    show(text: string) {
+      if (!terminal.stderr.isTTY) return;
+      terminal.stderr.write(`\r\x1b[K${text}`);
+      shown = true;
+    },
+    done() {
+      if (shown) terminal.stderr.write('\r\x1b[K');
+      shown = false;
+    },
+  };
+}
+
+/** Bytes read and stored as a status line, at most twice a second. */
 export function progressLine(terminal: Terminal, now: () => number = Date.now) {
+  const line = statusLine(terminal);
   const started = now();
   let last = 0;
-  let shown = false;
   return {
     update(label: string, rawBytes: number, storedBytes: number) {
       if (!terminal.stderr.isTTY) return;
@@ -29,14 +45,11 @@ export function progressLine(terminal: Terminal, now: () => number = Date.now) {
       if (at - last < 500) return;
       last = at;
       const seconds = Math.max((at - started) / 1000, 0.001);
-      terminal.stderr.write(
-        `\r\x1b[K${label}: ${formatBytes(rawBytes)} read, ${formatBytes(storedBytes)} stored, ${formatBytes(rawBytes / seconds)}/s`,
+      line.show(
+        `${label}: ${formatBytes(rawBytes)} read, ${formatBytes(storedBytes)} stored, ${formatBytes(rawBytes / seconds)}/s`,
       );
-      shown = true;
     },
-    done() {
-      if (shown) terminal.stderr.write('\r\x1b[K');
-    },
+    done: line.done,
   };
 }
 

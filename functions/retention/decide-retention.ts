@@ -83,16 +83,33 @@ export function decideRetention<T extends Backup>(
   return { keep, remove };
 }
 
-/** Dry-run lines, newest first: `keep   <id>  <createdAt ISO>  <reasons>` or `delete <id>  <createdAt ISO>  <reason>`. */
-export function formatRetentionPlan<T extends Backup>(decision: RetentionDecision<T>): string[] {
-  const rows = [
-    ...decision.keep.map(({ backup, reasons }) => ({ action: 'keep', backup, why: reasons.join(', ') })),
-    ...decision.remove.map(({ backup, reason }) => ({ action: 'delete', backup, why: reason })),
-  ].sort((a, b) => compareNewestFirst(a.backup, b.backup));
-  const idWidth = Math.max(0, ...rows.map((row) => row.backup.id.length));
-  return rows.map(
-    ({ action, backup, why }) => `${action.padEnd(6)} ${backup.id.padEnd(idWidth)}  ${backup.createdAt.toISOString()}  ${why}`,
-  );
+/** What a printed plan names: a backup, or one snapshot of it (whose creation time the listing may lack). */
+export interface PlannedBackup {
+  readonly id: string;
+  readonly createdAt?: Date;
+}
+
+/** A RetentionDecision, or the same decision spread over the snapshots each backup consists of. */
+export interface RetentionPlan {
+  readonly keep: readonly { readonly backup: PlannedBackup; readonly reasons: readonly string[] }[];
+  readonly remove: readonly { readonly backup: PlannedBackup; readonly reason: string }[];
+}
+
+/**
+ * The plan as `safekeep prune` prints it: the kept backups, then the removed ones, each in the plan's order
+ * (newest first from decideRetention), then the counts:
+ * `keep          <id>  <createdAt ISO>  <reasons>`, `would delete  <id>  <createdAt ISO>  <reason>`
+ * (`deleted` once applied) and `<subject>: <n> kept, <m> would delete`.
+ */
+export function formatRetentionPlan(plan: RetentionPlan, options: { subject: string; dryRun: boolean }): string[] {
+  const removal = options.dryRun ? 'would delete' : 'deleted';
+  const line = (action: string, backup: PlannedBackup, why: string) =>
+    `${action.padEnd(13)} ${backup.id}  ${String(backup.createdAt?.toISOString())}  ${why}`;
+  return [
+    ...plan.keep.map(({ backup, reasons }) => line('keep', backup, reasons.join(', '))),
+    ...plan.remove.map(({ backup, reason }) => line(removal, backup, reason)),
+    `${options.subject}: ${plan.keep.length} kept, ${plan.remove.length} ${removal}`,
+  ];
 }
 
 function newestFirst<T extends Backup>(backups: readonly T[]): T[] {

@@ -12,31 +12,68 @@ import { engineFor } from '../../dumps/engines/registry.ts';
 import { dumpRequestFor } from '../../dumps/request.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
 import { deployment } from '../../platform/deployment-loader.ts';
-import { parseDuration, parseFlags, required } from '../flags.ts';
-import type { CliContext } from '../main.ts';
+import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
+import type { CliContext } from '../context.ts';
+import { parseDuration, required } from '../flags.ts';
+import { PASSWORDS_NOTE } from '../help.ts';
 import { cliLogger, formatBytes, progressLine } from '../output.ts';
 
-/**
- * `safekeep dump`: one backup, either of a configured target (`--target T` inside a deployment, where the task
- * definition says which, or with `--config F --bucket B` locally) through the same `dumpRequestFor` the Lambda
- * worker uses, or ad hoc from `--engine --source --to`.
- */
-export async function dumpCommand(args: string[], context: CliContext): Promise<number> {
-  const { values } = parseFlags(args, {
-    engine: { type: 'string' },
-    source: { type: 'string' },
-    to: { type: 'string' },
-    compression: { type: 'string' },
-    secret: { type: 'string' },
-    timeout: { type: 'string' },
-    target: { type: 'string' },
-    config: { type: 'string' },
-    bucket: { type: 'string' },
-    'dolt-dynamodb-table': { type: 'string' },
-    'dolt-url': { type: 'string' },
-    'part-size': { type: 'string' },
-    'run-id': { type: 'string' },
-  });
+const DUMP_FLAGS = {
+  engine: { type: 'string', placeholder: ENGINE_NAMES.join('|'), description: 'the database engine (an ad-hoc dump)' },
+  source: {
+    type: 'string',
+    placeholder: 'URL',
+    description: 'the database, e.g. postgres://app@db:5432/metadb; a URL naming none backs up every database',
+  },
+  to: { type: 'string', placeholder: 's3://BUCKET/PREFIX', description: 'where the backup goes' },
+  compression: {
+    type: 'string',
+    placeholder: COMPRESSIONS.join('|'),
+    description: "how objects are compressed (default zstd; with --target, the target's)",
+  },
+  secret: { type: 'string', placeholder: 'ID', description: 'a Secrets Manager secret holding the username and password' },
+  timeout: {
+    type: 'string',
+    placeholder: 'DURATION',
+    description: "give up after this long (90s, 30m, 4h; default 4h; with --target, the target's)",
+  },
+  target: {
+    type: 'string',
+    placeholder: 'NAME',
+    description:
+      'the target: alone (inside a deployment) or with --config and --bucket, back up that configured target; with --to, name the backup (default: the last segment of --to)',
+  },
+  config: { type: 'string', placeholder: 'FILE', description: 'with --target: the Safekeep config that describes it' },
+  bucket: { type: 'string', placeholder: 'BUCKET', description: "with --config: the artifact bucket the target's backups go to" },
+  'dolt-dynamodb-table': {
+    type: 'string',
+    placeholder: 'TABLE',
+    description: 'Dolt: the DynamoDB table of the aws:// backup remote (or SAFEKEEP_DOLT_DYNAMODB_TABLE)',
+  },
+  'dolt-url': {
+    type: 'string',
+    placeholder: 'file:///DIR',
+    description: 'Dolt: back up to this remote instead (or SAFEKEEP_DOLT_URL)',
+  },
+  'part-size': { type: 'string', placeholder: 'SIZE', description: 'S3 multipart part size, 5MiB to 5GiB (e.g. 64MiB)' },
+  'run-id': { type: 'string', placeholder: 'ID', description: 'the run id (or SAFEKEEP_RUN_ID; by default a new one)' },
+} as const satisfies FlagDefinitions;
+
+export const dumpCommand = defineCommand({
+  name: 'dump',
+  summary: 'stream a database backup into S3 and record it once it is whole',
+  flags: DUMP_FLAGS,
+  notes: [PASSWORDS_NOTE],
+  examples: [
+    'safekeep dump --engine postgres --source postgres://app@db:5432/metadb --to s3://my-backups/bytebase-meta',
+    'safekeep dump --engine mysql --source mysql://root@db:3306/openmetadata_db --to s3://my-backups/openmetadata',
+    'safekeep dump --engine dolt --source dolt://root@db:3306/shop --to s3://my-backups/shop --dolt-dynamodb-table T',
+    'safekeep dump --config safekeep.config.yaml --bucket my-backups --target bytebase-meta',
+  ],
+  run: dump,
+});
+
+async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliContext): Promise<number> {
   const adHoc = values.engine !== undefined || values.source !== undefined || values.to !== undefined;
   const request =
     adHoc || values.target === undefined ? await adHocRequest(values, context) : await targetRequest(values, context);
@@ -79,21 +116,7 @@ function parseSize(text: string, flag: string): number {
   return bytes;
 }
 
-type DumpFlags = {
-  engine?: string;
-  source?: string;
-  to?: string;
-  compression?: string;
-  secret?: string;
-  timeout?: string;
-  target?: string;
-  config?: string;
-  bucket?: string;
-  'dolt-dynamodb-table'?: string;
-  'dolt-url'?: string;
-  'run-id'?: string;
-  'endpoint-url'?: string;
-};
+type DumpFlags = ParsedArgs<typeof DUMP_FLAGS>['values'];
 
 /** The run id the dispatcher chose (a task is told it in SAFEKEEP_RUN_ID), so it knows where the manifest lands. */
 function runIdOf(values: DumpFlags, context: CliContext): string | undefined {

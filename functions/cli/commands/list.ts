@@ -1,12 +1,25 @@
 import { MANIFEST_FILE } from '../../contracts/artifact-layout.ts';
 import { loadManifest } from '../../contracts/manifest.ts';
-import { parseFlags, required } from '../flags.ts';
-import type { CliContext } from '../main.ts';
+import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
+import type { CliContext } from '../context.ts';
+import { required } from '../flags.ts';
 import { formatBytes } from '../output.ts';
 
+const LIST_FLAGS = {
+  bucket: { type: 'string', required: true, placeholder: 'BUCKET', description: 'the bucket holding the backups' },
+  target: { type: 'string', placeholder: 'NAME', description: "only this target's backups" },
+} as const satisfies FlagDefinitions;
+
+export const listCommand = defineCommand({
+  name: 'list',
+  summary: 'list the backups in a bucket',
+  flags: LIST_FLAGS,
+  examples: ['safekeep list --bucket my-backups', 'safekeep list --bucket my-backups --target bytebase-meta --json'],
+  run: list,
+});
+
 /** Lists backups, i.e. manifests: objects without a manifest are never backups. */
-export async function listCommand(args: string[], context: CliContext): Promise<number> {
-  const { values } = parseFlags(args, { bucket: { type: 'string' }, target: { type: 'string' } });
+async function list({ values }: ParsedArgs<typeof LIST_FLAGS>, context: CliContext): Promise<number> {
   const bucket = required(values.bucket, '--bucket', 'my-backups');
   const store = context.openStore(bucket, values['endpoint-url']);
   const backups = [];

@@ -3,21 +3,45 @@ import { ENGINE_NAMES, type Engine } from '../../contracts/manifest.ts';
 import { manifestLocation } from '../../dumps/read-artifacts.ts';
 import { runRestore } from '../../dumps/restore.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
-import { parseDuration, parseFlags, required } from '../flags.ts';
-import type { CliContext } from '../main.ts';
+import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
+import type { CliContext } from '../context.ts';
+import { parseDuration, required } from '../flags.ts';
+import { PASSWORDS_NOTE } from '../help.ts';
 import { cliLogger } from '../output.ts';
 
-export async function restoreCommand(args: string[], context: CliContext): Promise<number> {
-  const { values } = parseFlags(args, {
-    from: { type: 'string' },
-    target: { type: 'string' },
-    database: { type: 'string' },
-    swap: { type: 'boolean', default: false },
-    force: { type: 'boolean', default: false },
-    'with-globals': { type: 'boolean', default: false },
-    secret: { type: 'string' },
-    timeout: { type: 'string', default: '4h' },
-  });
+const RESTORE_FLAGS = {
+  from: { type: 'string', required: true, placeholder: 's3://.../manifest.json', description: 'the backup, by its manifest' },
+  target: {
+    type: 'string',
+    required: true,
+    placeholder: 'URL',
+    description: 'the database to restore into, e.g. postgres://app@db:5432/metadb_restored',
+  },
+  database: { type: 'string', placeholder: 'NAME', description: 'which database of the backup, when it holds several' },
+  swap: {
+    type: 'boolean',
+    default: false,
+    description: 'restore into a temporary database, then rename it into place (keeps the old one)',
+  },
+  force: { type: 'boolean', default: false, description: 'restore into a database that already has tables' },
+  'with-globals': { type: 'boolean', default: false, description: 'also replay roles (PostgreSQL) or users and grants (MySQL)' },
+  secret: { type: 'string', placeholder: 'ID', description: 'a Secrets Manager secret holding the username and password' },
+  timeout: { type: 'string', default: '4h', placeholder: 'DURATION', description: 'give up after this long (90s, 30m, 4h)' },
+} as const satisfies FlagDefinitions;
+
+export const restoreCommand = defineCommand({
+  name: 'restore',
+  summary: 'restore a backup into a new database, or swap it into place',
+  flags: RESTORE_FLAGS,
+  notes: [PASSWORDS_NOTE],
+  examples: [
+    'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb_restored',
+    'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb --swap',
+  ],
+  run: restore,
+});
+
+async function restore({ values }: ParsedArgs<typeof RESTORE_FLAGS>, context: CliContext): Promise<number> {
   const { bucket, key } = manifestLocation(
     required(values.from, '--from', 's3://my-backups/orders-db/2026/11/21/<run-id>/manifest.json'),
   );
@@ -34,10 +58,10 @@ export async function restoreCommand(args: string[], context: CliContext): Promi
       manifestKey: key,
       target,
       sourceDatabase: values.database,
-      force: values.force ?? false,
-      swap: values.swap ?? false,
-      withGlobals: values['with-globals'] ?? false,
-      timeoutMs: parseDuration(values.timeout ?? '4h', '--timeout'),
+      force: values.force,
+      swap: values.swap,
+      withGlobals: values['with-globals'],
+      timeoutMs: parseDuration(values.timeout, '--timeout'),
       endpointUrl: values['endpoint-url'],
     },
     { store: context.openStore(bucket, values['endpoint-url']), log: cliLogger(context.terminal, values.verbose ?? false) },

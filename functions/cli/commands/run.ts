@@ -1,59 +1,46 @@
 /**
- * `safekeep run <target> [--wait]` and `safekeep status [<target>]` against a deployed stack. The stack
- * publishes where things are in SSM (/safekeep/<stack>/deployment and /safekeep/<stack>/targets/<name>);
- * `run` starts the run exactly as the scheduled dispatcher does, `--wait` follows it to its manifest (or
- * its failure), `status` reads the runs table.
+ * `safekeep run <target> [--wait]` against a deployed stack: starts the run exactly as the scheduled
+ * dispatcher does; `--wait` follows it to its manifest (or its failure).
  */
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Target } from '../../contracts/config/schema.ts';
-import { type Deployment, deploymentTarget, WORKER_CONTAINER } from '../../contracts/deployment.ts';
 import { EXIT, UsageError } from '../../contracts/errors.ts';
-import { readPublishedDeployment } from '../../platform/published-deployment.ts';
-import { createS3Client, s3ArtifactStore } from '../../platform/s3-artifact-store.ts';
 import { awsDispatchPorts } from '../../runs/adapters/dispatch-ports.ts';
-import { dynamoRunsStore } from '../../runs/adapters/runs-table.ts';
 import { type DispatchResult, dispatch } from '../../runs/dispatch.ts';
-import type { RunRecord } from '../../runs/run-record.ts';
-import { COMMON_FLAGS, parseDuration } from '../flags.ts';
-import type { CliContext } from '../main.ts';
-import { cliLogger, formatBytes } from '../output.ts';
+import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
+import type { CliContext } from '../context.ts';
+import { readDeployedStack, STACK_FLAGS, stackClients } from '../deployment.ts';
+import { parseDuration } from '../flags.ts';
+import { followRun } from '../follow-run.ts';
+import { cliLogger } from '../output.ts';
 
-const STACK_FLAGS = { ...COMMON_FLAGS, stack: { type: 'string', default: 'Safekeep' }, region: { type: 'string' } } as const;
+const RUN_FLAGS = {
+  ...STACK_FLAGS,
+  wait: { type: 'boolean', default: false, description: 'follow the run to its end; exit 0 only if it succeeded' },
+  timeout: {
+    type: 'string',
+    default: '6h',
+    placeholder: 'DURATION',
+    description: 'with --wait: give up waiting after this long',
+  },
+  'poll-interval': { type: 'string', default: '15s', placeholder: 'DURATION', description: 'with --wait: how often to look' },
+} as const satisfies FlagDefinitions;
 
-function clients(endpointUrl: string | undefined, region: string | undefined) {
-  const config = { ...(endpointUrl ? { endpoint: endpointUrl } : {}), ...(region ? { region } : {}) };
-  return {
-    ssm: new SSMClient(config),
-    ecs: new ECSClient(config),
-    sfn: new SFNClient(config),
-    dynamo: new DynamoDBClient(config),
-  };
-}
+export const runCommand = defineCommand({
+  name: 'run',
+  summary: 'start a run of a deployed target now (--wait follows it to the end)',
+  positionals: [{ name: 'target', required: true, description: 'the deployed target to run' }],
+  flags: RUN_FLAGS,
+  examples: ['safekeep run bytebase-meta --wait', 'safekeep run openmetadata-rds --stack Safekeep --region eu-west-1 --json'],
+  run,
+});
 
-export async function runCommand(args: string[], context: CliContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      ...STACK_FLAGS,
-      wait: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '6h' },
-      'poll-interval': { type: 'string', default: '15s' },
-    },
-    strict: true,
-    allowPositionals: true,
-  });
+async function run({ values, positionals }: ParsedArgs<typeof RUN_FLAGS>, context: CliContext): Promise<number> {
   const [name, ...extra] = positionals;
   if (!name || extra.length > 0) throw new UsageError('name exactly one target: safekeep run <target> [--wait]');
-  const aws = clients(values['endpoint-url'], values.region);
-  const stack = values.stack ?? 'Safekeep';
-  const deployment = await readPublishedDeployment(aws.ssm, stack);
-  const target = deploymentTarget(deployment, name);
+  const aws = stackClients(values['endpoint-url'], values.region);
+  const stack = await readDeployedStack(aws.ssm, values.stack);
+  const { deployment } = stack;
+  const target = await stack.target(name);
   const log = cliLogger(context.terminal, values.verbose ?? false);
   const started = await dispatch(target, 'manual', {
     deployment,
@@ -69,15 +56,15 @@ export async function runCommand(args: string[], context: CliContext): Promise<n
   if (started.status === 'failed') return report(context, values.json ?? false, started, 'failed', started.reason);
   if (!values.wait) {
     if (values.json) context.terminal.stdout.write(`${JSON.stringify({ ok: true, ...started })}\n`);
-    else
-      context.terminal.stdout.write(
-        `started run ${started.runId} of ${name} (${started.executionArn ?? started.taskArn ?? `Lambda ${started.workerFunction}`})\n`,
-      );
+    else {
+      const runner = started.executionArn ?? started.taskArn ?? `Lambda ${started.workerFunction}`;
+      context.terminal.stdout.write(`started run ${started.runId} of ${name} (${runner})\n`);
+    }
     return 0;
   }
-  const outcome = await follow(started, target, deployment, aws, context, {
-    timeoutMs: parseDuration(values.timeout ?? '6h', '--timeout'),
-    pollMs: parseDuration(values['poll-interval'] ?? '15s', '--poll-interval'),
+  const outcome = await followRun(started, target, deployment, aws, context, {
+    timeoutMs: parseDuration(values.timeout, '--timeout'),
+    pollMs: parseDuration(values['poll-interval'], '--poll-interval'),
   });
   return report(context, values.json ?? false, started, outcome.status, outcome.detail);
 }
@@ -100,137 +87,4 @@ function report(
     );
   }
   return code;
-}
-
-interface Followed {
-  readonly status: 'succeeded' | 'failed' | 'timeout';
-  readonly detail?: string;
-}
-
-/** Polls until the run's manifest lands (dumps), its execution ends (snapshots), or it is recorded as failed. */
-async function follow(
-  started: DispatchResult,
-  target: Target,
-  deployment: Deployment,
-  aws: ReturnType<typeof clients>,
-  context: CliContext,
-  timing: { timeoutMs: number; pollMs: number },
-): Promise<Followed> {
-  const runs = dynamoRunsStore(deployment.resources.runsTable, aws.dynamo);
-  const store = s3ArtifactStore(createS3Client(), deployment.resources.bucket);
-  const { manifestKey } = started;
-  const deadline = context.now().getTime() + timing.timeoutMs;
-  const since = context.now().getTime();
-  for (;;) {
-    const record = await runs.get(target.name, started.runId);
-    if (record?.status === 'failed') return { status: 'failed', detail: record.reason };
-    if (started.kind === 'dump' && manifestKey && (await manifestExists(store, manifestKey))) {
-      return {
-        status: 'succeeded',
-        detail: `manifest s3://${deployment.resources.bucket}/${manifestKey}${record?.bytes ? `, ${formatBytes(record.bytes)}` : ''}`,
-      };
-    }
-    const state = await currentState(started, aws);
-    if (state.failed) return { status: 'failed', detail: state.failed };
-    if (state.succeeded) return { status: 'succeeded', detail: state.succeeded };
-    if (record?.status === 'succeeded') return { status: 'succeeded', detail: describeRecord(record) };
-    if (context.now().getTime() > deadline)
-      return {
-        status: 'timeout',
-        detail: `no result after ${Math.round(timing.timeoutMs / 1000)} s; safekeep status ${target.name} shows it later`,
-      };
-    if (context.terminal.stderr.isTTY) {
-      const seconds = Math.round((context.now().getTime() - since) / 1000);
-      context.terminal.stderr.write(`\r\x1b[Kwaiting for run ${started.runId} of ${target.name}: ${state.label} (${seconds} s)`);
-    }
-    await sleep(timing.pollMs);
-  }
-}
-
-async function manifestExists(store: ReturnType<typeof s3ArtifactStore>, key: string): Promise<boolean> {
-  for await (const object of store.list(key)) if (object.key === key) return true;
-  return false;
-}
-
-async function currentState(
-  started: DispatchResult,
-  aws: ReturnType<typeof clients>,
-): Promise<{ label: string; failed?: string; succeeded?: string }> {
-  if (started.executionArn) {
-    const execution = await aws.sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-    if (execution.status === 'SUCCEEDED') return { label: 'succeeded', succeeded: 'snapshots taken' };
-    if (execution.status && execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
-      return {
-        label: execution.status,
-        failed: `the snapshot run ${execution.status.toLowerCase()}${execution.cause ? `: ${execution.cause}` : ''}`,
-      };
-    }
-    return { label: 'snapshots in progress' };
-  }
-  if (started.taskArn) {
-    const [task] =
-      (await aws.ecs.send(new DescribeTasksCommand({ tasks: [started.taskArn], cluster: started.taskArn.split('/')[1] })))
-        .tasks ?? [];
-    const worker = task?.containers?.find((c) => c.name === WORKER_CONTAINER);
-    if (task?.lastStatus === 'STOPPED' && worker?.exitCode !== undefined && worker.exitCode !== 0) {
-      return { label: 'stopped', failed: `the dump task exited with code ${worker.exitCode}; its CloudWatch log says why` };
-    }
-    return { label: `task ${task?.lastStatus?.toLowerCase() ?? 'starting'}` };
-  }
-  return { label: 'running' };
-}
-
-function describeRecord(record: RunRecord): string {
-  return [record.manifestKey ? `manifest ${record.manifestKey}` : undefined, record.bytes ? formatBytes(record.bytes) : undefined]
-    .filter(Boolean)
-    .join(', ');
-}
-
-export async function statusCommand(args: string[], context: CliContext): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: STACK_FLAGS, strict: true, allowPositionals: true });
-  const aws = clients(values['endpoint-url'], values.region);
-  const stack = values.stack ?? 'Safekeep';
-  const deployment = await readPublishedDeployment(aws.ssm, stack);
-  const names = positionals.length > 0 ? positionals : deployment.targets.map((t) => t.name).sort();
-  const runs = dynamoRunsStore(deployment.resources.runsTable, aws.dynamo);
-  const now = context.now().getTime();
-  const rows = [];
-  for (const name of names) {
-    const recent = await runs.recent(name, 20);
-    const lastGood = await runs.lastSucceeded(name);
-    const lastFailure = recent.find((r) => r.status === 'failed');
-    rows.push({
-      target: name,
-      lastRun: recent[0] ? { runId: recent[0].runId, status: recent[0].status, startedAt: recent[0].startedAt } : undefined,
-      lastGood: lastGood
-        ? {
-            runId: lastGood.runId,
-            finishedAt: lastGood.finishedAt,
-            ageSeconds: Math.round((now - Date.parse(lastGood.finishedAt ?? lastGood.startedAt)) / 1000),
-          }
-        : undefined,
-      lastFailure: lastFailure
-        ? { runId: lastFailure.runId, finishedAt: lastFailure.finishedAt, reason: lastFailure.reason }
-        : undefined,
-    });
-  }
-  if (values.json) {
-    context.terminal.stdout.write(`${JSON.stringify({ ok: true, stack, targets: rows })}\n`);
-    return 0;
-  }
-  for (const row of rows) {
-    const good = row.lastGood
-      ? `last good ${row.lastGood.finishedAt} (${age(row.lastGood.ageSeconds)} ago)`
-      : 'no good backup yet';
-    const failure = row.lastFailure ? `; last failure ${row.lastFailure.finishedAt}: ${row.lastFailure.reason}` : '';
-    context.terminal.stdout.write(`${row.target.padEnd(24)} ${row.lastRun?.status ?? 'never run'}  ${good}${failure}\n`);
-  }
-  return 0;
-}
-
-function age(seconds: number): string {
-  if (seconds < 120) return `${seconds} s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
-  return `${Math.round(seconds / 86_400)} days`;
 }

@@ -5,18 +5,56 @@ import { loadConfigFile } from '../../contracts/config/load.ts';
 import { isSnapshotTarget, type SnapshotTarget } from '../../contracts/config/schema.ts';
 import { UsageError } from '../../contracts/errors.ts';
 import type { Telemetry } from '../../contracts/telemetry.ts';
+import { formatRetentionPlan } from '../../retention/decide-retention.ts';
 import { awsSnapshotPorts } from '../../snapshots/adapters/aws-clients.ts';
 import { pruneTarget } from '../../snapshots/core/prune.ts';
 import { type FlowContext, runSnapshotFlow } from '../../snapshots/core/snapshot-flow.ts';
-import { parseDuration, parseFlags, required } from '../flags.ts';
-import type { CliContext } from '../main.ts';
+import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
+import type { CliContext } from '../context.ts';
+import { parseDuration, required } from '../flags.ts';
 import { cliLogger } from '../output.ts';
 
+/** Which snapshot target, from which config, in which region: snapshot and prune both need them. */
+const TARGET_FLAGS = {
+  config: { type: 'string', required: true, placeholder: 'FILE', description: 'the Safekeep config, e.g. safekeep.config.yaml' },
+  target: { type: 'string', required: true, placeholder: 'NAME', description: 'a snapshot target of that config' },
+  region: { type: 'string', placeholder: 'REGION', description: 'the AWS region (default AWS_REGION or AWS_DEFAULT_REGION)' },
+} as const satisfies FlagDefinitions;
+
 const SNAPSHOT_FLAGS = {
-  config: { type: 'string' },
-  target: { type: 'string' },
-  region: { type: 'string' },
-} as const;
+  ...TARGET_FLAGS,
+  timeout: {
+    type: 'string',
+    default: '2h',
+    placeholder: 'DURATION',
+    description: 'give up waiting for the snapshots after this long',
+  },
+  'poll-interval': { type: 'string', default: '15s', placeholder: 'DURATION', description: 'how often to look at the snapshots' },
+} as const satisfies FlagDefinitions;
+
+const PRUNE_FLAGS = {
+  ...TARGET_FLAGS,
+  'dry-run': { type: 'boolean', default: false, description: 'print what would be deleted, delete nothing' },
+} as const satisfies FlagDefinitions;
+
+export const snapshotCommand = defineCommand({
+  name: 'snapshot',
+  summary: "take a snapshot target's snapshots now (and their copies)",
+  flags: SNAPSHOT_FLAGS,
+  examples: ['safekeep snapshot --config safekeep.config.yaml --target openmetadata-rds'],
+  run: snapshot,
+});
+
+export const pruneCommand = defineCommand({
+  name: 'prune',
+  summary: "apply a snapshot target's retention to the snapshots Safekeep made",
+  flags: PRUNE_FLAGS,
+  examples: [
+    'safekeep prune --config safekeep.config.yaml --target openmetadata-rds --dry-run',
+    'safekeep prune --config safekeep.config.yaml --target openmetadata-rds',
+  ],
+  run: prune,
+});
 
 function snapshotTarget(configPath: string, name: string): SnapshotTarget {
   const config = loadConfigFile(configPath);
@@ -46,20 +84,15 @@ function flowContext(
 }
 
 /** `safekeep snapshot --config F --target T`: take the target's snapshots now and wait for them (and copies). */
-export async function snapshotCommand(args: string[], context: CliContext): Promise<number> {
-  const { values } = parseFlags(args, {
-    ...SNAPSHOT_FLAGS,
-    timeout: { type: 'string', default: '2h' },
-    'poll-interval': { type: 'string', default: '15s' },
-  });
+async function snapshot({ values }: ParsedArgs<typeof SNAPSHOT_FLAGS>, context: CliContext): Promise<number> {
   const target = snapshotTarget(
     required(values.config, '--config', 'safekeep.config.yaml'),
     required(values.target, '--target', 'orders-db'),
   );
   const flow = flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
   const outcome = await runSnapshotFlow(target, newRunId(context.now(), randomBytes(3).toString('hex')), flow, {
-    pollMs: parseDuration(values['poll-interval'] ?? '15s', '--poll-interval'),
-    timeoutMs: parseDuration(values.timeout ?? '2h', '--timeout'),
+    pollMs: parseDuration(values['poll-interval'], '--poll-interval'),
+    timeoutMs: parseDuration(values.timeout, '--timeout'),
     sleep: (ms) => sleep(ms),
   });
   const describe = (s: { id: string; region: string; source: string; status: string }) =>
@@ -84,25 +117,22 @@ export async function snapshotCommand(args: string[], context: CliContext): Prom
 }
 
 /** `safekeep prune --config F --target T [--dry-run]`: apply the target's retention to its own snapshots. */
-export async function pruneCommand(args: string[], context: CliContext): Promise<number> {
-  const { values } = parseFlags(args, { ...SNAPSHOT_FLAGS, 'dry-run': { type: 'boolean', default: false } });
+async function prune({ values }: ParsedArgs<typeof PRUNE_FLAGS>, context: CliContext): Promise<number> {
   const target = snapshotTarget(
     required(values.config, '--config', 'safekeep.config.yaml'),
     required(values.target, '--target', 'orders-db'),
   );
   const flow = flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
-  const result = await pruneTarget(target, flow, { dryRun: values['dry-run'] ?? false });
+  const result = await pruneTarget(target, flow, { dryRun: values['dry-run'] });
   if (values.json) {
     context.terminal.stdout.write(`${JSON.stringify({ ok: !result.skipped, ...result })}\n`);
   } else if (!result.skipped) {
-    const verb = result.dryRun ? 'would delete' : 'deleted';
-    for (const { snapshot, reasons } of result.kept)
-      context.terminal.stdout.write(
-        `keep          ${snapshot.id}  ${snapshot.createdAt?.toISOString()}  ${reasons.join(', ')}\n`,
-      );
-    for (const { snapshot, reason } of result.deleted)
-      context.terminal.stdout.write(`${verb.padEnd(13)} ${snapshot.id}  ${snapshot.createdAt?.toISOString()}  ${reason}\n`);
-    context.terminal.stdout.write(`${result.target}: ${result.kept.length} kept, ${result.deleted.length} ${verb}\n`);
+    const plan = {
+      keep: result.kept.map(({ snapshot, reasons }) => ({ backup: snapshot, reasons })),
+      remove: result.deleted.map(({ snapshot, reason }) => ({ backup: snapshot, reason })),
+    };
+    for (const line of formatRetentionPlan(plan, { subject: result.target, dryRun: result.dryRun }))
+      context.terminal.stdout.write(`${line}\n`);
   }
   if (result.skipped) {
     context.terminal.stderr.write(`safekeep: not pruning: ${result.skipped}\n`);

@@ -92,20 +92,24 @@ describe('decideRetention on a short known case', () => {
     expect(summary(decision)).toEqual({ keep, remove });
   });
 
-  it('prints a dry-run plan, newest first, columns aligned', () => {
+  it('prints a plan as safekeep prune does: keeps, then removals, newest first, then the counts', () => {
     // Prepare
     const decision = decideRetention(backups.slice(0, 4), { keepLast: 1, minimum: 1 }, now, 'Etc/UTC');
 
     // Act
-    const lines = formatRetentionPlan(decision);
+    const planned = formatRetentionPlan(decision, { subject: 'orders-db', dryRun: true });
+    const applied = formatRetentionPlan(decision, { subject: 'orders-db', dryRun: false });
 
     // Assess
-    expect(lines).toEqual([
-      'keep   k  2026-11-20T03:00:00.000Z  keep-last, floor',
-      'delete c  2026-11-14T03:00:00.000Z  beyond keep-last 1',
-      'delete z  2026-09-30T03:00:00.000Z  beyond keep-last 1',
-      'delete e  2025-12-31T23:00:00.000Z  beyond keep-last 1',
+    expect(planned).toEqual([
+      'keep          k  2026-11-20T03:00:00.000Z  keep-last, floor',
+      'would delete  c  2026-11-14T03:00:00.000Z  beyond keep-last 1',
+      'would delete  z  2026-09-30T03:00:00.000Z  beyond keep-last 1',
+      'would delete  e  2025-12-31T23:00:00.000Z  beyond keep-last 1',
+      'orders-db: 1 kept, 3 would delete',
     ]);
+    expect(applied.at(1)).toBe('deleted       c  2026-11-14T03:00:00.000Z  beyond keep-last 1');
+    expect(applied.at(-1)).toBe('orders-db: 1 kept, 3 deleted');
   });
 });
 
