@@ -3,6 +3,9 @@
  *
  * A test asks for the peers it needs with `await peer('postgres')`: when the peer is down, it gets
  * `undefined` and a loud skip reason locally, and a failure under CI=true, where every peer must be up.
+ *
+ * PostgreSQL (both), MariaDB and MySQL offer TLS with a certificate for 127.0.0.1 and localhost from a private
+ * CA made per run directory (`peerCa()`); plain connections work too. Dolt and Doltgres have no TLS.
  */
 import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -71,6 +74,26 @@ const ports: Record<PeerName, number> = {
 /** The generated password every database peer's superuser shares (from credentials.env, 0600). */
 export function peerPassword(): string {
   return readEnvFile('credentials.env').SAFEKEEP_PEER_USER_PASSWORD ?? '';
+}
+
+export interface PeerCa {
+  /** The PEM file, for tools that take a path (`sslrootcert=`, `--ssl-ca=`). */
+  readonly path: string;
+  /** Its text, for drivers that take the certificate itself (`ssl: { ca }`). */
+  readonly pem: string;
+}
+
+/**
+ * The private CA that signed the TLS certificate of the PostgreSQL, MariaDB and MySQL peers (for 127.0.0.1 and
+ * localhost), made by `scripts/peers.sh start` once per run directory. Throws when there is none yet.
+ */
+export function peerCa(): PeerCa {
+  const path = readEnvFile('peers.env').SAFEKEEP_PEER_CA ?? join(RUN_DIR, 'tls', 'ca.pem');
+  try {
+    return { path, pem: readFileSync(path, 'utf8') };
+  } catch (error) {
+    throw new Error(`no test CA at ${path}; start the peers with: bash scripts/peers.sh start`, { cause: error });
+  }
 }
 
 /**
