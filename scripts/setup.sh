@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Safekeep's tests and local demo need, from the package registries only:
-# Node 24 (npm registry), the project's npm dependencies, PostgreSQL and MariaDB (Debian),
-# moto (PyPI), versitygw, Dolt and Doltgres (Go module proxy).
+# Node 24 (npm registry), the project's npm dependencies, PostgreSQL and MariaDB (Debian), MySQL (Debian
+# unstable, in a root filesystem made with the host's mmdebstrap), moto (PyPI), versitygw, Dolt and Doltgres
+# (Go module proxy).
 # Idempotent: each step checks what is already there and finishes in seconds when nothing changed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,7 +38,7 @@ install_node() {
 }
 
 install_debian_packages() {
-  local wanted=(postgresql postgresql-client mariadb-server mariadb-client)
+  local wanted=(postgresql postgresql-client mariadb-server mariadb-client mmdebstrap openssl)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -59,6 +60,73 @@ install_debian_packages() {
     exit 1
   fi
   as_root rm -f /usr/sbin/policy-rc.d
+}
+
+# The host's Debian mirror (the one serving its stable suite), used for the unstable suite too.
+debian_mirror() {
+  local codename mirror=""
+  codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+  if compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null; then
+    mirror="$(awk -v c="$codename" 'BEGIN { RS = ""; FS = "\n" }
+      { u = ""; s = 0
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^URIs:/) { split($i, a, " "); u = a[2] }
+          if ($i ~ /^Suites:/) { n = split($i, b, " "); for (j = 2; j <= n; j++) if (b[j] == c) s = 1 }
+        }
+        if (s && u != "") { print u; exit } }' /etc/apt/sources.list.d/*.sources)"
+  fi
+  if [ -z "$mirror" ]; then
+    mirror="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -E 's/\[[^]]*\]//' |
+      awk -v c="$codename" '$1 == "deb" && $3 == c { print $2; exit }')"
+  fi
+  echo "${mirror:-http://deb.debian.org/debian}"
+}
+
+# MySQL lives in a root filesystem of Debian unstable; the host only gets mmdebstrap (from its own suite).
+# Its programs run through the root filesystem's own dynamic loader and libraries (scripts/peers.sh does
+# the same for mysqld), so they see the host's files: the product hands mysqldump a --defaults-extra-file.
+install_mysql_root() {
+  local root="$SAFEKEEP_HOME/mysql-root" wrappers=(mysql-mysqldump mysql-client)
+  if stamped mysql-root "$MYSQL_SERVER_VERSION" && [ -x "$root/usr/sbin/mysqld" ] && [ -x "$SAFEKEEP_BIN/mysql-mysqldump" ]; then
+    log "mysql-server $MYSQL_SERVER_VERSION (Debian unstable rootfs) already installed"
+    return
+  fi
+  local mirror
+  mirror="$(debian_mirror)"
+  log "building a Debian unstable rootfs with mysql-server $MYSQL_SERVER_VERSION from $mirror (a few minutes the first time)"
+  as_root rm -rf "$root.new"
+  # Check-Valid-Until off: the mirror's unstable Release file can be past its Valid-Until date.
+  # Docs, man pages and translations are left out: nothing here reads them.
+  if ! as_root mmdebstrap --mode=root --variant=essential --quiet \
+    --aptopt='Acquire::Check-Valid-Until "false"' \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --include="mysql-server=$MYSQL_SERVER_VERSION,mysql-client=$MYSQL_SERVER_VERSION" \
+    unstable "$root.new" "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror unstable main" \
+    >"$SAFEKEEP_HOME/mysql-root.log" 2>&1; then
+    tail -n 30 "$SAFEKEEP_HOME/mysql-root.log" >&2
+    log "mmdebstrap failed (full log in $SAFEKEEP_HOME/mysql-root.log); if unstable no longer carries mysql-server $MYSQL_SERVER_VERSION, pin the version \`apt-cache policy mysql-server\` shows there in scripts/versions.sh"
+    exit 1
+  fi
+  # The package's postinst initialized a data directory in the rootfs (~190 MB) that nothing uses.
+  as_root find "$root.new/var/lib/mysql" -mindepth 1 -delete
+  as_root rm -rf "$root" && as_root mv "$root.new" "$root"
+  local tool
+  for tool in "${wrappers[@]}"; do
+    local program="mysqldump"
+    [ "$tool" = mysql-client ] && program=mysql
+    cat >"$SAFEKEEP_BIN/$tool" <<WRAPPER
+#!/bin/sh
+# $program from MySQL $MYSQL_SERVER_VERSION (Debian unstable), run with its root filesystem's loader and libraries
+# so the host's own are untouched; arguments, paths and option files are the host's. Made by scripts/setup.sh.
+root="$root"
+exec "\$root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --inhibit-cache \\
+  --library-path "\$root/usr/lib/x86_64-linux-gnu" --argv0 $program "\$root/usr/bin/$program" "\$@"
+WRAPPER
+    chmod 755 "$SAFEKEEP_BIN/$tool"
+  done
+  "$SAFEKEEP_BIN/mysql-mysqldump" --version >&2
+  stamp mysql-root "$MYSQL_SERVER_VERSION"
 }
 
 install_moto() {
@@ -110,6 +178,7 @@ install_doltgres() {
 install_node
 export PATH="$SAFEKEEP_BIN:$PATH"
 install_debian_packages
+install_mysql_root
 install_moto
 go_install versitygw "$VERSITYGW_VERSION" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 go_install dolt "$DOLT_MODULE_VERSION" "github.com/dolthub/dolt/go/cmd/dolt@$DOLT_MODULE_VERSION"

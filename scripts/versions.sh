@@ -16,3 +16,7 @@ VERSITYGW_VERSION=v1.7.0          # S3 data plane
 DOLT_MODULE_VERSION=v0.40.5-0.20260818190141-0c8421b85560
 # Doltgres v0.56.3 (2026-05-26) is the newest release whose pinned Dolt and go-mysql-server the proxy serves.
 DOLTGRES_VERSION=v0.56.3
+# MySQL from Debian's unstable suite (stable has only MariaDB), in a root filesystem made with mmdebstrap under
+# $SAFEKEEP_HOME/mysql-root so none of its libraries touch the host. An exact Debian version: unstable moves on,
+# so when the mirror no longer carries it, setup fails and says so; pin what `apt-cache policy` then offers.
+MYSQL_SERVER_VERSION=9.7.4-2

@@ -3,12 +3,16 @@
  *
  * A test asks for the peers it needs with `await peer('postgres')`: when the peer is down, it gets
  * `undefined` and a loud skip reason locally, and a failure under CI=true, where every peer must be up.
+ *
+ * PostgreSQL (both), MariaDB and MySQL offer TLS with a certificate for 127.0.0.1 and localhost from a private
+ * CA made per run directory (`peerCa()`); plain connections work too. Dolt and Doltgres have no TLS.
  */
 import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const PEER_NAMES = ['postgres', 'mariadb', 'moto', 'versitygw', 'dolt', 'doltgres', 'postgres18'] as const;
+export const PEER_NAMES = ['postgres', 'mariadb', 'moto', 'versitygw', 'dolt', 'doltgres', 'postgres18', 'mysql'] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
 
 export interface DatabasePeer {
@@ -32,6 +36,7 @@ interface PeerTypes {
   postgres: DatabasePeer;
   postgres18: DatabasePeer;
   mariadb: DatabasePeer;
+  mysql: DatabasePeer;
   dolt: DatabasePeer;
   doltgres: DatabasePeer;
   versitygw: S3Peer;
@@ -63,11 +68,45 @@ const ports: Record<PeerName, number> = {
   dolt: Number(process.env.SAFEKEEP_DOLT_PORT ?? 53307),
   doltgres: Number(process.env.SAFEKEEP_DOLTGRES_PORT ?? 55433),
   postgres18: Number(process.env.SAFEKEEP_PG18_PORT ?? 55418),
+  mysql: Number(process.env.SAFEKEEP_MYSQL_PORT ?? 53308),
 };
 
 /** The generated password every database peer's superuser shares (from credentials.env, 0600). */
 export function peerPassword(): string {
   return readEnvFile('credentials.env').SAFEKEEP_PEER_USER_PASSWORD ?? '';
+}
+
+export interface PeerCa {
+  /** The PEM file, for tools that take a path (`sslrootcert=`, `--ssl-ca=`). */
+  readonly path: string;
+  /** Its text, for drivers that take the certificate itself (`ssl: { ca }`). */
+  readonly pem: string;
+}
+
+/**
+ * The private CA that signed the TLS certificate of the PostgreSQL, MariaDB and MySQL peers (for 127.0.0.1 and
+ * localhost), made by `scripts/peers.sh start` once per run directory. Throws when there is none yet.
+ */
+export function peerCa(): PeerCa {
+  const path = readEnvFile('peers.env').SAFEKEEP_PEER_CA ?? join(RUN_DIR, 'tls', 'ca.pem');
+  try {
+    return { path, pem: readFileSync(path, 'utf8') };
+  } catch (error) {
+    throw new Error(`no test CA at ${path}; start the peers with: bash scripts/peers.sh start`, { cause: error });
+  }
+}
+
+/**
+ * MySQL's own mysqldump and mysql client (from the MySQL peer's Debian unstable rootfs, through wrappers
+ * scripts/setup.sh writes), to hand to the product as SAFEKEEP_MYSQLDUMP / SAFEKEEP_MYSQL.
+ */
+export function mysqlClientTools(): { readonly mysqldump: string; readonly mysql: string } {
+  const env = readEnvFile('peers.env');
+  const bin = join(process.env.SAFEKEEP_HOME ?? join(homedir(), '.cache', 'safekeep'), 'bin');
+  return {
+    mysqldump: env.SAFEKEEP_MYSQL_MYSQLDUMP ?? join(bin, 'mysql-mysqldump'),
+    mysql: env.SAFEKEEP_MYSQL_CLIENT ?? join(bin, 'mysql-client'),
+  };
 }
 
 /** Where a peer listens and how to log in, whether or not it is up (scripts use this; tests use `peer`). */
@@ -79,6 +118,7 @@ export function peerCoordinates<N extends PeerName>(name: N): PeerTypes[N] {
     postgres: { host: HOST, port, user: 'postgres', password },
     postgres18: { host: HOST, port, user: 'postgres', password },
     mariadb: { host: HOST, port, user: 'root', password },
+    mysql: { host: HOST, port, user: 'root', password },
     dolt: { host: HOST, port, user: 'root', password },
     doltgres: { host: HOST, port, user: 'postgres', password },
     versitygw: {
