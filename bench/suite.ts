@@ -2,7 +2,7 @@
  * The benchmark suite of issue 13: `safekeep dump` and `safekeep restore` side by side with their
  * yardsticks, on a realistic generated dataset, PostgreSQL and MariaDB, in one run.
  *
- *   npm run bench             # quick: 100 MB per engine, one round (under 5 minutes once the data exists)
+ *   npm run bench             # quick: 100 MB per engine, two rounds (under 5 minutes)
  *   npm run bench:full        # full: 100 MB and 1 GB per engine, three rounds
  *   npm run bench:full -- --huge                     # adds a 10 GB PostgreSQL dataset (long)
  *   node bench/suite.ts --quick --engines postgres --sizes 20 --rounds 1   # while developing
@@ -61,7 +61,7 @@ const sizesFor = (engine: Engine): number[] => {
   if (mode === 'quick') return [100];
   return engine === 'postgres' && values.huge ? [100, 1000, 10000] : [100, 1000];
 };
-const rounds = Number(values.rounds ?? (mode === 'quick' ? 1 : 3));
+const rounds = Number(values.rounds ?? (mode === 'quick' ? 2 : 3));
 const zstdLevels = [1, 3, 9];
 const command = `node bench/suite.ts ${process.argv.slice(2).join(' ')}`.trim();
 

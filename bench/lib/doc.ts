@@ -52,7 +52,7 @@ although they share the machine. Worker peak RSS is the node process's VmHWM, sa
 
 **Pairing.** A warm-up dump to local disk comes first (it is also the restore yardstick's input). Then each
 round runs every dump pipeline back to back, in reverse order on odd rounds, then the two restores; a ratio
-is taken within each round, and the table shows the median over rounds (quick: 1 round at 100 MB per
+is taken within each round, and the table shows the median over rounds (quick: 2 rounds at 100 MB per
 engine; full: 3 rounds at 100 MB and 1 GB, and 10 GB of PostgreSQL with \`--huge\`). Benchmarks run under
 \`nice -n 10\` on a shared 2-core machine, so read the ratios rather than absolute speeds.
 

@@ -194,13 +194,13 @@ export function barChart(title: string, groups: readonly ChartGroup[]): string {
   const barHeight = 18;
   const gap = 6;
   const plot = width - left - right;
-  const max = Math.max(2, ...groups.flatMap((g) => g.bars.map((b) => b.value)), ...groups.map((g) => g.targetLine?.value ?? 0));
-  const scaleMax = Math.ceil(max);
-  const x = (v: number) => left + (v / scaleMax) * plot;
   const parts: string[] = [];
   let y = 40;
   parts.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(title)}</text>`);
   for (const group of groups) {
+    // Each panel has its own axis, from 0 to the next whole ratio above its longest bar (at least 2x).
+    const scaleMax = Math.ceil(Math.max(2, ...group.bars.map((b) => b.value), group.targetLine?.value ?? 0));
+    const x = (v: number) => left + (v / scaleMax) * plot;
     parts.push(`<text x="10" y="${y + 14}" font-size="13" font-weight="bold">${escapeXml(group.title)}</text>`);
     parts.push(
       `<text x="${width - 10}" y="${y + 14}" text-anchor="end" font-size="11" fill="#555">1.0 = ${escapeXml(group.baseline)}</text>`,
