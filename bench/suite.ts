@@ -6,6 +6,7 @@
  *   npm run bench:full        # full: 100 MB and 1 GB per engine, three rounds
  *   npm run bench:full -- --huge                     # adds a 10 GB PostgreSQL dataset (long)
  *   node bench/suite.ts --quick --engines postgres --sizes 20 --rounds 1   # while developing
+ *   node bench/suite.ts --report-only   # re-render the committed summaries after changing the report
  *
  * The npm scripts go through bench/bench.sh, which starts the peers that are down and runs this under
  * `nice -n 10`. Each round runs every pipeline back to back, in reverse order on odd rounds, so a contender
@@ -14,7 +15,7 @@
  * and docs/BENCHMARKS.md is rebuilt from every mode's summary.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,7 +31,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { peer } from '#test/support/peers.ts';
 import { type Dataset, ensureMysqlDataset, ensurePostgresDataset } from './lib/datasets.ts';
-import { writeBenchmarksDoc } from './lib/doc.ts';
+import { rebuildFromSummaries, writeSummary } from './lib/doc.ts';
 import { ToolWrappers } from './lib/measure.ts';
 import {
   type CaseContext,
@@ -41,7 +42,7 @@ import {
   type Pipeline,
   restorePipelines,
 } from './lib/pipelines.ts';
-import { barChart, type CaseResult, chartGroups, type SuiteResult, suiteMarkdown } from './lib/report.ts';
+import { type CaseResult, type SuiteResult, suiteMarkdown } from './lib/report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -52,6 +53,7 @@ const { values } = parseArgs({
     sizes: { type: 'string' },
     rounds: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
+    'report-only': { type: 'boolean', default: false },
   },
 });
 const mode = values.full ? 'full' : 'quick';
@@ -64,6 +66,12 @@ const sizesFor = (engine: Engine): number[] => {
 const rounds = Number(values.rounds ?? (mode === 'quick' ? 2 : 3));
 const zstdLevels = [1, 3, 9];
 const command = `node bench/suite.ts ${process.argv.slice(2).join(' ')}`.trim();
+
+if (values['report-only']) {
+  rebuildFromSummaries();
+  console.error('[bench] rebuilt bench/results/<mode>.{md,svg} and docs/BENCHMARKS.md from bench/results/<mode>.json');
+  process.exit(0);
+}
 
 const started = new Date();
 const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -265,25 +273,11 @@ writeFileSync(
   `bench/results/raw/${started.toISOString().replaceAll(':', '-')}-${mode}.json`,
   `${JSON.stringify(result, null, 2)}\n`,
 );
-const chart = barChart(
-  `safekeep vs its yardsticks (${mode} mode): wall time relative to the yardstick, lower is better`,
-  cases.flatMap(chartGroups),
-);
-const markdown = suiteMarkdown(result, `${mode}.svg`);
 if (values['no-write']) {
-  console.log(markdown);
+  console.log(suiteMarkdown(result, `${mode}.svg`));
 } else {
-  writeFileSync(`bench/results/${mode}.json`, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(`bench/results/${mode}.svg`, chart);
-  writeFileSync(
-    `bench/results/${mode}.md`,
-    `# Benchmarks: ${mode} mode\n\nSee docs/BENCHMARKS.md for the method.\n\n${markdown}`,
-  );
-  writeBenchmarksDoc(
-    ['quick', 'full'].flatMap((m) =>
-      existsSync(`bench/results/${m}.json`) ? [JSON.parse(readFileSync(`bench/results/${m}.json`, 'utf8')) as SuiteResult] : [],
-    ),
-  );
-  console.log(markdown);
+  writeSummary(result);
+  rebuildFromSummaries();
+  console.log(suiteMarkdown(result, `${mode}.svg`));
   log(`wrote bench/results/${mode}.{json,md,svg} and docs/BENCHMARKS.md`);
 }

@@ -3,8 +3,36 @@
  * the method, the commands, the cost model and its prices, then each mode's tables and chart. Every number
  * in it comes from a run; the prose around them only says how they were taken.
  */
-import { writeFileSync } from 'node:fs';
-import { FARGATE, type SuiteResult, suiteMarkdown } from './report.ts';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { barChart, chartGroups, FARGATE, type SuiteResult, suiteMarkdown } from './report.ts';
+
+const MODES = ['quick', 'full'] as const;
+
+/** bench/results/<mode>.{json,md,svg} for one run. */
+export function writeSummary(result: SuiteResult): void {
+  const { mode } = result;
+  writeFileSync(`bench/results/${mode}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(
+    `bench/results/${mode}.svg`,
+    barChart(
+      `safekeep vs its yardsticks (${mode} mode): wall time relative to the yardstick, lower is better`,
+      result.cases.flatMap(chartGroups),
+    ),
+  );
+  writeFileSync(
+    `bench/results/${mode}.md`,
+    `# Benchmarks: ${mode} mode\n\nSee docs/BENCHMARKS.md for the method.\n\n${suiteMarkdown(result, `${mode}.svg`)}`,
+  );
+}
+
+/** Every committed summary, rendered again (after a run, or with `--report-only` after a change to the report). */
+export function rebuildFromSummaries(): void {
+  const results = MODES.flatMap((m) =>
+    existsSync(`bench/results/${m}.json`) ? [JSON.parse(readFileSync(`bench/results/${m}.json`, 'utf8')) as SuiteResult] : [],
+  );
+  for (const result of results) writeSummary(result);
+  writeBenchmarksDoc(results);
+}
 
 const PRICES_CHECKED = '2026-12-01';
 

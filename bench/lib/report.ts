@@ -140,6 +140,33 @@ export function memoryFlatness(cases: readonly CaseResult[]): { engine: Engine; 
   return out;
 }
 
+/**
+ * What a run with two sizes of the same engine says once fixed costs (process start, connections, the
+ * globals object) are taken out: the slope between the smallest and the largest dump.
+ */
+export function marginal(
+  cases: readonly CaseResult[],
+): { engine: Engine; fromMb: number; toMb: number; workerCpuPerGb: number; wallVsProducer: number }[] {
+  const out = [];
+  for (const engine of ['postgres', 'mysql'] as const) {
+    const sized = cases.filter((c) => c.engine === engine).sort((a, b) => a.rawBytes - b.rawBytes);
+    const small = sized[0];
+    const large = sized[sized.length - 1];
+    if (!small || !large || small === large) continue;
+    const get = (c: CaseResult, id: string) => summarize(c).find((p) => p.id === id);
+    const [ss, ls, sp, lp] = [get(small, 'safekeep'), get(large, 'safekeep'), get(small, 'producer'), get(large, 'producer')];
+    if (!ss || !ls || !sp || !lp) continue;
+    out.push({
+      engine,
+      fromMb: small.rawBytes / 1e6,
+      toMb: large.rawBytes / 1e6,
+      workerCpuPerGb: (ls.otherCpuS - ss.otherCpuS) / ((large.rawBytes - small.rawBytes) / GB),
+      wallVsProducer: (ls.wallS - ss.wallS) / (lp.wallS - sp.wallS),
+    });
+  }
+  return out;
+}
+
 export interface CostRow {
   readonly pipeline: string;
   readonly vcpu: number;
@@ -341,7 +368,27 @@ export function suiteMarkdown(result: SuiteResult, chartPath: string): string {
     '',
   ];
   for (const c of result.cases) lines.push(caseTables(c), '');
+  const slopes = marginal(result.cases);
+  if (slopes.length) {
+    lines.push(
+      'Between sizes, with fixed costs taken out (the slope from the smallest to the largest dump of each engine; for information, the targets above use the plain figures):',
+      '',
+      '| engine | sizes | marginal worker CPU per GB | marginal safekeep wall / producer wall |',
+      '|---|---|---|---|',
+    );
+    for (const m of slopes)
+      lines.push(
+        `| ${m.engine} | ${f(m.fromMb, 0)} -> ${f(m.toMb, 0)} MB | ${f(m.workerCpuPerGb, 2)} s/GB | ${f(m.wallVsProducer, 2)}x |`,
+      );
+    lines.push('');
+  }
   const flat = memoryFlatness(result.cases);
+  if (!flat.length) {
+    lines.push(
+      'Memory flatness needs two sizes of one engine: see the full mode, or `bench/dump-memory.ts` (results in `bench/results/dump-memory.md`).',
+      '',
+    );
+  }
   if (flat.length) {
     lines.push('Memory flatness of `safekeep dump` (peak RSS at the largest size over the smallest; target within 10%):', '');
     lines.push('| engine | smallest | largest | ratio | result |', '|---|---|---|---|---|');
