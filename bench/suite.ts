@@ -32,7 +32,7 @@ import pg from 'pg';
 import { peer } from '#test/support/peers.ts';
 import { type Dataset, ensureMysqlDataset, ensurePostgresDataset } from './lib/datasets.ts';
 import { rebuildFromSummaries, writeSummary } from './lib/doc.ts';
-import { ToolWrappers } from './lib/measure.ts';
+import { killRunning, ToolWrappers } from './lib/measure.ts';
 import {
   type CaseContext,
   dumpPipelines,
@@ -244,6 +244,16 @@ async function emptyBucket(): Promise<void> {
   await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
 
+// Interrupted: stop the running pipeline, then let the finally below remove the scratch files and the bucket.
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    interrupted = true;
+    log(`${signal}: stopping`);
+    killRunning();
+  });
+}
+
 const cases: CaseResult[] = [];
 try {
   for (const engine of engines) {
@@ -258,6 +268,7 @@ try {
 } finally {
   rmSync(scratchRoot, { recursive: true, force: true });
   await emptyBucket().catch((error: Error) => log(`could not remove bucket ${bucket}: ${error.message}`));
+  if (interrupted) process.exit(130);
 }
 
 const result: SuiteResult = {

@@ -11,7 +11,7 @@
  * SAFEKEEP_MYSQLDUMP, SAFEKEEP_MYSQL); the yardsticks call them by path. Its minimal child environment is
  * why the output directory is written into each wrapper rather than passed in a variable.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -90,6 +90,19 @@ export interface RunOptions {
   readonly cwd?: string;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Stops the pipelines still running (the suite calls this when it is interrupted). */
+export function killRunning(): void {
+  for (const child of running) {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /** Runs `script` under bash (pipefail) and measures it; rejects with its stderr tail when it fails. */
 export function measure(script: string, wrappers: ToolWrappers, options: RunOptions = {}): Promise<Measurement> {
   wrappers.reset();
@@ -101,7 +114,10 @@ export function measure(script: string, wrappers: ToolWrappers, options: RunOpti
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: options.cwd,
+      // Its own process group, so an interrupted suite can stop the whole pipeline.
+      detached: true,
     });
+    running.add(child);
     let peakKb = 0;
     const sampler = options.sampleRss
       ? setInterval(() => {
@@ -118,6 +134,7 @@ export function measure(script: string, wrappers: ToolWrappers, options: RunOpti
     });
     child.on('error', reject);
     child.on('close', (code) => {
+      running.delete(child);
       const wallS = Number(process.hrtime.bigint() - started) / 1e9;
       if (sampler) clearInterval(sampler);
       if (code !== 0) {
