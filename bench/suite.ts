@@ -11,7 +11,7 @@
  * The npm scripts go through bench/bench.sh, which starts the peers that are down and runs this under
  * `nice -n 10`. Each round runs every pipeline back to back, in reverse order on odd rounds, so a contender
  * and its yardstick share the machine's state; ratios are taken per round, then the median. Raw runs go to
- * bench/results/raw/ (ignored by git); the summary (<mode>.json, <mode>.md, <mode>.svg) to bench/results/,
+ * bench/results/raw/ (ignored by git); the summary (<name>.json, .md, .svg; the name is the mode, plus the engines when --engines limits the run) to bench/results/,
  * and docs/BENCHMARKS.md is rebuilt from every mode's summary.
  */
 import { execFileSync } from 'node:child_process';
@@ -69,7 +69,7 @@ const command = `node bench/suite.ts ${process.argv.slice(2).join(' ')}`.trim();
 
 if (values['report-only']) {
   rebuildFromSummaries();
-  console.error('[bench] rebuilt bench/results/<mode>.{md,svg} and docs/BENCHMARKS.md from bench/results/<mode>.json');
+  console.error('[bench] rebuilt bench/results/<name>.{md,svg} and docs/BENCHMARKS.md from bench/results/<name>.json');
   process.exit(0);
 }
 
@@ -273,6 +273,7 @@ try {
 
 const result: SuiteResult = {
   mode,
+  name: values.engines ? `${mode}-${engines.join(',')}` : mode,
   command,
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
@@ -289,6 +290,6 @@ if (values['no-write']) {
 } else {
   writeSummary(result);
   rebuildFromSummaries();
-  console.log(suiteMarkdown(result, `${mode}.svg`));
-  log(`wrote bench/results/${mode}.{json,md,svg} and docs/BENCHMARKS.md`);
+  console.log(suiteMarkdown(result, `${result.name}.svg`));
+  log(`wrote bench/results/${result.name}.{json,md,svg} and docs/BENCHMARKS.md`);
 }

@@ -21,6 +21,8 @@ export interface CaseResult {
 
 export interface SuiteResult {
   readonly mode: string;
+  /** The summary's file name: the mode, plus the engines when the run was limited to some (`full-postgres`). */
+  readonly name?: string;
   readonly command: string;
   readonly startedAt: string;
   readonly finishedAt: string;
@@ -356,7 +358,7 @@ export function costTable(cases: readonly CaseResult[]): string {
 
 export function suiteMarkdown(result: SuiteResult, chartPath: string): string {
   const lines = [
-    `## ${result.mode} mode, ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
+    `## ${result.mode} mode${result.name && result.name !== result.mode ? ` (${result.name.slice(result.mode.length + 1)} only)` : ''}, ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
     '',
     `Command: \`${result.command}\` (finished ${result.finishedAt.slice(11, 19)} UTC).`,
     '',
