@@ -32,7 +32,7 @@ import pg from 'pg';
 import { peer } from '#test/support/peers.ts';
 import { type Dataset, ensureMysqlDataset, ensurePostgresDataset } from './lib/datasets.ts';
 import { rebuildFromSummaries, writeSummary } from './lib/doc.ts';
-import { killRunning, ToolWrappers } from './lib/measure.ts';
+import { killRunning, PipelineError, ToolWrappers } from './lib/measure.ts';
 import {
   type CaseContext,
   dumpPipelines,
@@ -40,6 +40,7 @@ import {
   localDump,
   mysqlOptionsFile,
   type Pipeline,
+  type PipelineRun,
   restorePipelines,
 } from './lib/pipelines.ts';
 import { type CaseResult, type SuiteResult, suiteMarkdown } from './lib/report.ts';
@@ -162,6 +163,37 @@ async function adminFor(engine: Engine): Promise<{ run: (sql: string) => Promise
   };
 }
 
+// Interrupted: stop the running pipeline, then let the finally below remove the scratch files and the bucket.
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    interrupted = true;
+    log(`${signal}: stopping`);
+    killRunning();
+  });
+}
+
+/** Runs a pipeline; a failure is recorded (and reported as one) instead of ending the suite. */
+async function attempt(p: Pipeline, round: number): Promise<PipelineRun> {
+  try {
+    return await p.run(round);
+  } catch (error) {
+    if (interrupted) throw error;
+    const summary = error instanceof PipelineError ? error.summary : (error as Error).message;
+    log(`  round ${round + 1}/${rounds} ${p.label} FAILED: ${summary.slice(0, 300)}`);
+    if (error instanceof PipelineError) log(error.message.split('\n').slice(-6).join('\n').slice(-3000));
+    return {
+      pipeline: p.id,
+      round,
+      wallS: Number.NaN,
+      cpuS: Number.NaN,
+      toolCpuS: {},
+      dumpToolCpuS: Number.NaN,
+      error: summary.slice(0, 2000),
+    };
+  }
+}
+
 async function runCase(engine: Engine, dataset: Dataset): Promise<CaseResult> {
   const scratch = join(scratchRoot, dataset.database);
   mkdirSync(scratch, { recursive: true });
@@ -186,7 +218,7 @@ async function runCase(engine: Engine, dataset: Dataset): Promise<CaseResult> {
     labels[p.id] = p.label;
     descriptions[p.id] = p.description;
   };
-  const runs = [];
+  const runs: PipelineRun[] = [];
   try {
     const warm = localDump(context);
     note(warm);
@@ -201,16 +233,17 @@ async function runCase(engine: Engine, dataset: Dataset): Promise<CaseResult> {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? dumps : [...dumps].reverse();
       for (const p of order) {
-        const r = await p.run(round);
+        const r = await attempt(p, round);
         runs.push(r);
-        log(
-          `  round ${round + 1}/${rounds} ${p.label}: ${r.wallS.toFixed(2)} s wall, ${r.cpuS.toFixed(2)} s CPU (dump tool ${r.dumpToolCpuS.toFixed(2)} s)${r.peakRssMiB ? `, peak RSS ${r.peakRssMiB.toFixed(0)} MiB` : ''}`,
-        );
+        if (!r.error)
+          log(
+            `  round ${round + 1}/${rounds} ${p.label}: ${r.wallS.toFixed(2)} s wall, ${r.cpuS.toFixed(2)} s CPU (dump tool ${r.dumpToolCpuS.toFixed(2)} s)${r.peakRssMiB ? `, peak RSS ${r.peakRssMiB.toFixed(0)} MiB` : ''}`,
+          );
       }
       for (const p of round % 2 === 0 ? restores : [...restores].reverse()) {
-        const r = await p.run(round);
+        const r = await attempt(p, round);
         runs.push(r);
-        log(`  round ${round + 1}/${rounds} ${p.label}: ${r.wallS.toFixed(2)} s wall, ${r.cpuS.toFixed(2)} s CPU`);
+        if (!r.error) log(`  round ${round + 1}/${rounds} ${p.label}: ${r.wallS.toFixed(2)} s wall, ${r.cpuS.toFixed(2)} s CPU`);
       }
     }
     return {
@@ -242,16 +275,6 @@ async function emptyBucket(): Promise<void> {
     await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
   }
   await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
-}
-
-// Interrupted: stop the running pipeline, then let the finally below remove the scratch files and the bucket.
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    interrupted = true;
-    log(`${signal}: stopping`);
-    killRunning();
-  });
 }
 
 const cases: CaseResult[] = [];

@@ -104,6 +104,11 @@ bash bench/bench.sh --quick --engines postgres --sizes 20   # a smaller run whil
 node bench/dump-memory.ts 200 2000     # peak RSS at two sizes (bench/results/dump-memory.md)
 \`\`\`
 
+\`npm run bench\` is \`bash bench/bench.sh --quick\`, which starts the peers that are down and runs
+\`nice -n 10 node bench/suite.ts --quick\`; each section below names the suite's arguments it ran with
+(\`npm run bench:full -- --engines postgres --rounds 1\` shows as \`node bench/suite.ts --full --engines postgres
+--rounds 1\`). \`node bench/suite.ts --report-only\` renders the committed summaries again without measuring.
+
 ## Cost model
 
 Fargate on-demand, Linux/x86, US East (N. Virginia): **$${FARGATE.vcpuHour} per vCPU-hour** and

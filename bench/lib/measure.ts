@@ -90,6 +90,17 @@ export interface RunOptions {
   readonly cwd?: string;
 }
 
+/** A pipeline that exited non-zero; `summary` is the line that says why (Safekeep's one-line error, or the last line). */
+export class PipelineError extends Error {
+  readonly summary: string;
+  constructor(code: number | null, script: string, stderr: string) {
+    const lines = stderr.trim().split('\n');
+    const summary = (lines.findLast((line) => line.startsWith('safekeep:')) ?? lines[lines.length - 1] ?? `exit ${code}`).trim();
+    super(`pipeline failed (exit ${code}): ${script.slice(0, 300)}\n${stderr.trim()}`);
+    this.summary = summary;
+  }
+}
+
 const running = new Set<ChildProcess>();
 
 /** Stops the pipelines still running (the suite calls this when it is interrupted). */
@@ -130,7 +141,7 @@ export function measure(script: string, wrappers: ToolWrappers, options: RunOpti
       stdout += chunk.toString();
     });
     child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
+      stderr = (stderr + chunk.toString()).slice(-20000);
     });
     child.on('error', reject);
     child.on('close', (code) => {
@@ -138,7 +149,7 @@ export function measure(script: string, wrappers: ToolWrappers, options: RunOpti
       const wallS = Number(process.hrtime.bigint() - started) / 1e9;
       if (sampler) clearInterval(sampler);
       if (code !== 0) {
-        reject(new Error(`pipeline failed (exit ${code}): ${script.slice(0, 300)}\n${stderr.trim()}`));
+        reject(new PipelineError(code, script, stderr));
         return;
       }
       const lines = readFileSync(timesFile, 'utf8').trim().split('\n');

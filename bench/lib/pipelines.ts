@@ -21,6 +21,8 @@ export interface PipelineRun {
   readonly peakRssMiB?: number;
   /** Bytes the pipeline wrote (compressed file, or the stored bytes of a Safekeep backup). */
   readonly outBytes?: number;
+  /** Set when the pipeline failed: why (its figures are then NaN and left out of every median). */
+  readonly error?: string;
 }
 
 export interface Pipeline {
@@ -46,7 +48,7 @@ export interface CaseContext {
   /** The raw dump on local disk (restore-local reads it); set by `localDump`. */
   rawFile?: string;
   /** The manifest of the newest safekeep dump in this case (safekeep restore reads it). */
-  manifest?: string;
+  manifest?: string | undefined;
 }
 
 const DUMP_TOOLS: Record<Engine, readonly string[]> = { postgres: ['pg_dump', 'pg_dumpall'], mysql: ['mariadb-dump'] };
@@ -157,6 +159,7 @@ export function dumpPipelines(context: CaseContext): Pipeline[] {
     description,
     async run(round) {
       const source = `${scheme(engine)}://${peer.user}@${peer.host}:${peer.port}/${context.database}`;
+      context.manifest = undefined;
       const script = `${safekeepCli} dump --engine ${engine} --source ${source} --to s3://${context.bucket}/${context.database.replaceAll('_', '-')}-${id} --endpoint-url ${context.s3.endpoint} --compression ${compression} --json`;
       const m = await measure(script, context.wrappers, { env: safekeepEnv(context), sampleRss: true });
       const result = JSON.parse(m.stdout) as { manifest: string; totals: { storedBytes: number } };
@@ -235,9 +238,11 @@ export function restorePipelines(context: CaseContext): Pipeline[] {
           engine === 'postgres'
             ? `${wrappers.path('pg_restore')} --exit-on-error --no-password --dbname=${name} ${context.rawFile}`
             : `${wrappers.path('mariadb')} --defaults-extra-file=${join(context.scratch, 'client.cnf')} --binary-mode --default-character-set=utf8mb4 --database=${name} < ${context.rawFile}`;
-        const m = await measure(script, wrappers, { env: databaseEnv(context) });
-        await context.admin(`DROP DATABASE IF EXISTS ${quoted(name)}`);
-        return record(context, 'restore-local', round, m);
+        try {
+          return record(context, 'restore-local', round, await measure(script, wrappers, { env: databaseEnv(context) }));
+        } finally {
+          await context.admin(`DROP DATABASE IF EXISTS ${quoted(name)}`);
+        }
       },
     },
     {
@@ -249,9 +254,16 @@ export function restorePipelines(context: CaseContext): Pipeline[] {
         const name = target(round, 'safekeep');
         await fresh(name);
         const script = `${safekeepCli} restore --from ${context.manifest} --target ${scheme(engine)}://${peer.user}@${peer.host}:${peer.port}/${name} --endpoint-url ${context.s3.endpoint} --json`;
-        const m = await measure(script, wrappers, { env: safekeepEnv(context), sampleRss: true });
-        await context.admin(`DROP DATABASE IF EXISTS ${quoted(name)}`);
-        return record(context, 'restore-safekeep', round, m);
+        try {
+          return record(
+            context,
+            'restore-safekeep',
+            round,
+            await measure(script, wrappers, { env: safekeepEnv(context), sampleRss: true }),
+          );
+        } finally {
+          await context.admin(`DROP DATABASE IF EXISTS ${quoted(name)}`);
+        }
       },
     },
   ];

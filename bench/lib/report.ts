@@ -51,12 +51,16 @@ export interface PipelineSummary {
   readonly peakRssMiB?: number;
   readonly outBytes?: number;
   readonly n: number;
+  /** Every run of the pipeline failed: why. */
+  readonly failed?: string;
 }
 
 export function summarize(c: CaseResult): PipelineSummary[] {
   const ids = [...new Set(c.runs.map((r) => r.pipeline))];
   return ids.map((id) => {
-    const runs = c.runs.filter((r) => r.pipeline === id);
+    const all = c.runs.filter((r) => r.pipeline === id);
+    const runs = all.filter((r) => !r.error);
+    const failed = runs.length === 0 ? all.find((r) => r.error)?.error : undefined;
     const tools = [...new Set(runs.flatMap((r) => Object.keys(r.toolCpuS)))];
     const rss = runs.flatMap((r) => (r.peakRssMiB !== undefined ? [r.peakRssMiB] : []));
     const out = runs.flatMap((r) => (r.outBytes !== undefined ? [r.outBytes] : []));
@@ -71,6 +75,7 @@ export function summarize(c: CaseResult): PipelineSummary[] {
       ...(rss.length ? { peakRssMiB: Math.max(...rss) } : {}),
       ...(out.length ? { outBytes: median(out) } : {}),
       n: runs.length,
+      ...(failed !== undefined ? { failed } : {}),
     };
   });
 }
@@ -81,7 +86,7 @@ export function pairedRatio(c: CaseResult, numerator: string, denominator: strin
   for (let round = 0; round < c.rounds; round++) {
     const a = c.runs.find((r) => r.pipeline === numerator && r.round === round);
     const b = c.runs.find((r) => r.pipeline === denominator && r.round === round);
-    if (a && b) ratios.push(a.wallS / b.wallS);
+    if (a && b && !a.error && !b.error) ratios.push(a.wallS / b.wallS);
   }
   return median(ratios);
 }
@@ -97,12 +102,15 @@ export interface TargetCheck {
 export function targets(c: CaseResult): TargetCheck[] {
   const tool = c.engine === 'postgres' ? 'pg_dump -Fc -Z0' : 'mysqldump';
   const checks: TargetCheck[] = [];
-  const push = (target: string, measured: string, value: number, limit: string, pass: boolean) => {
+  const failure = (id: string) => c.runs.find((r) => r.pipeline === id && r.error)?.error;
+  const push = (target: string, measured: string, value: number, limit: string, pass: boolean, contender = 'safekeep') => {
     if (Number.isFinite(value)) checks.push({ target, measured, value, limit, pass });
+    else if (failure(contender))
+      checks.push({ target, measured: `${contender} failed: ${failure(contender)?.slice(0, 160)}`, value, limit, pass: false });
   };
   const wall = pairedRatio(c, 'safekeep', 'producer');
   push(`dump wall vs \`${tool} > /dev/null\``, 'safekeep wall / producer wall', wall, '<= 1.20x', wall <= 1.2);
-  const sk = c.runs.filter((r) => r.pipeline === 'safekeep');
+  const sk = c.runs.filter((r) => r.pipeline === 'safekeep' && !r.error);
   const workerPerGb = median(sk.map((r) => (r.cpuS - r.dumpToolCpuS) / (c.rawBytes / GB)));
   push('worker CPU per GB of raw dump (dump tool excluded)', 'CPU s / GB', workerPerGb, '<= 4.0 s/GB', workerPerGb <= 4);
   const gzip = pairedRatio(c, 'gzip', 'safekeep');
@@ -124,6 +132,7 @@ export function targets(c: CaseResult): TargetCheck[] {
     restore,
     '>= 0.90x',
     restore >= 0.9,
+    'restore-safekeep',
   );
   return checks;
 }
@@ -187,7 +196,7 @@ export function costModel(c: CaseResult, pipelines: readonly string[]): CostRow[
   const gb = c.rawBytes / GB;
   for (const id of pipelines) {
     const s = summarize(c).find((p) => p.id === id);
-    if (!s) continue;
+    if (!s || s.failed !== undefined) continue;
     const busiest = Math.max(s.cpuS - Object.values(s.toolCpuS).reduce((a, b) => a + b, 0), ...Object.values(s.toolCpuS));
     for (const size of FARGATE_SIZES) {
       const secondsPerGb = Math.max(s.cpuS / size.vcpu, busiest) / gb;
@@ -228,7 +237,8 @@ export function barChart(title: string, groups: readonly ChartGroup[]): string {
   parts.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(title)}</text>`);
   for (const group of groups) {
     // Each panel has its own axis, from 0 to the next whole ratio above its longest bar (at least 2x).
-    const scaleMax = Math.ceil(Math.max(2, ...group.bars.map((b) => b.value), group.targetLine?.value ?? 0));
+    const finite = group.bars.map((b) => b.value).filter(Number.isFinite);
+    const scaleMax = Math.ceil(Math.max(2, ...finite, group.targetLine?.value ?? 0));
     const x = (v: number) => left + (v / scaleMax) * plot;
     parts.push(`<text x="10" y="${y + 14}" font-size="13" font-weight="bold">${escapeXml(group.title)}</text>`);
     parts.push(
@@ -237,6 +247,12 @@ export function barChart(title: string, groups: readonly ChartGroup[]): string {
     y += 24;
     const top = y;
     for (const bar of group.bars) {
+      if (!Number.isFinite(bar.value)) {
+        parts.push(`<text x="${left - 8}" y="${y + 13}" text-anchor="end" font-size="12">${escapeXml(bar.label)}</text>`);
+        parts.push(`<text x="${left + 4}" y="${y + 13}" font-size="12" fill="#d9534f" font-weight="bold">failed</text>`);
+        y += barHeight + gap;
+        continue;
+      }
       const w = Math.max(1, x(bar.value) - left);
       parts.push(`<text x="${left - 8}" y="${y + 13}" text-anchor="end" font-size="12">${escapeXml(bar.label)}</text>`);
       parts.push(
@@ -318,6 +334,10 @@ export function caseTables(c: CaseResult): string {
   );
   for (const p of s) {
     const isRestore = p.id.startsWith('restore');
+    if (p.failed !== undefined) {
+      lines.push(`| ${cell(p.label)} | **failed**: ${cell(p.failed.slice(0, 240).replaceAll('\n', ' '))} |${' |'.repeat(9)}`);
+      continue;
+    }
     lines.push(
       `| ${cell(p.label)} | ${f(p.wallS, 2)} s | ${producer && !isRestore ? `${f(p.wallS / producer.wallS, 2)}x` : ''} | ${f(c.rawBytes / 1e6 / p.wallS, 0)} | ${f(p.cpuS, 2)} s | ${f(p.dumpToolCpuS, 2)} s | ${f(p.otherCpuS, 2)} s | ${f(p.otherCpuS / gb, 2)} s | ${p.outBytes !== undefined ? mb(p.outBytes) : ''} | ${p.outBytes ? `${f(c.rawBytes / p.outBytes, 2)}x` : ''} | ${p.peakRssMiB !== undefined ? `${f(p.peakRssMiB)} MiB` : ''} |`,
     );
@@ -338,7 +358,7 @@ export function caseTables(c: CaseResult): string {
   lines.push('', '| target | measured | value | limit | result |', '|---|---|---|---|---|');
   for (const t of targets(c)) {
     lines.push(
-      `| ${cell(t.target)} | ${t.measured} | ${f(t.value, 2)}${t.limit.includes('s/GB') ? ' s/GB' : 'x'} | ${t.limit} | ${t.pass ? 'pass' : '**FAIL**'} |`,
+      `| ${cell(t.target)} | ${t.measured} | ${Number.isFinite(t.value) ? `${f(t.value, 2)}${t.limit.includes('s/GB') ? ' s/GB' : 'x'}` : 'n/a'} | ${t.limit} | ${t.pass ? 'pass' : '**FAIL**'} |`,
     );
   }
   return lines.join('\n');
