@@ -159,7 +159,8 @@ export function dumpPipelines(context: CaseContext): Pipeline[] {
     description,
     async run(round) {
       const source = `${scheme(engine)}://${peer.user}@${peer.host}:${peer.port}/${context.database}`;
-      context.manifest = undefined;
+      // A failed dump must not leave safekeep restore reading the previous round's backup.
+      if (compression === 'zstd') context.manifest = undefined;
       const script = `${safekeepCli} dump --engine ${engine} --source ${source} --to s3://${context.bucket}/${context.database.replaceAll('_', '-')}-${id} --endpoint-url ${context.s3.endpoint} --compression ${compression} --json`;
       const m = await measure(script, context.wrappers, { env: safekeepEnv(context), sampleRss: true });
       const result = JSON.parse(m.stdout) as { manifest: string; totals: { storedBytes: number } };
