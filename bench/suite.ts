@@ -294,6 +294,10 @@ try {
   if (interrupted) process.exit(130);
 }
 
+// Other suites share the machine: how busy it was at the end says how far to trust the wall times.
+machine['load average at end'] = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
 const result: SuiteResult = {
   mode,
   name: values.engines ? `${mode}-${engines.join(',')}` : mode,
