@@ -18,9 +18,15 @@ import { withPostgres } from './connection.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
 import { majorOf, pgToolPath, toolVersion } from './tools.ts';
 
-/** libpq settings for the tools; the password travels in PGPASSWORD, never argv. */
-function libpqEnvironment(endpoint: DatabaseEndpoint): Record<string, string> {
+/**
+ * libpq settings for the tools; the password travels in PGPASSWORD, never argv. The database goes in
+ * PGDATABASE, never `--dbname`: libpq reads a `--dbname` holding `=` or starting with postgresql:// as a whole
+ * connection string, so a database named `host=evil dbname=x` would send the tool, and the password, there.
+ * PGDATABASE is only ever a name.
+ */
+function libpqEnvironment(endpoint: DatabaseEndpoint, database: string): Record<string, string> {
   return {
+    PGDATABASE: database,
     PGHOST: endpoint.host,
     PGPORT: String(endpoint.port),
     PGUSER: endpoint.user,
@@ -59,11 +65,11 @@ async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
 
 async function dump(run: DumpRun): Promise<Record<string, never>> {
   const { source, compression, timeoutMs } = run;
-  const env = libpqEnvironment(source);
   const secrets = [source.password];
   const extension = EXTENSIONS[compression];
 
   const globalsArgs = ['--globals-only', '--no-password', '--database=postgres'];
+  const env = libpqEnvironment(source, 'postgres');
   if (!run.facts.flags?.canReadRolePasswords) globalsArgs.push('--no-role-passwords');
   await run.stage({
     name: objectName('globals', undefined, `.sql${extension}`),
@@ -90,8 +96,8 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
       // -Z0: we compress the stream ourselves; --no-password: fail instead of prompting.
       producer: spawnProducer({
         command: pgToolPath('pg_dump'),
-        args: ['--format=custom', '--compress=0', '--no-password', `--dbname=${database}`],
-        env,
+        args: ['--format=custom', '--compress=0', '--no-password'],
+        env: libpqEnvironment(source, database),
         secrets,
         timeoutMs,
         description: `pg_dump of ${database}`,
@@ -126,8 +132,10 @@ async function restore(request: RestoreRequest) {
     {
       command: pgToolPath('pg_restore'),
       // --no-owner/--no-acl would lose what Bytebase expects; keep both, and stop at the first error.
-      args: ['--exit-on-error', '--no-password', `--dbname=${stagingName}`],
-      env: libpqEnvironment(target),
+      // pg_restore needs --dbname to restore into a database rather than print SQL; `dbname=` makes the value a
+      // connection string whose only setting is the quoted name, so the name itself is never parsed as one.
+      args: ['--exit-on-error', '--no-password', `--dbname=dbname=${conninfoValue(stagingName)}`],
+      env: libpqEnvironment(target, stagingName),
       secrets: [target.password],
       timeoutMs: request.timeoutMs,
       description: `pg_restore into ${stagingName}`,
@@ -206,8 +214,8 @@ async function runPsql(request: RestoreRequest, object: ManifestObject, database
     {
       command: pgToolPath('psql'),
       // Roles that already exist make CREATE ROLE fail; that is expected on a live server, so no ON_ERROR_STOP.
-      args: ['--no-password', '--quiet', `--dbname=${database}`, '--file=-'],
-      env: libpqEnvironment(request.target),
+      args: ['--no-password', '--quiet', '--file=-'],
+      env: libpqEnvironment(request.target, database),
       secrets: [request.target.password],
       timeoutMs: request.timeoutMs,
       description: 'psql applying the globals',
@@ -215,6 +223,11 @@ async function runPsql(request: RestoreRequest, object: ManifestObject, database
     await request.openVerified(object),
   );
   if (exit.code !== 0) throw new RestoreError(`applying roles and tablespaces failed (${exit.stderrTail})`);
+}
+
+/** A libpq conninfo value: single-quoted, with backslash and quote escaped. */
+export function conninfoValue(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 
 function databasesOf(request: { manifest: { objects: readonly ManifestObject[] } }): string[] {
