@@ -15,6 +15,7 @@ import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { checkStoredObject } from '../stored-object-check.ts';
 import { withPostgres } from './connection.ts';
+import { type DatabaseProperties, parseDatabaseProperties, renameDatabase } from './database-properties.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
 import { majorOf, pgToolPath, toolVersion } from './tools.ts';
 
@@ -117,12 +118,13 @@ async function restore(request: RestoreRequest) {
       2,
     );
   await toolVersion('pg_restore');
+  const properties = await readDatabaseProperties(request, object);
 
   // Restore into a fresh database: the target itself, or (with --swap) a temporary one renamed into place.
   const runSuffix = manifest.runId.toLowerCase().replace(/[^a-z0-9]/g, '');
   const sideName = (kind: string) => `${request.targetDatabase}_${kind}_${runSuffix}`.slice(0, 63);
   const stagingName = request.swap ? sideName('safekeep') : request.targetDatabase;
-  await prepareEmptyDatabase(target, stagingName, request.force, request.swap);
+  const created = await prepareEmptyDatabase(target, stagingName, request.force, request.swap, properties.createOptions);
 
   if (request.withGlobals) {
     const globals = manifest.objects.find((o) => o.role === 'globals');
@@ -156,6 +158,8 @@ async function restore(request: RestoreRequest) {
       ).rows[0]?.n ?? 0,
     ),
   );
+  // Last: the properties may take our login's access away (a new owner, CONNECT revoked from PUBLIC).
+  await applyDatabaseProperties(request, properties, request.sourceDatabase, stagingName, created);
   if (!request.swap) return { database: stagingName, tables };
 
   const previous = sideName('old');
@@ -179,17 +183,80 @@ async function restore(request: RestoreRequest) {
   return { database: request.targetDatabase, previousDatabase: previous, tables };
 }
 
+/** The database-level entries of the archive (see database-properties.ts); pg_restore reads only its head. */
+async function readDatabaseProperties(request: RestoreRequest, object: ManifestObject): Promise<DatabaseProperties> {
+  const archive = await request.openVerified(object);
+  try {
+    const { stdout, exit } = await runTool(
+      {
+        command: pgToolPath('pg_restore'),
+        args: ['--create', '--schema-only', '--file=-'],
+        timeoutMs: request.timeoutMs,
+        description: 'pg_restore reading the database properties',
+      },
+      archive,
+    );
+    if (exit.code !== 0) {
+      throw new RestoreError(
+        `reading the database properties from the archive failed (${exit.stderrTail || `exit code ${exit.code}`})`,
+      );
+    }
+    return parseDatabaseProperties(stdout);
+  } finally {
+    archive.destroy();
+  }
+}
+
 /**
- * Creates `name` (from template0), or accepts it when it exists and holds no tables, or `force` is set. A
- * `mustBeNew` database (the --swap staging one) must not exist yet.
+ * Owner, settings, comment, labels and privileges of the backed-up database, onto `name`. A database that
+ * existed before (--force) first drops its own settings, so it ends up with the backup's, not a mix.
  */
-async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, force: boolean, mustBeNew: boolean): Promise<void> {
+async function applyDatabaseProperties(
+  request: RestoreRequest,
+  properties: DatabaseProperties,
+  source: string,
+  name: string,
+  created: boolean,
+): Promise<void> {
+  await withPostgres(request.target, 'postgres', async (db) => {
+    const target = db.escapeIdentifier(name);
+    if (!created) await db.query(`ALTER DATABASE ${target} RESET ALL`);
+    for (const statement of properties.statements) {
+      try {
+        await db.query(renameDatabase(statement, source, target));
+      } catch (error) {
+        throw new RestoreError(
+          `"${name}" is restored, but applying "${statement.split('\n')[0]}" to it failed (${(error as Error).message}); create the missing role (restore with --with-globals) or apply it by hand`,
+        );
+      }
+    }
+  });
+}
+
+/**
+ * Creates `name` (from template0, with the backup's encoding and locale), or accepts it when it exists and
+ * holds no tables, or `force` is set. A `mustBeNew` database (the --swap staging one) must not exist yet.
+ * Says whether it created the database.
+ */
+async function prepareEmptyDatabase(
+  target: DatabaseEndpoint,
+  name: string,
+  force: boolean,
+  mustBeNew: boolean,
+  createOptions: string,
+): Promise<boolean> {
   const created = await withPostgres(target, 'postgres', async (db) => {
     if ((await db.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount) return false;
-    await db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} TEMPLATE template0`);
+    try {
+      await db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} WITH TEMPLATE = template0 ${createOptions}`);
+    } catch (error) {
+      throw new RestoreError(
+        `cannot create "${name}" with the backup's encoding and locale (${createOptions}): ${(error as Error).message}; install that locale on the server or create the database yourself and restore with --force`,
+      );
+    }
     return true;
   });
-  if (created) return;
+  if (created) return true;
   if (mustBeNew)
     throw new RestoreError(`a database "${name}" already exists from an earlier swap; drop or rename it, then rerun`, 2);
   const tables = await withPostgres(target, name, async (db) =>
@@ -207,6 +274,7 @@ async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, forc
       2,
     );
   }
+  return false;
 }
 
 async function runPsql(request: RestoreRequest, object: ManifestObject, database: string): Promise<void> {
