@@ -73,7 +73,7 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
   const { source, compression, timeoutMs } = run;
   const tool = await dumpTool();
   const extension = EXTENSIONS[compression];
-  const options = await clientOptionsFile(source);
+  const options = await clientOptionsFile(source, tool.flavor);
   try {
     await run.stage({
       name: objectName('grants', undefined, `.sql${extension}`),
@@ -196,14 +196,22 @@ async function restore(request: RestoreRequest) {
     }
     await db.query(`CREATE DATABASE IF NOT EXISTS ${quoteName(targetDatabase)} DEFAULT CHARACTER SET utf8mb4`);
   });
-  const options = await clientOptionsFile(target);
+  const client = await mysqlClient();
+  const options = await clientOptionsFile(target, client.flavor);
   try {
     if (request.withGlobals) {
       const grants = request.manifest.objects.find((o) => o.role === 'grants');
       // Accounts that already exist are skipped (IF NOT EXISTS); --force keeps going past grants the server refuses.
-      if (grants) await replay(request, grants, options.path, ['--force'], 'applying users and grants');
+      if (grants) await replay(request, client.path, grants, options.path, ['--force'], 'applying users and grants');
     }
-    await replay(request, object, options.path, [`--database=${targetDatabase}`], `restoring into ${targetDatabase}`);
+    await replay(
+      request,
+      client.path,
+      object,
+      options.path,
+      [`--database=${targetDatabase}`],
+      `restoring into ${targetDatabase}`,
+    );
   } finally {
     await options.dispose();
   }
@@ -218,12 +226,12 @@ async function restore(request: RestoreRequest) {
 
 async function replay(
   request: RestoreRequest,
+  client: string,
   object: ManifestObject,
   optionsFile: string,
   extra: string[],
   what: string,
 ): Promise<void> {
-  const client = await mysqlClient();
   const { exit } = await runTool(
     {
       command: client,

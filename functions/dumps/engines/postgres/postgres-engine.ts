@@ -10,7 +10,8 @@ import type { ManifestObject } from '../../../contracts/manifest.ts';
 import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { runTool, spawnProducer } from '../../adapters/child-process.ts';
 import { PG_DUMPALL_END, TailMarkerCheck } from '../../commit/completeness.ts';
-import type { DatabaseEndpoint } from '../../source.ts';
+import { type DatabaseEndpoint, tlsOf } from '../../source.ts';
+import { libpqTlsEnvironment } from '../../tls.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { checkStoredObject } from '../stored-object-check.ts';
@@ -34,6 +35,7 @@ function libpqEnvironment(endpoint: DatabaseEndpoint, database: string): Record<
     PGPASSWORD: endpoint.password,
     PGCONNECT_TIMEOUT: '10',
     PGAPPNAME: 'safekeep',
+    ...libpqTlsEnvironment(tlsOf(endpoint)),
   };
 }
 
