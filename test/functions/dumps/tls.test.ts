@@ -19,8 +19,9 @@ import { pgToolPath } from '#functions/dumps/engines/postgres/tools.ts';
 import { type DatabaseEndpoint, withTls } from '#functions/dumps/source.ts';
 import { defaultTlsMode, libpqTlsEnvironment, resolveTls } from '#functions/dumps/tls.ts';
 import { s3Client } from '#test/support/aws.ts';
+import { createPostgresDatabase } from '#test/support/databases.ts';
 import { type DatabasePeer, mysqlClientTools, peer, peerCa } from '#test/support/peers.ts';
-import { createVersionedBucket, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
+import { createVersionedBucket, manifestUrlOf, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
 
 const peers = {
   postgres: await peer('postgres'),
@@ -260,16 +261,26 @@ describe.skipIf(!peers.versitygw)('dump over TLS, end to end', () => {
   it.each([
     ['postgres', peers.postgres, 'postgres', {}],
     ['mariadb', peers.mariadb, 'mysql', {}],
-    ['mysql', peers.mysql, 'mysql', { SAFEKEEP_MYSQLDUMP: mysqlClientTools().mysqldump }],
-  ])('%s: a dump under verify-full against the test CA succeeds', async (_name, server, engine, tools) => {
+    [
+      'mysql',
+      peers.mysql,
+      'mysql',
+      { SAFEKEEP_MYSQLDUMP: mysqlClientTools().mysqldump, SAFEKEEP_MYSQL: mysqlClientTools().mysql },
+    ],
+  ])('%s: a dump and a restore under verify-full against the test CA succeed', async (_name, server, engine, tools) => {
     if (!server || !ca) return;
     // Prepare
     const bucket = await createVersionedBucket(s3Client(s3Peer), 'tls');
-    const database = engine === 'postgres' ? 'postgres' : uniqueName('tls');
+    const database = uniqueName('tls');
+    const restored = uniqueName('tls_restored');
+    const tlsFlags = ['--tls', 'verify-full', '--tls-ca', ca.path];
+    const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: server.password, ...tools });
     if (engine === 'mysql') {
       const admin = await mysql.createConnection({ ...server });
       await admin.query(`CREATE DATABASE ${database}`);
       await admin.end();
+    } else {
+      await createPostgresDatabase(server, database, ['CREATE TABLE t (id int)']);
     }
 
     // Act
@@ -284,17 +295,30 @@ describe.skipIf(!peers.versitygw)('dump over TLS, end to end', () => {
         `s3://${bucket}/tls`,
         '--endpoint-url',
         s3Peer.endpoint,
-        '--tls',
-        'verify-full',
-        '--tls-ca',
-        ca.path,
+        '--json',
+        ...tlsFlags,
       ],
-      peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: server.password, ...tools }),
+      env,
+    );
+    const restore = await runCli(
+      [
+        'restore',
+        '--from',
+        manifestUrlOf(run),
+        '--target',
+        `${engine}://${server.user}@127.0.0.1:${server.port}/${restored}`,
+        '--endpoint-url',
+        s3Peer.endpoint,
+        ...tlsFlags,
+      ],
+      env,
     );
 
     // Assess
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
+    expect(restore.stderr).toBe('');
+    expect(restore.code).toBe(0);
   });
 
   it.each([
