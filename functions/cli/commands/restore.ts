@@ -2,12 +2,13 @@ import { UsageError } from '../../contracts/errors.ts';
 import { ENGINE_NAMES, type Engine } from '../../contracts/manifest.ts';
 import { manifestLocation } from '../../dumps/read-artifacts.ts';
 import { runRestore } from '../../dumps/restore.ts';
-import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
+import { credentialsFromEnvironment, parseDatabaseUrl, withTls } from '../../dumps/source.ts';
 import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { parseDuration, required } from '../flags.ts';
 import { PASSWORDS_NOTE } from '../help.ts';
 import { cliLogger } from '../output.ts';
+import { TLS_FLAGS, tlsChoice } from '../tls-flags.ts';
 
 const RESTORE_FLAGS = {
   from: { type: 'string', required: true, placeholder: 's3://.../manifest.json', description: 'the backup, by its manifest' },
@@ -27,6 +28,7 @@ const RESTORE_FLAGS = {
   'with-globals': { type: 'boolean', default: false, description: 'also replay roles (PostgreSQL) or users and grants (MySQL)' },
   secret: { type: 'string', placeholder: 'ID', description: 'a Secrets Manager secret holding the username and password' },
   timeout: { type: 'string', default: '4h', placeholder: 'DURATION', description: 'give up after this long (90s, 30m, 4h)' },
+  ...TLS_FLAGS,
 } as const satisfies FlagDefinitions;
 
 export const restoreCommand = defineCommand({
@@ -49,10 +51,15 @@ async function restore({ values }: ParsedArgs<typeof RESTORE_FLAGS>, context: Cl
   const engine = engineOfUrl(targetUrl);
   const fromSecret = values.secret ? await context.readSecret(values.secret) : {};
   const fromEnvironment = credentialsFromEnvironment(engine, context.env);
-  const target = parseDatabaseUrl(targetUrl, engine, '--target', {
-    username: fromEnvironment.username ?? fromSecret.username,
-    password: fromEnvironment.password ?? fromSecret.password,
-  });
+  const tls = tlsChoice(values);
+  const target = withTls(
+    parseDatabaseUrl(targetUrl, engine, '--target', {
+      username: fromEnvironment.username ?? fromSecret.username,
+      password: fromEnvironment.password ?? fromSecret.password,
+    }),
+    tls.mode,
+    tls.ca,
+  );
   const outcome = await runRestore(
     {
       manifestKey: key,

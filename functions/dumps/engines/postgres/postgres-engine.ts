@@ -10,23 +10,32 @@ import type { ManifestObject } from '../../../contracts/manifest.ts';
 import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { runTool, spawnProducer } from '../../adapters/child-process.ts';
 import { PG_DUMPALL_END, TailMarkerCheck } from '../../commit/completeness.ts';
-import type { DatabaseEndpoint } from '../../source.ts';
+import { type DatabaseEndpoint, tlsOf } from '../../source.ts';
+import { libpqTlsEnvironment } from '../../tls.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { checkStoredObject } from '../stored-object-check.ts';
 import { withPostgres } from './connection.ts';
+import { type DatabaseProperties, parseDatabaseProperties, renameDatabase } from './database-properties.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
 import { majorOf, pgToolPath, toolVersion } from './tools.ts';
 
-/** libpq settings for the tools; the password travels in PGPASSWORD, never argv. */
-function libpqEnvironment(endpoint: DatabaseEndpoint): Record<string, string> {
+/**
+ * libpq settings for the tools; the password travels in PGPASSWORD, never argv. The database goes in
+ * PGDATABASE, never `--dbname`: libpq reads a `--dbname` holding `=` or starting with postgresql:// as a whole
+ * connection string, so a database named `host=evil dbname=x` would send the tool, and the password, there.
+ * PGDATABASE is only ever a name.
+ */
+function libpqEnvironment(endpoint: DatabaseEndpoint, database: string): Record<string, string> {
   return {
+    PGDATABASE: database,
     PGHOST: endpoint.host,
     PGPORT: String(endpoint.port),
     PGUSER: endpoint.user,
     PGPASSWORD: endpoint.password,
     PGCONNECT_TIMEOUT: '10',
     PGAPPNAME: 'safekeep',
+    ...libpqTlsEnvironment(tlsOf(endpoint)),
   };
 }
 
@@ -59,11 +68,11 @@ async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
 
 async function dump(run: DumpRun): Promise<Record<string, never>> {
   const { source, compression, timeoutMs } = run;
-  const env = libpqEnvironment(source);
   const secrets = [source.password];
   const extension = EXTENSIONS[compression];
 
   const globalsArgs = ['--globals-only', '--no-password', '--database=postgres'];
+  const env = libpqEnvironment(source, 'postgres');
   if (!run.facts.flags?.canReadRolePasswords) globalsArgs.push('--no-role-passwords');
   await run.stage({
     name: objectName('globals', undefined, `.sql${extension}`),
@@ -90,8 +99,8 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
       // -Z0: we compress the stream ourselves; --no-password: fail instead of prompting.
       producer: spawnProducer({
         command: pgToolPath('pg_dump'),
-        args: ['--format=custom', '--compress=0', '--no-password', `--dbname=${database}`],
-        env,
+        args: ['--format=custom', '--compress=0', '--no-password'],
+        env: libpqEnvironment(source, database),
         secrets,
         timeoutMs,
         description: `pg_dump of ${database}`,
@@ -111,12 +120,13 @@ async function restore(request: RestoreRequest) {
       2,
     );
   await toolVersion('pg_restore');
+  const properties = await readDatabaseProperties(request, object);
 
   // Restore into a fresh database: the target itself, or (with --swap) a temporary one renamed into place.
   const runSuffix = manifest.runId.toLowerCase().replace(/[^a-z0-9]/g, '');
   const sideName = (kind: string) => `${request.targetDatabase}_${kind}_${runSuffix}`.slice(0, 63);
   const stagingName = request.swap ? sideName('safekeep') : request.targetDatabase;
-  await prepareEmptyDatabase(target, stagingName, request.force, request.swap);
+  const created = await prepareEmptyDatabase(target, stagingName, request.force, request.swap, properties.createOptions);
 
   if (request.withGlobals) {
     const globals = manifest.objects.find((o) => o.role === 'globals');
@@ -126,8 +136,10 @@ async function restore(request: RestoreRequest) {
     {
       command: pgToolPath('pg_restore'),
       // --no-owner/--no-acl would lose what Bytebase expects; keep both, and stop at the first error.
-      args: ['--exit-on-error', '--no-password', `--dbname=${stagingName}`],
-      env: libpqEnvironment(target),
+      // pg_restore needs --dbname to restore into a database rather than print SQL; `dbname=` makes the value a
+      // connection string whose only setting is the quoted name, so the name itself is never parsed as one.
+      args: ['--exit-on-error', '--no-password', `--dbname=dbname=${conninfoValue(stagingName)}`],
+      env: libpqEnvironment(target, stagingName),
       secrets: [target.password],
       timeoutMs: request.timeoutMs,
       description: `pg_restore into ${stagingName}`,
@@ -148,6 +160,8 @@ async function restore(request: RestoreRequest) {
       ).rows[0]?.n ?? 0,
     ),
   );
+  // Last: the properties may take our login's access away (a new owner, CONNECT revoked from PUBLIC).
+  await applyDatabaseProperties(request, properties, request.sourceDatabase, stagingName, created);
   if (!request.swap) return { database: stagingName, tables };
 
   const previous = sideName('old');
@@ -171,17 +185,80 @@ async function restore(request: RestoreRequest) {
   return { database: request.targetDatabase, previousDatabase: previous, tables };
 }
 
+/** The database-level entries of the archive (see database-properties.ts); pg_restore reads only its head. */
+async function readDatabaseProperties(request: RestoreRequest, object: ManifestObject): Promise<DatabaseProperties> {
+  const archive = await request.openVerified(object);
+  try {
+    const { stdout, exit } = await runTool(
+      {
+        command: pgToolPath('pg_restore'),
+        args: ['--create', '--schema-only', '--file=-'],
+        timeoutMs: request.timeoutMs,
+        description: 'pg_restore reading the database properties',
+      },
+      archive,
+    );
+    if (exit.code !== 0) {
+      throw new RestoreError(
+        `reading the database properties from the archive failed (${exit.stderrTail || `exit code ${exit.code}`})`,
+      );
+    }
+    return parseDatabaseProperties(stdout);
+  } finally {
+    archive.destroy();
+  }
+}
+
 /**
- * Creates `name` (from template0), or accepts it when it exists and holds no tables, or `force` is set. A
- * `mustBeNew` database (the --swap staging one) must not exist yet.
+ * Owner, settings, comment, labels and privileges of the backed-up database, onto `name`. A database that
+ * existed before (--force) first drops its own settings, so it ends up with the backup's, not a mix.
  */
-async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, force: boolean, mustBeNew: boolean): Promise<void> {
+async function applyDatabaseProperties(
+  request: RestoreRequest,
+  properties: DatabaseProperties,
+  source: string,
+  name: string,
+  created: boolean,
+): Promise<void> {
+  await withPostgres(request.target, 'postgres', async (db) => {
+    const target = db.escapeIdentifier(name);
+    if (!created) await db.query(`ALTER DATABASE ${target} RESET ALL`);
+    for (const statement of properties.statements) {
+      try {
+        await db.query(renameDatabase(statement, source, target));
+      } catch (error) {
+        throw new RestoreError(
+          `"${name}" is restored, but applying "${statement.split('\n')[0]}" to it failed (${(error as Error).message}); create the missing role (restore with --with-globals) or apply it by hand`,
+        );
+      }
+    }
+  });
+}
+
+/**
+ * Creates `name` (from template0, with the backup's encoding and locale), or accepts it when it exists and
+ * holds no tables, or `force` is set. A `mustBeNew` database (the --swap staging one) must not exist yet.
+ * Says whether it created the database.
+ */
+async function prepareEmptyDatabase(
+  target: DatabaseEndpoint,
+  name: string,
+  force: boolean,
+  mustBeNew: boolean,
+  createOptions: string,
+): Promise<boolean> {
   const created = await withPostgres(target, 'postgres', async (db) => {
     if ((await db.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount) return false;
-    await db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} TEMPLATE template0`);
+    try {
+      await db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} WITH TEMPLATE = template0 ${createOptions}`);
+    } catch (error) {
+      throw new RestoreError(
+        `cannot create "${name}" with the backup's encoding and locale (${createOptions}): ${(error as Error).message}; install that locale on the server or create the database yourself and restore with --force`,
+      );
+    }
     return true;
   });
-  if (created) return;
+  if (created) return true;
   if (mustBeNew)
     throw new RestoreError(`a database "${name}" already exists from an earlier swap; drop or rename it, then rerun`, 2);
   const tables = await withPostgres(target, name, async (db) =>
@@ -199,6 +276,7 @@ async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, forc
       2,
     );
   }
+  return false;
 }
 
 async function runPsql(request: RestoreRequest, object: ManifestObject, database: string): Promise<void> {
@@ -206,8 +284,8 @@ async function runPsql(request: RestoreRequest, object: ManifestObject, database
     {
       command: pgToolPath('psql'),
       // Roles that already exist make CREATE ROLE fail; that is expected on a live server, so no ON_ERROR_STOP.
-      args: ['--no-password', '--quiet', `--dbname=${database}`, '--file=-'],
-      env: libpqEnvironment(request.target),
+      args: ['--no-password', '--quiet', '--file=-'],
+      env: libpqEnvironment(request.target, database),
       secrets: [request.target.password],
       timeoutMs: request.timeoutMs,
       description: 'psql applying the globals',
@@ -215,6 +293,11 @@ async function runPsql(request: RestoreRequest, object: ManifestObject, database
     await request.openVerified(object),
   );
   if (exit.code !== 0) throw new RestoreError(`applying roles and tablespaces failed (${exit.stderrTail})`);
+}
+
+/** A libpq conninfo value: single-quoted, with backslash and quote escaped. */
+export function conninfoValue(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 
 function databasesOf(request: { manifest: { objects: readonly ManifestObject[] } }): string[] {
