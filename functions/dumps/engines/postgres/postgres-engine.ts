@@ -14,6 +14,7 @@ import type { DatabaseEndpoint } from '../../source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { checkStoredObject } from '../stored-object-check.ts';
+import { rewriteBytebaseNamespace } from './bytebase-namespace.ts';
 import { withPostgres } from './connection.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
 import { majorOf, pgToolPath, toolVersion } from './tools.ts';
@@ -116,7 +117,7 @@ async function restore(request: RestoreRequest) {
   const runSuffix = manifest.runId.toLowerCase().replace(/[^a-z0-9]/g, '');
   const sideName = (kind: string) => `${request.targetDatabase}_${kind}_${runSuffix}`.slice(0, 63);
   const stagingName = request.swap ? sideName('safekeep') : request.targetDatabase;
-  await prepareEmptyDatabase(target, stagingName, request.force, request.swap);
+  const created = await prepareEmptyDatabase(target, stagingName, request.force, request.swap);
 
   if (request.withGlobals) {
     const globals = manifest.objects.find((o) => o.role === 'globals');
@@ -139,6 +140,8 @@ async function restore(request: RestoreRequest) {
       `pg_restore into "${stagingName}" failed (${exit.stderrTail || `exit code ${exit.code}`}); the partly restored database was left for inspection`,
     );
   }
+  // Bytebase: the copy's history names the database it will be known as (the same name after --swap: a no-op).
+  const namespace = request.recipe === 'bytebase' ? await bytebaseRecipe(request, stagingName, created) : undefined;
   const tables = await withPostgres(target, stagingName, async (db) =>
     Number(
       (
@@ -148,7 +151,7 @@ async function restore(request: RestoreRequest) {
       ).rows[0]?.n ?? 0,
     ),
   );
-  if (!request.swap) return { database: stagingName, tables };
+  if (!request.swap) return { database: stagingName, tables, ...namespace };
 
   const previous = sideName('old');
   await withPostgres(target, 'postgres', async (db) => {
@@ -168,20 +171,54 @@ async function restore(request: RestoreRequest) {
     await db.query(`ALTER DATABASE ${db.escapeIdentifier(stagingName)} RENAME TO ${db.escapeIdentifier(request.targetDatabase)}`);
     log.info('swapped databases', { restored: request.targetDatabase, previous: exists > 0 ? previous : undefined });
   });
-  return { database: request.targetDatabase, previousDatabase: previous, tables };
+  return { database: request.targetDatabase, previousDatabase: previous, tables, ...namespace };
+}
+
+/**
+ * Rewrites the restored copy's migration_history from the backed-up name to the name it ends up with. On a
+ * refusal the copy this restore created is dropped, so the target is as it was before.
+ */
+async function bytebaseRecipe(
+  request: RestoreRequest,
+  stagingName: string,
+  created: boolean,
+): Promise<{ namespaceRewritten: number }> {
+  try {
+    const { rewritten } = await withPostgres(request.target, stagingName, (db) =>
+      rewriteBytebaseNamespace(db, request.sourceDatabase, request.targetDatabase),
+    );
+    request.log.info('rewrote migration_history.namespace', {
+      from: request.sourceDatabase,
+      to: request.targetDatabase,
+      rows: rewritten,
+    });
+    return { namespaceRewritten: rewritten };
+  } catch (error) {
+    if (created) {
+      await withPostgres(request.target, 'postgres', (db) =>
+        db.query(`DROP DATABASE IF EXISTS ${db.escapeIdentifier(stagingName)}`),
+      );
+    }
+    throw error;
+  }
 }
 
 /**
  * Creates `name` (from template0), or accepts it when it exists and holds no tables, or `force` is set. A
  * `mustBeNew` database (the --swap staging one) must not exist yet.
  */
-async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, force: boolean, mustBeNew: boolean): Promise<void> {
+async function prepareEmptyDatabase(
+  target: DatabaseEndpoint,
+  name: string,
+  force: boolean,
+  mustBeNew: boolean,
+): Promise<boolean> {
   const created = await withPostgres(target, 'postgres', async (db) => {
     if ((await db.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount) return false;
     await db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} TEMPLATE template0`);
     return true;
   });
-  if (created) return;
+  if (created) return true;
   if (mustBeNew)
     throw new RestoreError(`a database "${name}" already exists from an earlier swap; drop or rename it, then rerun`, 2);
   const tables = await withPostgres(target, name, async (db) =>
@@ -199,6 +236,7 @@ async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, forc
       2,
     );
   }
+  return false;
 }
 
 async function runPsql(request: RestoreRequest, object: ManifestObject, database: string): Promise<void> {
