@@ -15,6 +15,7 @@ import { libpqTlsEnvironment } from '../../tls.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { checkStoredObject } from '../stored-object-check.ts';
+import { rewriteBytebaseNamespace } from './bytebase-namespace.ts';
 import { withPostgres } from './connection.ts';
 import { type DatabaseProperties, parseDatabaseProperties, renameDatabase } from './database-properties.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
@@ -151,6 +152,8 @@ async function restore(request: RestoreRequest) {
       `pg_restore into "${stagingName}" failed (${exit.stderrTail || `exit code ${exit.code}`}); the partly restored database was left for inspection`,
     );
   }
+  // Bytebase: the copy's history names the database it will be known as (the same name after --swap: a no-op).
+  const namespace = request.recipe === 'bytebase' ? await bytebaseRecipe(request, stagingName, created) : undefined;
   const tables = await withPostgres(target, stagingName, async (db) =>
     Number(
       (
@@ -162,7 +165,7 @@ async function restore(request: RestoreRequest) {
   );
   // Last: the properties may take our login's access away (a new owner, CONNECT revoked from PUBLIC).
   await applyDatabaseProperties(request, properties, request.sourceDatabase, stagingName, created);
-  if (!request.swap) return { database: stagingName, tables };
+  if (!request.swap) return { database: stagingName, tables, ...namespace };
 
   const previous = sideName('old');
   await withPostgres(target, 'postgres', async (db) => {
@@ -182,7 +185,36 @@ async function restore(request: RestoreRequest) {
     await db.query(`ALTER DATABASE ${db.escapeIdentifier(stagingName)} RENAME TO ${db.escapeIdentifier(request.targetDatabase)}`);
     log.info('swapped databases', { restored: request.targetDatabase, previous: exists > 0 ? previous : undefined });
   });
-  return { database: request.targetDatabase, previousDatabase: previous, tables };
+  return { database: request.targetDatabase, previousDatabase: previous, tables, ...namespace };
+}
+
+/**
+ * Rewrites the restored copy's migration_history from the backed-up name to the name it ends up with. On a
+ * refusal the copy this restore created is dropped, so the target is as it was before.
+ */
+async function bytebaseRecipe(
+  request: RestoreRequest,
+  stagingName: string,
+  created: boolean,
+): Promise<{ namespaceRewritten: number }> {
+  try {
+    const { rewritten } = await withPostgres(request.target, stagingName, (db) =>
+      rewriteBytebaseNamespace(db, request.sourceDatabase, request.targetDatabase),
+    );
+    request.log.info('rewrote migration_history.namespace', {
+      from: request.sourceDatabase,
+      to: request.targetDatabase,
+      rows: rewritten,
+    });
+    return { namespaceRewritten: rewritten };
+  } catch (error) {
+    if (created) {
+      await withPostgres(request.target, 'postgres', (db) =>
+        db.query(`DROP DATABASE IF EXISTS ${db.escapeIdentifier(stagingName)}`),
+      );
+    }
+    throw error;
+  }
 }
 
 /** The database-level entries of the archive (see database-properties.ts); pg_restore reads only its head. */
