@@ -14,6 +14,7 @@ import type { DatabaseEndpoint } from '../../source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { checkStoredObject } from '../stored-object-check.ts';
+import { PgArchiveCheck } from './archive-check.ts';
 import { withPostgres } from './connection.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
 import { majorOf, pgToolPath, toolVersion } from './tools.ts';
@@ -96,7 +97,8 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
         timeoutMs,
         description: `pg_dump of ${database}`,
       }),
-      completeness: new PgRestoreCheck(`database ${database}`),
+      // In-process: the framing and rows as they stream; verify reads it again with pg_restore.
+      completeness: new PgArchiveCheck(`database ${database}`),
     });
   }
   return {};
