@@ -5,7 +5,7 @@
  */
 
 import { objectName } from '../../../contracts/artifact-layout.ts';
-import { IntegrityError, PreflightError, RestoreError } from '../../../contracts/errors.ts';
+import { PreflightError, RestoreError } from '../../../contracts/errors.ts';
 import type { ManifestObject } from '../../../contracts/manifest.ts';
 import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { runTool, spawnProducer } from '../../adapters/child-process.ts';
@@ -13,7 +13,7 @@ import { PG_DUMPALL_END, TailMarkerCheck } from '../../commit/completeness.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
-import { checkStoredObject } from '../stored-object-check.ts';
+import { checkStoredObject, compareRowCounts } from '../stored-object-check.ts';
 import { PgArchiveCheck } from './archive-check.ts';
 import { withPostgres } from './connection.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
@@ -232,20 +232,10 @@ async function verify(request: VerifyRequest) {
       ? new PgRestoreCheck(object.key)
       : new TailMarkerCheck(PG_DUMPALL_END, 'the "cluster dump complete" trailer');
     const { rowCounts } = await checkStoredObject(stream, check);
-    if (archive) compareCounts(object, rowCounts ?? {});
+    if (archive) compareRowCounts(object, rowCounts ?? {});
     checked.push(object.key);
   }
   return { checked };
-}
-
-function compareCounts(object: ManifestObject, counts: Record<string, number>): void {
-  for (const [table, rows] of Object.entries(object.rowCounts ?? {})) {
-    if (counts[table] !== rows) {
-      throw new IntegrityError(
-        `${object.key}: table ${table} holds ${counts[table] ?? 0} rows but the manifest recorded ${rows}`,
-      );
-    }
-  }
 }
 
 export const postgresEngine: DatabaseEngine = {
