@@ -3,7 +3,7 @@
  * Every message here says what is allowed; `formatConfigIssues` adds the target, the field and the value given.
  */
 import { parse as parseArn, validate as validateArn } from '@aws-sdk/core/util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TLS_MODES } from '../tls.ts';
 import { isIanaTimeZone, parseScheduleExpression, ScheduleExpressionError } from './schedule-expression.ts';
 import { allowedAgeSeconds, ScheduleIntervalError } from './schedule-interval.ts';

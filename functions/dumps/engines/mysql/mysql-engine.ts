@@ -10,15 +10,15 @@ import { PreflightError, RestoreError, UsageError } from '../../../contracts/err
 import type { ManifestObject } from '../../../contracts/manifest.ts';
 import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { runTool, spawnProducer } from '../../adapters/child-process.ts';
-import { MYSQLDUMP_END, TailMarkerCheck } from '../../commit/completeness.ts';
 import { inProcessProducer } from '../../commit/in-process-producer.ts';
 import type { Producer } from '../../commit/producer.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { GRANTS_SCRIPT, scriptCompleteness, sqlScript } from '../sql-script.ts';
-import { checkStoredObject } from '../stored-object-check.ts';
+import { checkStoredObject, compareRowCounts } from '../stored-object-check.ts';
 import { clientOptionsFile, quoteName, withMysql } from './connection.ts';
+import { MysqldumpCheck } from './dump-check.ts';
 import { type DumpTool, dumpTool, mysqlClient } from './tools.ts';
 
 const SYSTEM_DATABASES = ['information_schema', 'performance_schema', 'mysql', 'sys'];
@@ -101,7 +101,8 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
           }),
           await databaseDefaults(source, database),
         ),
-        completeness: new TailMarkerCheck(MYSQLDUMP_END, 'mysqldump\'s "-- Dump completed" trailer'),
+        // One pass: the trailer, and the rows of every table for the manifest.
+        completeness: new MysqldumpCheck('mysqldump\'s "-- Dump completed" trailer'),
       });
     }
   } finally {
@@ -255,10 +256,9 @@ async function verify(request: VerifyRequest) {
   const checked: string[] = [];
   for (const object of request.manifest.objects) {
     const check =
-      object.role === 'grants'
-        ? scriptCompleteness(GRANTS_SCRIPT)
-        : new TailMarkerCheck(MYSQLDUMP_END, 'the "-- Dump completed" trailer');
-    await checkStoredObject(await request.openVerified(object), check);
+      object.role === 'grants' ? scriptCompleteness(GRANTS_SCRIPT) : new MysqldumpCheck('the "-- Dump completed" trailer');
+    const { rowCounts } = await checkStoredObject(await request.openVerified(object), check);
+    if (object.role !== 'grants') compareRowCounts(object, rowCounts ?? {});
     checked.push(object.key);
   }
   return { checked };

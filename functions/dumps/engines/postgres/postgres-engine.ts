@@ -5,7 +5,7 @@
  */
 
 import { objectName } from '../../../contracts/artifact-layout.ts';
-import { IntegrityError, PreflightError, RestoreError } from '../../../contracts/errors.ts';
+import { PreflightError, RestoreError } from '../../../contracts/errors.ts';
 import type { ManifestObject } from '../../../contracts/manifest.ts';
 import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { runTool, spawnProducer } from '../../adapters/child-process.ts';
@@ -14,7 +14,8 @@ import { type DatabaseEndpoint, tlsOf } from '../../source.ts';
 import { libpqTlsEnvironment } from '../../tls.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
-import { checkStoredObject } from '../stored-object-check.ts';
+import { checkStoredObject, compareRowCounts } from '../stored-object-check.ts';
+import { PgArchiveCheck } from './archive-check.ts';
 import { rewriteBytebaseNamespace } from './bytebase-namespace.ts';
 import { withPostgres } from './connection.ts';
 import { type DatabaseProperties, parseDatabaseProperties, renameDatabase } from './database-properties.ts';
@@ -106,7 +107,8 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
         timeoutMs,
         description: `pg_dump of ${database}`,
       }),
-      completeness: new PgRestoreCheck(`database ${database}`),
+      // In-process: the framing and rows as they stream; verify reads it again with pg_restore.
+      completeness: new PgArchiveCheck(`database ${database}`),
     });
   }
   return {};
@@ -345,20 +347,10 @@ async function verify(request: VerifyRequest) {
       ? new PgRestoreCheck(object.key)
       : new TailMarkerCheck(PG_DUMPALL_END, 'the "cluster dump complete" trailer');
     const { rowCounts } = await checkStoredObject(stream, check);
-    if (archive) compareCounts(object, rowCounts ?? {});
+    if (archive) compareRowCounts(object, rowCounts ?? {});
     checked.push(object.key);
   }
   return { checked };
-}
-
-function compareCounts(object: ManifestObject, counts: Record<string, number>): void {
-  for (const [table, rows] of Object.entries(object.rowCounts ?? {})) {
-    if (counts[table] !== rows) {
-      throw new IntegrityError(
-        `${object.key}: table ${table} holds ${counts[table] ?? 0} rows but the manifest recorded ${rows}`,
-      );
-    }
-  }
 }
 
 export const postgresEngine: DatabaseEngine = {

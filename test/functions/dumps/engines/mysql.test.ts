@@ -1,8 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Manifest } from '#functions/contracts/manifest.ts';
 import { s3Client } from '#test/support/aws.ts';
 import { MYSQL_DATASET } from '#test/support/datasets/mysql.ts';
 import { differences, mysqlFingerprint } from '#test/support/fingerprint.ts';
@@ -136,6 +138,24 @@ describe.each(servers)('$server backups', ({ server, peer: serverPeer, tools }) 
     const run = await runCli(['verify', '--from', manifest, ...s3Flags], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/3 objects, .* all intact/);
+  });
+
+  it('records the rows of every table in the manifest, counted from the dump as it streamed', async () => {
+    const [bucket, ...key] = manifest.replace('s3://', '').split('/');
+    const { Body } = await s3Client(s3Peer).send(new GetObjectCommand({ Bucket: bucket, Key: key.join('/') }));
+    const stored = JSON.parse((await Body?.transformToString()) ?? '{}') as Manifest;
+    const object = stored.objects.find((o) => o.role === 'database' && o.database === main);
+    const [tables] = (await admin.query(
+      "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+      [main],
+    )) as unknown as [{ name: string }[]];
+    const expected: Record<string, number> = {};
+    for (const { name } of tables) {
+      const [[row]] = (await admin.query(`SELECT COUNT(*) AS n FROM ${main}.\`${name}\``)) as unknown as [[{ n: number }]];
+      expected[name] = Number(row.n);
+    }
+    expect(object?.rowCounts).toEqual(expected);
+    expect(Object.keys(expected).length).toBeGreaterThan(3);
   });
 });
 
