@@ -153,7 +153,11 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
 }
 
 /**
- * The prune after a committed run. Its failure does not fail the run: the backup is whole and recorded, and
+ * The prune after a committed run. It runs here, in the worker, rather than in a prune Lambda the recorder
+ * would trigger: the worker already holds the target's retention (deployment document or config) and its
+ * store, so one code path covers the Fargate task, the Lambda worker and a local `safekeep dump --target`,
+ * with no extra function, trigger or queue that could fail on its own; the role that writes the prefix gets
+ * a narrow grant to delete-mark it (ArtifactBucket.grantPruneTarget). Its failure does not fail the run: the backup is whole and recorded, and
  * the next run's prune decides over the same backups again (retention is hereditary), so it is a warning.
  */
 async function pruneAfterRun(
