@@ -64,6 +64,11 @@ export interface CommandDefinition<F extends FlagDefinitions = FlagDefinitions> 
   /** One line, for `safekeep --help` and the top of the command's help. */
   readonly summary: string;
   readonly positionals?: readonly PositionalDefinition[];
+  /**
+   * Usage lines for a command with several forms (`safekeep dump --engine ...` and `safekeep dump --target ...`);
+   * by default one line is built from the positionals and the required flags.
+   */
+  readonly usage?: readonly string[];
   /** The command's own flags; COMMON_FLAGS are added to every command. */
   readonly flags: F;
   /** Lines printed after the options (where secrets come from, what a flag implies). */

@@ -19,6 +19,7 @@ function positionalLabel({ name, required, variadic }: { name: string; required?
 
 /** `safekeep run <target> [options]`: positionals, then the required flags, then the rest as [options]. */
 export function usageLine(definition: Command): string {
+  if (definition.usage?.[0]) return definition.usage[0];
   const required = Object.entries(definition.flags)
     .filter(([, flag]) => flag.required)
     .map(([name, flag]) => flagLabel(name, flag));
@@ -45,7 +46,8 @@ function describeFlag(flag: FlagDefinition): string {
 
 /** What `safekeep <command> --help` prints. */
 export function commandHelp(definition: Command): string {
-  const sections = [[`usage: ${usageLine(definition)}`, '', definition.summary]];
+  const [first, ...others] = definition.usage ?? [usageLine(definition)];
+  const sections = [[`usage: ${first}`, ...others.map((line) => `       ${line}`), '', definition.summary]];
   if (definition.positionals?.length) {
     sections.push(['arguments:', ...rows(definition.positionals.map((p) => [positionalLabel(p), p.description]))]);
   }

@@ -62,6 +62,10 @@ const DUMP_FLAGS = {
 export const dumpCommand = defineCommand({
   name: 'dump',
   summary: 'stream a database backup into S3 and record it once it is whole',
+  usage: [
+    'safekeep dump --engine E --source URL --to s3://BUCKET/PREFIX [options]',
+    'safekeep dump --target NAME [--config FILE --bucket BUCKET] [options]',
+  ],
   flags: DUMP_FLAGS,
   notes: [PASSWORDS_NOTE],
   examples: [

@@ -21,6 +21,9 @@ const postgres = await peer('postgres');
 const versitygw = await peer('versitygw');
 
 const pinned = (text: string, name: string) => new RegExp(`${name}=(\\S+)`).exec(text)?.[1];
+/** The image's ENTRYPOINT, as the Dockerfile writes it: the test starts the bundle exactly so. */
+const ENTRYPOINT = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(DOCKERFILE)?.[1] ?? '[]') as string[];
+const NODE_FLAGS = ENTRYPOINT.slice(1, -1);
 
 describe('the Fargate image', () => {
   it('pins the same Dolt and Doltgres the tests run', () => {
@@ -51,8 +54,7 @@ describe('the Fargate image', () => {
       const bucket = await createVersionedBucket(s3Client(s3Peer), 'image');
       // What ECS injects from Secrets Manager: the user and password, never in the command.
       const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_USER: pgPeer.user, SAFEKEEP_DB_PASSWORD: pgPeer.password });
-      const run = (args: string[]) =>
-        promisify(execFile)(process.execPath, ['--enable-source-maps', '--max-semi-space-size=4', bundle, ...args], { env });
+      const run = (args: string[]) => promisify(execFile)(process.execPath, [...NODE_FLAGS, bundle, ...args], { env });
 
       // Act
       const dump = await run([
