@@ -44,6 +44,10 @@ const PRUNE_FLAGS = {
 export const pruneCommand = defineCommand({
   name: 'prune',
   summary: "apply a target's retention to the backups Safekeep made (snapshots, or a dump target's backups)",
+  usage: [
+    'safekeep prune --config FILE --target NAME [--dry-run] [options]',
+    'safekeep prune [--config FILE] --bucket BUCKET --target NAME [--keep-last N] [--max-age-days DAYS] [--dry-run] [options]',
+  ],
   flags: PRUNE_FLAGS,
   notes: [
     "A pruned dump backup is a delete marker over its objects: it stays recoverable (safekeep list --all, then safekeep restore --version-id) until the bucket's noncurrentVersionExpirationDays.",
