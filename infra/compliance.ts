@@ -122,7 +122,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   },
   {
     reason:
-      "A target's write-only (and, for Dolt, read) grant covers its own prefix: object names carry the run's date and id, unknown at deploy time.",
+      "A target's write-only (and, for Dolt, read; with retention, delete-marker-only prune) grant covers its own prefix: object names carry the run's date and id, unknown at deploy time.",
     on: (root) =>
       each(all(root, DumpTasks), (tasks) =>
         [...tasks.taskDefinitions.keys()].map(
@@ -194,7 +194,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   },
   {
     reason:
-      "A Lambda dump worker's write-only (and, for Dolt, read) grant covers its own target's prefix: object names carry the run's date and id, unknown at deploy time.",
+      "A Lambda dump worker's write-only (and, for Dolt, read; with retention, delete-marker-only prune) grant covers its own target's prefix: object names carry the run's date and id, unknown at deploy time.",
     on: (root) =>
       each(lambdaRunners(root), (runner) =>
         [...runner.workers.keys()].map((target) => `AwsSolutions-IAM5[Resource::<${bucketLogicalId(runner)}.Arn>/${target}/*]`),

@@ -29,6 +29,16 @@ export interface StoredObjectInfo {
   readonly lastModified?: Date;
 }
 
+/** One version of a key, as ListObjectVersions reports it: an object version or a delete marker. */
+export interface StoredVersionInfo {
+  readonly key: string;
+  readonly versionId: string;
+  /** The key's current version: a key whose latest entry is a delete marker is deleted, yet recoverable. */
+  readonly isLatest: boolean;
+  readonly deleteMarker: boolean;
+  readonly lastModified?: Date;
+}
+
 /** The artifact bucket as the worker sees it. */
 export interface ArtifactStore {
   readonly bucket: string;
@@ -38,4 +48,13 @@ export interface ArtifactStore {
   read(key: string, versionId?: string): Promise<Readable>;
   readText(key: string, versionId?: string): Promise<string>;
   list(prefix: string): AsyncIterable<StoredObjectInfo>;
+  /** Every version and delete marker under `prefix`. */
+  listVersions(prefix: string): AsyncIterable<StoredVersionInfo>;
+  /**
+   * Deletes `key`'s current version the only way Safekeep ever deletes: DeleteObject without a version id,
+   * which in a versioned bucket adds a delete marker; the data stays as a noncurrent version until the
+   * bucket's lifecycle expires it (and Object Lock, if any, still holds it). There is deliberately no way
+   * to delete a version through this port.
+   */
+  deleteCurrent(key: string): Promise<void>;
 }

@@ -52,8 +52,11 @@ export const manifestSchema = z.object({
   runId: z.string(),
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
-  /** Calendar tier of the run (UTC): yearly on 1 January, monthly on the 1st, weekly on Mondays, else daily. */
-  retentionTier: z.enum(['daily', 'weekly', 'monthly', 'yearly']),
+  /**
+   * No longer written: a UTC calendar tier that retention never read (it computes GFS periods from the run's
+   * time in the schedule's time zone). Older manifests carry it; they still parse.
+   */
+  retentionTier: z.enum(['daily', 'weekly', 'monthly', 'yearly']).optional(),
   source: z.object({
     host: z.string(),
     port: z.number().int(),
@@ -75,24 +78,22 @@ export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestObject = z.infer<typeof manifestObjectSchema>;
 export type DoltDatabaseManifest = z.infer<typeof doltDatabaseSchema>;
 
-export function retentionTierOf(date: Date): Manifest['retentionTier'] {
-  if (date.getUTCMonth() === 0 && date.getUTCDate() === 1) return 'yearly';
-  if (date.getUTCDate() === 1) return 'monthly';
-  if (date.getUTCDay() === 1) return 'weekly';
-  return 'daily';
-}
-
 export interface LoadedManifest {
   readonly manifest: Manifest;
   readonly bucket: string;
   readonly key: string;
   /** The run's prefix (the manifest's directory), ending in "/". */
   readonly prefix: string;
+  /** The manifest version read, when one was asked for (a pruned backup). */
+  readonly versionId?: string;
 }
 
-/** Reads and validates the manifest at `key`; an IntegrityError names what is wrong with it. */
-export async function loadManifest(store: ArtifactStore, key: string): Promise<LoadedManifest> {
-  const text = await store.readText(key);
+/**
+ * Reads and validates the manifest at `key` (at `versionId`: a pruned backup, whose current version is a
+ * delete marker); an IntegrityError names what is wrong with it.
+ */
+export async function loadManifest(store: ArtifactStore, key: string, versionId?: string): Promise<LoadedManifest> {
+  const text = await store.readText(key, versionId);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -106,5 +107,6 @@ export async function loadManifest(store: ArtifactStore, key: string): Promise<L
       `s3://${store.bucket}/${key} is not a Safekeep manifest (${first?.path.join('.')}: ${first?.message})`,
     );
   }
-  return { manifest: result.data, bucket: store.bucket, key, prefix: key.slice(0, key.length - MANIFEST_FILE.length) };
+  const prefix = key.slice(0, key.length - MANIFEST_FILE.length);
+  return { manifest: result.data, bucket: store.bucket, key, prefix, ...(versionId ? { versionId } : {}) };
 }

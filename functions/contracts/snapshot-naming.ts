@@ -6,7 +6,6 @@ export const SNAPSHOT_PREFIX = 'safekeep';
 export const TAG = {
   target: 'safekeep:target',
   runId: 'safekeep:run-id',
-  tier: 'safekeep:tier',
   /** On copies: the snapshot they were copied from. */
   copyOf: 'safekeep:copy-of',
 } as const;
@@ -36,6 +35,10 @@ export function isSafekeepSnapshotOf(target: string, name: string): boolean {
   );
 }
 
-export function snapshotTags(target: string, runId: string, tier: string): Record<string, string> {
-  return { [TAG.target]: target, [TAG.runId]: runId, [TAG.tier]: tier };
+/**
+ * No `safekeep:tier` tag any more: retention computes GFS periods from the creation time in the schedule's
+ * time zone, and a UTC tier beside it only misled. Snapshots tagged before still prune by the same rules.
+ */
+export function snapshotTags(target: string, runId: string): Record<string, string> {
+  return { [TAG.target]: target, [TAG.runId]: runId };
 }

@@ -1,18 +1,20 @@
 /**
  * One backup run: preflight (before any upload), stream every object of the run through the commit
  * protocol, then complete the uploads and write the manifest last. Any failure aborts every open upload of
- * the run; earlier backups are never read, listed or touched.
+ * the run, and earlier backups are never read, listed or touched. Only once the manifest is committed, and
+ * only for a configured target (one with `retention`), are the target's older backups pruned.
  */
 
 import { MANIFEST_FILE, newRunId, RUN_ID_PATTERN, runDate, runPrefix, type S3Location } from '../contracts/artifact-layout.ts';
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import { StoreError, UsageError } from '../contracts/errors.ts';
 import type { Compression } from '../contracts/manifest.ts';
-import { type Engine, type Manifest, type ManifestObject, manifestSchema, retentionTierOf } from '../contracts/manifest.ts';
+import { type Engine, type Manifest, type ManifestObject, manifestSchema } from '../contracts/manifest.ts';
 import type { Logger } from '../contracts/telemetry.ts';
 import { DEFAULT_PART_SIZES, type PartSizePolicy } from './commit/part-size.ts';
 import { abandon, commitRun, type StagedObject, stageObject } from './commit/stage-object.ts';
 import type { DatabaseEngine, DoltRemoteOptions, StageSpec } from './engines/engine.ts';
+import { type DumpPruneResult, type DumpRetention, pruneDumpTarget } from './prune.ts';
 import type { DatabaseEndpoint } from './source.ts';
 
 export interface DumpRequest {
@@ -28,6 +30,11 @@ export interface DumpRequest {
   readonly dolt?: DoltRemoteOptions;
   /** Run id chosen by the dispatcher (so it can find the manifest); a new one otherwise. */
   readonly runId?: string;
+  /**
+   * A configured target's retention: applied to its backups right after this run's manifest is committed.
+   * Absent for an ad-hoc dump (`--to`), which prunes nothing.
+   */
+  readonly retention?: DumpRetention;
 }
 
 export interface DumpDependencies {
@@ -42,6 +49,8 @@ export interface DumpDependencies {
 export interface DumpResult {
   readonly manifest: Manifest;
   readonly manifestKey: string;
+  /** What the prune after the run did, or why it failed (the backup itself stands either way). */
+  readonly prune?: DumpPruneResult | { readonly error: string };
 }
 
 export async function runDump(request: DumpRequest, deps: DumpDependencies): Promise<DumpResult> {
@@ -121,7 +130,6 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
       runId,
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
-      retentionTier: retentionTierOf(startedAt),
       source: { host: source.host, port: source.port, serverVersion: facts.serverVersion, databases: [...facts.databases] },
       client: facts.client,
       compression: request.compression,
@@ -140,7 +148,39 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
     return record;
   });
   deps.log.info('backup committed', { target: request.target, runId, manifest: manifestKey, bytes: manifest.totals.storedBytes });
-  return { manifest, manifestKey };
+  if (!request.retention?.policy) return { manifest, manifestKey };
+  return { manifest, manifestKey, prune: await pruneAfterRun(request, request.retention, runId, deps) };
+}
+
+/**
+ * The prune after a committed run. It runs here, in the worker, rather than in a prune Lambda the recorder
+ * would trigger: the worker already holds the target's retention (deployment document or config) and its
+ * store, so one code path covers the Fargate task, the Lambda worker and a local `safekeep dump --target`,
+ * with no extra function, trigger or queue that could fail on its own; the role that writes the prefix gets
+ * a narrow grant to delete-mark it (ArtifactBucket.grantPruneTarget). Its failure does not fail the run: the backup is whole and recorded, and
+ * the next run's prune decides over the same backups again (retention is hereditary), so it is a warning.
+ */
+async function pruneAfterRun(
+  request: DumpRequest,
+  retention: DumpRetention,
+  runId: string,
+  deps: DumpDependencies,
+): Promise<DumpPruneResult | { error: string }> {
+  try {
+    const result = await pruneDumpTarget(deps.store, {
+      target: request.destination.prefix,
+      retention,
+      now: deps.now(),
+      dryRun: false,
+      protectRunId: runId,
+    });
+    deps.log.info('pruned', { target: request.target, kept: result.kept.length, deleted: result.deleted.length });
+    return result;
+  } catch (error) {
+    const message = `the backup is committed, but pruning older backups of "${request.target}" failed (${(error as Error).message}); run safekeep prune --target ${request.target}`;
+    deps.log.warn(message, { target: request.target });
+    return { error: message };
+  }
 }
 
 function contentTypeOf(format: string, compression: Compression): string {

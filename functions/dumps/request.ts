@@ -51,5 +51,6 @@ export function dumpRequestFor(
     endpointUrl: placement.endpointUrl,
     runId,
     dolt: { dynamoTable: placement.doltTable },
+    retention: { policy: target.retention, timeZone: target.schedule.timezone },
   };
 }

@@ -14,6 +14,11 @@ import type { DatabaseEndpoint } from './source.ts';
 
 export interface RestoreCommand {
   readonly manifestKey: string;
+  /**
+   * The manifest's version, for a pruned backup (its current version is a delete marker). The objects are
+   * read at the versions the manifest pins either way, so a pruned backup restores like any other.
+   */
+  readonly manifestVersionId?: string;
   readonly target: DatabaseEndpoint;
   /** Database of the backup to restore; may be omitted when the backup holds exactly one. */
   readonly sourceDatabase?: string;
@@ -29,7 +34,7 @@ export async function runRestore(
   command: RestoreCommand,
   deps: { store: ArtifactStore; log: Logger },
 ): Promise<RestoreOutcome & { runId: string }> {
-  const { manifest, prefix } = await loadManifest(deps.store, command.manifestKey);
+  const { manifest, prefix } = await loadManifest(deps.store, command.manifestKey, command.manifestVersionId);
   if (manifest.engine !== command.target.engine) {
     throw new UsageError(
       `the backup was taken with --engine ${manifest.engine}, but the restore target is ${command.target.engine}`,

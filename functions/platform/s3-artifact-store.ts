@@ -8,14 +8,22 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   paginateListObjectsV2,
   S3Client,
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { ArtifactStore, MultipartUpload, StoredObjectInfo, UploadedPart } from '../contracts/artifact-store.ts';
+import type {
+  ArtifactStore,
+  MultipartUpload,
+  StoredObjectInfo,
+  StoredVersionInfo,
+  UploadedPart,
+} from '../contracts/artifact-store.ts';
 import { StoreError } from '../contracts/errors.ts';
 
 export interface S3StoreOptions {
@@ -155,6 +163,39 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
       } catch (error) {
         throw storeError(`listing s3://${bucket}/${prefix}`, error);
       }
+    },
+
+    async *listVersions(prefix): AsyncIterable<StoredVersionInfo> {
+      try {
+        // The SDK has no paginator for ListObjectVersions: it pages by key and version markers.
+        let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+        for (;;) {
+          const page = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, ...markers }));
+          const entries = [
+            ...(page.Versions ?? []).map((v) => ({ ...v, deleteMarker: false })),
+            ...(page.DeleteMarkers ?? []).map((m) => ({ ...m, deleteMarker: true })),
+          ];
+          for (const entry of entries) {
+            if (!entry.Key || !entry.VersionId) continue;
+            yield {
+              key: entry.Key,
+              versionId: entry.VersionId,
+              isLatest: entry.IsLatest ?? false,
+              deleteMarker: entry.deleteMarker,
+              lastModified: entry.LastModified,
+            };
+          }
+          if (!page.IsTruncated) break;
+          markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+        }
+      } catch (error) {
+        throw storeError(`listing the versions under s3://${bucket}/${prefix}`, error);
+      }
+    },
+
+    async deleteCurrent(key) {
+      // No VersionId, ever: a delete marker, not a deleted version (IAM denies s3:DeleteObjectVersion too).
+      await wrap(`deleting s3://${bucket}/${key}`, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
     },
   };
 }

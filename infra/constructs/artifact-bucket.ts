@@ -48,7 +48,8 @@ export interface ArtifactBucketProps {
  * when the stack is deleted. Incomplete multipart uploads are aborted after a day, so an interrupted
  * dump that somehow escaped its own abort still never lingers.
  *
- * Grants hand out the least a role needs: dump roles may only add objects under their own target's prefix.
+ * Grants hand out the least a role needs: dump roles may only add objects under their own target's prefix,
+ * and (with retention) turn that prefix's objects into delete markers, never delete a version.
  */
 export class ArtifactBucket extends Construct {
   /** The artifact bucket. */
@@ -154,6 +155,39 @@ export class ArtifactBucket extends Construct {
       }),
     );
     grant.combine(this.grantKeyUse(grantee, ['kms:Decrypt']));
+    return grant;
+  }
+
+  /**
+   * Lets a dump role prune its own target (the worker prunes right after committing a run): list `<target>/`
+   * (s3:ListBucket with an s3:prefix condition) and s3:DeleteObject on `<target>/*`, which without a version id
+   * only adds a delete marker; the versions stay recoverable until the noncurrent-version lifecycle rule, and
+   * Object Lock still holds a locked one. s3:DeleteObjectVersion, the call that destroys a version, is denied
+   * explicitly on the whole bucket, so no other grant to the role can ever add it. Deleting needs no KMS key.
+   */
+  grantPruneTarget(grantee: iam.IGrantable, target: string): iam.Grant {
+    assertTargetPrefix(target);
+    const grant = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:DeleteObject'],
+      resourceArns: [this.bucket.arnForObjects(`${target}/*`)],
+      resource: this.bucket,
+    });
+    grant.combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:ListBucket'],
+        resourceArns: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${target}/*`] } },
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        actions: ['s3:DeleteObjectVersion'],
+        resources: [this.bucket.arnForObjects('*')],
+      }),
+    );
     return grant;
   }
 

@@ -38,7 +38,7 @@ const REPOSITORY_ROOT = join(import.meta.dirname, '..', '..');
  * deploy time), and one task definition per Fargate dump target. Each task runs `safekeep dump --target <name>`
  * with its part of the deployment document in SAFEKEEP_DEPLOYMENT, the run it is told in RunTask's overrides,
  * and the credentials ECS injects from the target's secret (never in the command or overrides); its own role
- * can only add objects under its target's prefix.
+ * can only add objects under its target's prefix and, with retention, turn them into delete markers.
  */
 export class DumpTasks extends Construct {
   readonly cluster: ecs.CfnCluster;
@@ -104,6 +104,9 @@ export class DumpTasks extends Construct {
     });
     container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
     props.artifacts.grantWriteOnly(definition.taskRole, target.name);
+    // The worker itself prunes after each committed run (functions/dumps/prune.ts): it knows the target's
+    // retention from its deployment document, and pruning needs nothing a new function would add but a role.
+    if (target.retention) props.artifacts.grantPruneTarget(definition.taskRole, target.name);
     if (target.kind === 'dolt' || target.kind === 'doltgres') {
       // The database server writes the Dolt backup itself; the task lists and hashes what it wrote.
       props.artifacts.grantReadTarget(definition.taskRole, target.name);

@@ -57,7 +57,8 @@ const WORKER_TIMEOUT = Duration.minutes(15);
  * Dumps of small databases inside Lambda (`runner: lambda`): one function per such target, running the same
  * worker code as the Fargate task with the PostgreSQL and MariaDB client tools from a layer. Each function
  * sits in its target's subnets and security groups, and its role is scoped like the Fargate task's: add
- * objects under its own target's prefix (and, for Dolt, read them back), read its own secret, nothing else.
+ * objects under its own target's prefix (and, for Dolt, read them back; with retention, prune them into
+ * delete markers), read its own secret, nothing else.
  *
  * The layer needs Docker at deploy time; it is created only when a target uses this runner, so a config
  * without one synthesizes with no Docker engine.
@@ -155,6 +156,8 @@ export class LambdaRunner extends Construct {
     });
     const fn = worker.function;
     props.artifacts.grantWriteOnly(fn, target.name);
+    // The worker prunes its own target after each committed run, as the Fargate task does.
+    if (target.retention) props.artifacts.grantPruneTarget(fn, target.name);
     if (target.kind === 'dolt' || target.kind === 'doltgres') {
       // The database server writes the Dolt backup itself; the worker lists and hashes what it wrote.
       props.artifacts.grantReadTarget(fn, target.name);

@@ -88,7 +88,7 @@ async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliConte
 
   const progress = progressLine(context.terminal);
   const store = context.openStore(destination.bucket, values['endpoint-url']);
-  const { manifest, manifestKey } = await runDump(
+  const { manifest, manifestKey, prune } = await runDump(
     { ...request, partSizes },
     {
       store,
@@ -100,13 +100,26 @@ async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliConte
   ).finally(() => progress.done());
 
   const url = `s3://${destination.bucket}/${manifestKey}`;
+  // A configured target prunes after its run; a failed prune leaves the backup standing and says so.
+  const pruned: { kept: number; deleted: string[] } | { error: string } | undefined =
+    prune === undefined
+      ? undefined
+      : 'error' in prune
+        ? { error: prune.error }
+        : { kept: prune.kept.length, deleted: prune.deleted.map(({ backup }) => backup.id) };
+  if (pruned && 'error' in pruned) context.terminal.stderr.write(`safekeep: warning: ${pruned.error}\n`);
   if (values.json) {
-    context.terminal.stdout.write(`${JSON.stringify({ ok: true, manifest: url, ...manifest })}\n`);
+    context.terminal.stdout.write(`${JSON.stringify({ ok: true, manifest: url, ...manifest, ...(pruned ? { pruned } : {}) })}\n`);
   } else {
     context.terminal.stdout.write(
       `backed up ${manifest.source.databases.join(', ')} (${manifest.engine} ${manifest.source.serverVersion}) as run ${manifest.runId}: ` +
         `${manifest.totals.objects} objects, ${formatBytes(manifest.totals.rawBytes)} -> ${formatBytes(manifest.totals.storedBytes)}\n  ${url}\n`,
     );
+    if (pruned && 'kept' in pruned && pruned.deleted.length > 0) {
+      context.terminal.stdout.write(
+        `pruned ${pruned.deleted.length} older backups (recoverable: safekeep list --all), kept ${pruned.kept}\n`,
+      );
+    }
   }
   return 0;
 }

@@ -13,6 +13,11 @@ import { TLS_FLAGS, tlsChoice } from '../tls-flags.ts';
 
 const RESTORE_FLAGS = {
   from: { type: 'string', required: true, placeholder: 's3://.../manifest.json', description: 'the backup, by its manifest' },
+  'version-id': {
+    type: 'string',
+    placeholder: 'ID',
+    description: 'restore a pruned backup: the manifest version safekeep list --all shows',
+  },
   target: {
     type: 'string',
     required: true,
@@ -46,6 +51,7 @@ export const restoreCommand = defineCommand({
     'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb_restored',
     'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb --swap',
     'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb2 --recipe bytebase',
+    'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --version-id <id> --target postgres://app@db:5432/metadb_restored',
   ],
   run: restore,
 });
@@ -70,6 +76,7 @@ async function restore({ values }: ParsedArgs<typeof RESTORE_FLAGS>, context: Cl
   const outcome = await runRestore(
     {
       manifestKey: key,
+      manifestVersionId: values['version-id'],
       target,
       sourceDatabase: values.database,
       force: values.force,

@@ -5,16 +5,14 @@ import { loadConfigFile } from '../../contracts/config/load.ts';
 import { isSnapshotTarget, type SnapshotTarget } from '../../contracts/config/schema.ts';
 import { UsageError } from '../../contracts/errors.ts';
 import type { Telemetry } from '../../contracts/telemetry.ts';
-import { formatRetentionPlan } from '../../retention/decide-retention.ts';
 import { awsSnapshotPorts } from '../../snapshots/adapters/aws-clients.ts';
-import { pruneTarget } from '../../snapshots/core/prune.ts';
 import { type FlowContext, runSnapshotFlow } from '../../snapshots/core/snapshot-flow.ts';
 import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { parseDuration, required } from '../flags.ts';
 import { cliLogger } from '../output.ts';
 
-/** Which snapshot target, from which config, in which region: snapshot and prune both need them. */
+/** Which snapshot target, from which config, in which region. */
 const TARGET_FLAGS = {
   config: { type: 'string', required: true, placeholder: 'FILE', description: 'the Safekeep config, e.g. safekeep.config.yaml' },
   target: { type: 'string', required: true, placeholder: 'NAME', description: 'a snapshot target of that config' },
@@ -32,28 +30,12 @@ const SNAPSHOT_FLAGS = {
   'poll-interval': { type: 'string', default: '15s', placeholder: 'DURATION', description: 'how often to look at the snapshots' },
 } as const satisfies FlagDefinitions;
 
-const PRUNE_FLAGS = {
-  ...TARGET_FLAGS,
-  'dry-run': { type: 'boolean', default: false, description: 'print what would be deleted, delete nothing' },
-} as const satisfies FlagDefinitions;
-
 export const snapshotCommand = defineCommand({
   name: 'snapshot',
   summary: "take a snapshot target's snapshots now (and their copies)",
   flags: SNAPSHOT_FLAGS,
   examples: ['safekeep snapshot --config safekeep.config.yaml --target openmetadata-rds'],
   run: snapshot,
-});
-
-export const pruneCommand = defineCommand({
-  name: 'prune',
-  summary: "apply a snapshot target's retention to the snapshots Safekeep made",
-  flags: PRUNE_FLAGS,
-  examples: [
-    'safekeep prune --config safekeep.config.yaml --target openmetadata-rds --dry-run',
-    'safekeep prune --config safekeep.config.yaml --target openmetadata-rds',
-  ],
-  run: prune,
 });
 
 function snapshotTarget(configPath: string, name: string): SnapshotTarget {
@@ -66,7 +48,8 @@ function snapshotTarget(configPath: string, name: string): SnapshotTarget {
   return target;
 }
 
-function flowContext(
+/** The snapshot flow's ports and clock for a CLI run (safekeep prune uses it for snapshot targets too). */
+export function flowContext(
   context: CliContext,
   region: string | undefined,
   endpointUrl: string | undefined,
@@ -111,31 +94,6 @@ async function snapshot({ values }: ParsedArgs<typeof SNAPSHOT_FLAGS>, context: 
     context.terminal.stderr.write(
       `safekeep: snapshots of "${target.name}" failed: ${failed.join(', ')}; see the RDS/EC2 console for the cause\n`,
     );
-    return 1;
-  }
-  return 0;
-}
-
-/** `safekeep prune --config F --target T [--dry-run]`: apply the target's retention to its own snapshots. */
-async function prune({ values }: ParsedArgs<typeof PRUNE_FLAGS>, context: CliContext): Promise<number> {
-  const target = snapshotTarget(
-    required(values.config, '--config', 'safekeep.config.yaml'),
-    required(values.target, '--target', 'orders-db'),
-  );
-  const flow = flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
-  const result = await pruneTarget(target, flow, { dryRun: values['dry-run'] });
-  if (values.json) {
-    context.terminal.stdout.write(`${JSON.stringify({ ok: !result.skipped, ...result })}\n`);
-  } else if (!result.skipped) {
-    const plan = {
-      keep: result.kept.map(({ snapshot, reasons }) => ({ backup: snapshot, reasons })),
-      remove: result.deleted.map(({ snapshot, reason }) => ({ backup: snapshot, reason })),
-    };
-    for (const line of formatRetentionPlan(plan, { subject: result.target, dryRun: result.dryRun }))
-      context.terminal.stdout.write(`${line}\n`);
-  }
-  if (result.skipped) {
-    context.terminal.stderr.write(`safekeep: not pruning: ${result.skipped}\n`);
     return 1;
   }
   return 0;

@@ -9,7 +9,6 @@
 
 import type { SnapshotTarget } from '../../contracts/config/schema.ts';
 import { SnapshotError } from '../../contracts/errors.ts';
-import { retentionTierOf } from '../../contracts/manifest.ts';
 import { snapshotName, snapshotTags, TAG } from '../../contracts/snapshot-naming.ts';
 import type { Telemetry } from '../../contracts/telemetry.ts';
 import { mapWithConcurrency } from '../../platform/concurrency.ts';
@@ -39,7 +38,7 @@ export interface StartedRun {
 
 export async function startSnapshots(target: SnapshotTarget, runId: string, context: FlowContext): Promise<StartedRun> {
   const startedAt = context.now();
-  const tags = snapshotTags(target.name, runId, retentionTierOf(startedAt));
+  const tags = snapshotTags(target.name, runId);
   const name = snapshotName(target.name, startedAt);
   const snapshots = await takeSnapshots(target, name, tags, context);
   context.telemetry.info('snapshots started', { target: target.name, runId, count: snapshots.length });

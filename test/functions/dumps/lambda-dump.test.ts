@@ -81,6 +81,16 @@ describe('dumpRequestFor', () => {
     expect(request.compression).toBe('gzip');
     expect(request.dolt).toEqual({ dynamoTable: 'dolt-manifests' });
   });
+
+  it("carries the target's retention and its schedule's time zone, so the worker prunes after the run", () => {
+    const target = dumpTarget({
+      source: { host: 'db.internal', secret: 's' },
+      schedule: { expression: 'cron(15 3 * * ? *)', timezone: 'Europe/Berlin' },
+      retention: { keepLast: 14, maxAgeDays: 90 },
+    });
+    const request = dumpRequestFor(target, { bucket: 'artifacts' }, { password: 'p' });
+    expect(request.retention).toEqual({ policy: { keepLast: 14, maxAgeDays: 90, minimum: 1 }, timeZone: 'Europe/Berlin' });
+  });
 });
 
 describe('lambdaRunnerTarget', () => {

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { newRunId, objectName, parseS3Url, runPrefix } from '#functions/contracts/artifact-layout.ts';
 import { UsageError } from '#functions/contracts/errors.ts';
-import { retentionTierOf } from '#functions/contracts/manifest.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl } from '#functions/dumps/source.ts';
 
 describe('parseDatabaseUrl', () => {
@@ -72,16 +71,5 @@ describe('artifact layout', () => {
 
   it.each(['s3://b', 'http://bucket/x', 's3://bucket/../etc', 's3://Bucket_Upper/x'])('refuses %s as --to', (url) => {
     expect(() => parseS3Url(url, '--to')).toThrow(UsageError);
-  });
-});
-
-describe('retentionTierOf', () => {
-  it.each([
-    ['2026-01-01T03:00:00Z', 'yearly'],
-    ['2026-03-01T03:00:00Z', 'monthly'],
-    ['2026-11-23T03:00:00Z', 'weekly'],
-    ['2026-11-21T03:00:00Z', 'daily'],
-  ])('%s is %s', (at, tier) => {
-    expect(retentionTierOf(new Date(at))).toBe(tier);
   });
 });

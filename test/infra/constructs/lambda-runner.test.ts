@@ -193,6 +193,41 @@ describe('LambdaRunner', () => {
     expect(JSON.stringify(statements)).not.toMatch(/shop|big/);
   });
 
+  it('lets a worker with retention delete-mark its own prefix, list only it, and never delete a version', () => {
+    // Prepare
+    const withRetention = build({ targets: TARGETS.map((t) => (t.name === 'meta' ? { ...t, retention: { keepLast: 3 } } : t)) });
+
+    // Act
+    const statements = workerStatements(withRetention, 'meta');
+
+    // Assess
+    const ids = withRetention.ids;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+        Resource: prefixArn(ids.bucket, 'meta'),
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Condition: { StringLike: { 's3:prefix': ['meta/*'] } },
+        Resource: { 'Fn::GetAtt': [ids.bucket, 'Arn'] },
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 's3:DeleteObjectVersion',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.bucket, 'Arn'] }, '/*']] },
+      }),
+    );
+    // The other worker, without retention, gets no delete at all.
+    expect(workerStatements(withRetention, 'shop').flatMap(actionsOf)).not.toContain('s3:DeleteObject');
+  });
+
   it('lets the Dolt worker read back its own prefix (it hashes what the server wrote) and its exact secret ARN', () => {
     const statements = workerStatements(built, 'shop');
     const reads = statements.filter((s) => actionsOf(s).includes('s3:GetObject'));

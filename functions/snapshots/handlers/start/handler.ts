@@ -2,8 +2,8 @@
  * Start snapshots of one target.
  * Trigger: the snapshot state machine's first state (started by the dispatcher or a console test event).
  * Payload: { "target": "<name>", "runId": "<run id>" }.
- * Side effects: CreateDBSnapshot / CreateDBClusterSnapshot / CreateSnapshot(s), each tagged safekeep:target,
- * safekeep:run-id, safekeep:tier and named safekeep-<target>-<timestamp>.
+ * Side effects: CreateDBSnapshot / CreateDBClusterSnapshot / CreateSnapshot(s), each tagged safekeep:target and
+ * safekeep:run-id and named safekeep-<target>-<timestamp>.
  * Idempotency: none needed; every execution has its own run id, and the state machine does not retry this step.
  * Failure: a missing, stopped or modifying database, a missing volume, or a full snapshot quota throws;
  * the state machine records the run as failed and the failure alarm fires.
