@@ -20,6 +20,18 @@ export const runIdSchema = z.string().regex(RUN_ID_PATTERN, { message: 'must be 
 export const runRefSchema = z.object({ target: z.string().min(1), runId: runIdSchema });
 export type RunRef = z.infer<typeof runRefSchema>;
 
+/**
+ * What a Lambda worker is handed. The dispatcher marks its invokes `dispatched`: their end reaches the
+ * recorder through the async-invoke destination. Anything else (a console test, a synchronous invoke) gets
+ * no destination, so the worker reports its own end to the recorder; the run id is then optional.
+ */
+export const workerEventSchema = z.object({
+  target: z.string().min(1),
+  runId: runIdSchema.optional(),
+  dispatched: z.boolean().default(false),
+});
+export type WorkerEvent = z.input<typeof workerEventSchema>;
+
 /** The container environment RunTask overrides carry: which target and run this task is. Never a credential. */
 export const TASK_RUN_VARIABLES = { target: 'SAFEKEEP_TARGET', runId: 'SAFEKEEP_RUN_ID' } as const;
 

@@ -28,7 +28,7 @@ export interface DispatchPorts {
   startExecution(stateMachineArn: string, name: string, input: RunRef): Promise<{ executionArn: string }>;
   /** Starts the task, or says why ECS would not. */
   runTask(request: TaskRequest): Promise<{ taskArn: string } | { failure: string }>;
-  invokeAsync(functionName: string, payload: RunRef): Promise<void>;
+  invokeAsync(functionName: string, payload: RunRef & { dispatched: true }): Promise<void>;
   readonly runs: RunsStore;
 }
 
@@ -95,7 +95,8 @@ async function start(
   }
   if (target.runner === 'lambda') {
     const worker = required(resources.workers[target.name], `the Lambda worker of "${target.name}"`);
-    await ports.invokeAsync(worker, run);
+    // Marked, so the worker leaves its end to the async-invoke destination instead of reporting it twice.
+    await ports.invokeAsync(worker, { ...run, dispatched: true });
     return { workerFunction: worker };
   }
   return ports.runTask({

@@ -34,19 +34,44 @@ export interface TargetFreshness {
 /** Parallel reads per check: enough for a fleet of targets, few enough to stay clear of DynamoDB throttling. */
 const CONCURRENT_TARGETS = 8;
 
-/** Every target's freshness at `now`, in config order. */
+/** A target whose freshness could not be computed this time, and why. */
+export interface FreshnessFailure {
+  readonly target: string;
+  readonly error: string;
+}
+
+export interface FreshnessReport {
+  /** Every target computed, in config order. */
+  readonly computed: TargetFreshness[];
+  /** Targets that failed, each on its own: the others are still computed and published. */
+  readonly failed: FreshnessFailure[];
+}
+
+/** Every target's freshness at `now`, in config order, each target on its own. */
 export async function checkFreshness(
   targets: readonly FreshnessTarget[],
   runs: FreshnessRuns,
   now: Date,
-): Promise<TargetFreshness[]> {
-  return mapWithConcurrency(targets, CONCURRENT_TARGETS, async (target) => {
-    const lastGood = await runs.lastSucceeded(target.name);
-    const since: AgeReference = lastGood
-      ? { kind: 'last-good-backup', at: goodSince(lastGood), runId: lastGood.runId }
-      : { kind: 'first-seen', at: await runs.firstSeen(target.name, now) };
-    return freshnessOf(target, since, now);
-  });
+): Promise<FreshnessReport> {
+  const results = await mapWithConcurrency(
+    targets,
+    CONCURRENT_TARGETS,
+    async (target): Promise<TargetFreshness | FreshnessFailure> => {
+      try {
+        const lastGood = await runs.lastSucceeded(target.name);
+        const since: AgeReference = lastGood
+          ? { kind: 'last-good-backup', at: goodSince(lastGood), runId: lastGood.runId }
+          : { kind: 'first-seen', at: await runs.firstSeen(target.name, now) };
+        return freshnessOf(target, since, now);
+      } catch (error) {
+        return { target: target.name, error: (error as Error).message };
+      }
+    },
+  );
+  return {
+    computed: results.filter((r): r is TargetFreshness => 'late' in r),
+    failed: results.filter((r): r is FreshnessFailure => 'error' in r),
+  };
 }
 
 /** One target's freshness, from what its age counts from. */

@@ -12,7 +12,7 @@ import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
 import { runRefSchema, taskRunOf } from '../contracts/run-payloads.ts';
 import type { Telemetry } from '../contracts/telemetry.ts';
 import type { RecorderEvent } from './run-end-events.ts';
-import type { RunsStore } from './run-record.ts';
+import type { RunRecord, RunsStore } from './run-record.ts';
 
 export interface RecorderPorts {
   readonly runs: RunsStore;
@@ -29,6 +29,9 @@ export interface RecorderContext {
 export interface Outcome {
   readonly target: string;
   readonly runId: string;
+  readonly kind: RunRecord['kind'];
+  /** When the run started, as its end event tells (ECS task start, execution start); else from its run id. */
+  readonly startedAt?: string;
   readonly status: 'succeeded' | 'failed';
   readonly reason?: string;
   readonly manifestKey?: string;
@@ -40,14 +43,21 @@ export interface Outcome {
 export async function recordRunEnd(event: RecorderEvent, context: RecorderContext): Promise<Outcome | undefined> {
   const outcome = await outcomeOf(event, context);
   if (!outcome) return undefined;
-  const settled = await context.ports.runs.settle(outcome.target, outcome.runId, {
-    status: outcome.status,
-    finishedAt: context.now().toISOString(),
-    reason: outcome.reason,
-    manifestKey: outcome.manifestKey,
-    bytes: outcome.bytes,
-    durationSeconds: outcome.durationSeconds,
-  });
+  const finishedAt = context.now().toISOString();
+  const settled = await context.ports.runs.settle(
+    outcome.target,
+    outcome.runId,
+    {
+      status: outcome.status,
+      finishedAt,
+      reason: outcome.reason,
+      manifestKey: outcome.manifestKey,
+      bytes: outcome.bytes,
+      durationSeconds: outcome.durationSeconds,
+    },
+    // A run no dispatcher recorded (started from the console, past it) is recorded whole from its end.
+    { kind: outcome.kind, trigger: 'manual', startedAt: outcome.startedAt ?? runIdTime(outcome.runId) ?? finishedAt },
+  );
   if (!settled) {
     // Settled before (a duplicate event, or the dispatcher already failed it): count nothing twice.
     context.telemetry.info('run already settled', { target: outcome.target, runId: outcome.runId });
@@ -84,6 +94,8 @@ async function dumpTaskOutcome(
   const run = taskRunOf(Object.fromEntries((override?.environment ?? []).map((e) => [e.name, e.value])));
   if (!run) return undefined; // not started by the dispatcher
   const { target, runId } = run;
+  const kind = 'dump';
+  const startedAt = isoOrUndefined(detail.startedAt ?? detail.createdAt);
   const worker = detail.containers.find((c) => c.name === WORKER_CONTAINER);
   const durationSeconds = secondsBetween(detail.startedAt ?? detail.createdAt, detail.stoppedAt);
   if (worker?.exitCode === undefined) {
@@ -91,6 +103,8 @@ async function dumpTaskOutcome(
     return {
       target,
       runId,
+      kind,
+      startedAt,
       status: 'failed',
       reason: `the task never started (${detail.stopCode ?? 'no stop code'}: ${detail.stoppedReason ?? worker?.reason ?? 'no reason given'})`,
     };
@@ -99,12 +113,15 @@ async function dumpTaskOutcome(
     return {
       target,
       runId,
+      kind,
+      startedAt,
       status: 'failed',
       durationSeconds,
       reason: `the dump task exited with code ${worker.exitCode}; its CloudWatch log says why`,
     };
   }
-  return withManifest(target, runId, durationSeconds, context);
+  const ended = await withManifest(target, runId, durationSeconds, context);
+  return { ...ended, startedAt: startedAt ?? ended.startedAt };
 }
 
 function executionOutcome(event: Extract<RecorderEvent, { source: 'aws.states' }>): Outcome | undefined {
@@ -114,9 +131,14 @@ function executionOutcome(event: Extract<RecorderEvent, { source: 'aws.states' }
   if (!parsed.success) return undefined;
   const input = parsed.data;
   const durationSeconds = detail.startDate && detail.stopDate ? (detail.stopDate - detail.startDate) / 1000 : undefined;
-  if (detail.status === 'SUCCEEDED') return { target: input.target, runId: input.runId, status: 'succeeded', durationSeconds };
+  const started = {
+    kind: 'snapshot',
+    startedAt: detail.startDate ? new Date(detail.startDate).toISOString() : undefined,
+  } as const;
+  if (detail.status === 'SUCCEEDED')
+    return { target: input.target, runId: input.runId, ...started, status: 'succeeded', durationSeconds };
   const reason = `the snapshot run ${detail.status.toLowerCase().replace('_', ' ')}${detail.cause ? `: ${detail.cause}` : detail.error ? `: ${detail.error}` : ''}`;
-  return { target: input.target, runId: input.runId, status: 'failed', durationSeconds, reason };
+  return { target: input.target, runId: input.runId, ...started, status: 'failed', durationSeconds, reason };
 }
 
 async function lambdaWorkerOutcome(
@@ -129,6 +151,7 @@ async function lambdaWorkerOutcome(
     return {
       target,
       runId,
+      kind: 'dump',
       status: 'failed',
       reason: `the Lambda worker failed (${event.requestContext.condition}${error ? `: ${error}` : ''})`,
     };
@@ -152,13 +175,37 @@ async function withManifest(
     return {
       target,
       runId,
+      kind: 'dump',
       status: 'failed',
       durationSeconds,
       reason: 'the worker exited 0 but wrote no manifest, so there is no backup',
     };
   }
   const took = durationSeconds ?? secondsBetween(manifest.startedAt, manifest.finishedAt);
-  return { target, runId, status: 'succeeded', manifestKey: key, bytes: manifest.totals.storedBytes, durationSeconds: took };
+  return {
+    target,
+    runId,
+    kind: 'dump',
+    startedAt: manifest.startedAt,
+    status: 'succeeded',
+    manifestKey: key,
+    bytes: manifest.totals.storedBytes,
+    durationSeconds: took,
+  };
+}
+
+/** The start time a run id carries (20261121T193000Z-a1b2c3), as ISO 8601. */
+export function runIdTime(runId: string): string | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(runId);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, sec] = match;
+  const at = new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}.000Z`);
+  return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
+}
+
+function isoOrUndefined(value: string | undefined): string | undefined {
+  const at = value ? new Date(value) : undefined;
+  return at && !Number.isNaN(at.getTime()) ? at.toISOString() : undefined;
 }
 
 function secondsBetween(from: string | undefined, to: string | undefined): number | undefined {

@@ -31,9 +31,10 @@ const ABSENT_OBJECT_ERRORS = new Set(['NoSuchKey', 'AccessDenied']);
 export const handler = safekeepHandler(recorderEvent, (event) => {
   const { resources } = deployment();
   const store = s3ArtifactStore(s3, resources.bucket);
+  const telemetry = powertoolsTelemetry();
   return recordRunEnd(event, {
     ports: {
-      runs: dynamoRunsStore(resources.runsTable, dynamodb),
+      runs: dynamoRunsStore(resources.runsTable, dynamodb, telemetry),
       async readManifest(key) {
         try {
           return (await loadManifest(store, key)).manifest;
@@ -44,6 +45,6 @@ export const handler = safekeepHandler(recorderEvent, (event) => {
       },
     },
     now: () => new Date(),
-    telemetry: powertoolsTelemetry(),
+    telemetry,
   });
 });
