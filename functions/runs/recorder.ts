@@ -7,6 +7,7 @@
 
 import { manifestKeyOf } from '../contracts/artifact-layout.ts';
 import { WORKER_CONTAINER } from '../contracts/deployment.ts';
+import { EXIT } from '../contracts/errors.ts';
 import type { Manifest } from '../contracts/manifest.ts';
 import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
 import { runRefSchema, taskRunOf } from '../contracts/run-payloads.ts';
@@ -117,11 +118,25 @@ async function dumpTaskOutcome(
       startedAt,
       status: 'failed',
       durationSeconds,
-      reason: `the dump task exited with code ${worker.exitCode}; its CloudWatch log says why`,
+      reason: exitReason(worker.exitCode, detail.stopCode, detail.stoppedReason),
     };
   }
   const ended = await withManifest(target, runId, durationSeconds, context);
   return { ...ended, startedAt: startedAt ?? ended.startedAt };
+}
+
+/** SIGKILL's exit status (128 + 9): the worker was killed outright, e.g. past the stop timeout. */
+const KILLED_EXIT_CODE = 137;
+
+/** Why a dump task that ran ended non-zero, in one line; a stopped one says who stopped it. */
+export function exitReason(exitCode: number, stopCode?: string, stoppedReason?: string): string {
+  const by =
+    stopCode && stopCode !== 'EssentialContainerExited' ? ` (${stopCode}${stoppedReason ? `: ${stoppedReason}` : ''})` : '';
+  if (exitCode === EXIT.stopped)
+    return `stopped by ECS/SIGTERM${by}: the dump task aborted its uploads and wrote no manifest (exit code ${EXIT.stopped}); start the run again`;
+  if (exitCode === KILLED_EXIT_CODE)
+    return `killed (SIGKILL, exit code ${KILLED_EXIT_CODE})${by} before it finished: no manifest, so no backup; the bucket's lifecycle removes its open uploads`;
+  return `the dump task exited with code ${exitCode}${by}; its CloudWatch log says why`;
 }
 
 function executionOutcome(event: Extract<RecorderEvent, { source: 'aws.states' }>): Outcome | undefined {
