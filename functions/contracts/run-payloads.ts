@@ -11,6 +11,9 @@ import { RUN_ID_PATTERN } from './artifact-layout.ts';
 export const dispatchEventSchema = z.object({
   target: z.string().min(1),
   trigger: z.enum(['schedule', 'manual']).default('manual'),
+  /** A retry (the detail of a "Backup Retry Due" event): the run it retries and which attempt this is. */
+  retryOf: z.string().regex(RUN_ID_PATTERN).optional(),
+  attempt: z.int().min(2).optional(),
 });
 export type DispatchEvent = z.input<typeof dispatchEventSchema>;
 

@@ -7,6 +7,7 @@
  */
 
 import { type AgedTarget, allowedAgeSeconds } from '../contracts/config/schedule-interval.ts';
+import type { LateEventDetail } from '../contracts/events.ts';
 import { mapWithConcurrency } from '../platform/concurrency.ts';
 import type { RunRecord, RunsStore } from './run-record.ts';
 
@@ -84,4 +85,20 @@ export function freshnessOf(target: FreshnessTarget, since: AgeReference, now: D
 
 function goodSince(run: Pick<RunRecord, 'startedAt' | 'finishedAt'>): Date {
   return new Date(run.finishedAt ?? run.startedAt);
+}
+
+/** The published detail of "Backup Late" (docs/events.schema.json). */
+export function lateEventDetail(entry: TargetFreshness, checkedAt: Date): LateEventDetail {
+  return {
+    version: 1,
+    target: entry.target,
+    ageSeconds: entry.ageSeconds,
+    allowedAgeSeconds: entry.allowedAgeSeconds,
+    since: {
+      kind: entry.since.kind,
+      at: entry.since.at.toISOString(),
+      ...(entry.since.kind === 'last-good-backup' ? { runId: entry.since.runId } : {}),
+    },
+    checkedAt: checkedAt.toISOString(),
+  };
 }

@@ -2,16 +2,21 @@
  * Settling a run from how it ended: a stopped dump task, a finished snapshot execution, or a Lambda worker's
  * result. A dump counts as succeeded only when its manifest is in the bucket (a zero exit code alone is not
  * a backup). The run is settled once in the runs table and counted: BackupSucceeded or BackupFailed, with
- * duration and bytes for successes.
+ * duration and bytes for successes. A failed run with attempts left is retried (retry.ts) and counted as
+ * BackupAttemptFailed instead: the failure alarm fires on the last attempt only. Every settled run is
+ * published as an event (contracts/events.ts).
  */
 
 import { manifestKeyOf } from '../contracts/artifact-layout.ts';
+import type { Retries } from '../contracts/config/schema.ts';
 import { WORKER_CONTAINER } from '../contracts/deployment.ts';
 import { EXIT } from '../contracts/errors.ts';
+import { DETAIL_TYPE, type EventPublisher, type RunEventDetail } from '../contracts/events.ts';
 import type { Manifest } from '../contracts/manifest.ts';
 import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
 import { runRefSchema, taskRunOf } from '../contracts/run-payloads.ts';
 import type { Telemetry } from '../contracts/telemetry.ts';
+import { type RetryScheduler, retryAfter } from './retry.ts';
 import type { RecorderEvent } from './run-end-events.ts';
 import type { RunRecord, RunsStore } from './run-record.ts';
 
@@ -19,12 +24,20 @@ export interface RecorderPorts {
   readonly runs: RunsStore;
   /** The manifest at `key` in the artifact bucket, or undefined when there is none. */
   readManifest(key: string): Promise<Manifest | undefined>;
+  /** Where settled runs are published; none, none published. */
+  readonly events?: EventPublisher;
+  /** Starts failed runs again; none, no run is retried. */
+  readonly retries?: RetryScheduler;
 }
 
 export interface RecorderContext {
   readonly ports: RecorderPorts;
   readonly now: () => Date;
   readonly telemetry: Telemetry;
+  /** The target's retry policy (from the deployment); undefined for a target it does not know. */
+  readonly retryPolicyOf?: (target: string) => Retries | undefined;
+  /** The artifact bucket, for the manifest location in events. */
+  readonly bucket?: string;
 }
 
 export interface Outcome {
@@ -38,6 +51,8 @@ export interface Outcome {
   readonly manifestKey?: string;
   readonly bytes?: number;
   readonly durationSeconds?: number;
+  /** When the retry of this failed run starts, if it gets one. */
+  readonly retryAt?: string;
 }
 
 /** Settles the run the event describes; undefined for events that are not the end of a Safekeep run. */
@@ -65,16 +80,70 @@ export async function recordRunEnd(event: RecorderEvent, context: RecorderContex
     return outcome;
   }
   const dimensions = { [TARGET_DIMENSION]: outcome.target };
+  let retryAt: Date | undefined;
   if (outcome.status === 'succeeded') {
     context.telemetry.metric(METRIC.succeeded, 1, 'Count', dimensions);
     if (outcome.durationSeconds !== undefined)
       context.telemetry.metric(METRIC.durationSeconds, outcome.durationSeconds, 'Seconds', dimensions);
     if (outcome.bytes !== undefined) context.telemetry.metric(METRIC.bytes, outcome.bytes, 'Bytes', dimensions);
   } else {
-    context.telemetry.metric(METRIC.failed, 1, 'Count', dimensions);
-    context.telemetry.warn('run failed', { target: outcome.target, runId: outcome.runId, reason: outcome.reason });
+    retryAt = await retryIfAttemptsLeft(settled, context);
+    // Only the last attempt raises the failure alarm; an attempt that is retried is counted on its own.
+    context.telemetry.metric(retryAt ? METRIC.attemptFailed : METRIC.failed, 1, 'Count', dimensions);
+    context.telemetry.warn('run failed', {
+      target: outcome.target,
+      runId: outcome.runId,
+      reason: outcome.reason,
+      attempt: settled.attempt ?? 1,
+      retryAt: retryAt?.toISOString(),
+    });
   }
-  return outcome;
+  await context.ports.events?.publish(
+    outcome.status === 'succeeded' ? DETAIL_TYPE.succeeded : retryAt ? DETAIL_TYPE.attemptFailed : DETAIL_TYPE.failed,
+    runEventDetail(settled, context.bucket, retryAt),
+  );
+  return retryAt ? { ...outcome, retryAt: retryAt.toISOString() } : outcome;
+}
+
+/** Schedules the retry of a failed run with attempts left, and says when it starts. A retry that cannot be scheduled is no retry. */
+async function retryIfAttemptsLeft(run: RunRecord, context: RecorderContext): Promise<Date | undefined> {
+  const policy = context.retryPolicyOf?.(run.target);
+  const retry = policy && context.ports.retries ? retryAfter(run, policy, context.now()) : undefined;
+  if (!retry || !context.ports.retries) return undefined;
+  try {
+    await context.ports.retries.scheduleRetry(retry.request, retry.at);
+    context.telemetry.info('retry scheduled', { ...retry.request, at: retry.at.toISOString() });
+    return retry.at;
+  } catch (error) {
+    // Then this was the last attempt after all: it must raise the failure alarm.
+    context.telemetry.warn('retry not scheduled', { ...retry.request, error: (error as Error).message });
+    return undefined;
+  }
+}
+
+/** The published detail of a settled run (docs/events.schema.json). */
+export function runEventDetail(run: RunRecord, bucket: string | undefined, retryAt?: Date): RunEventDetail {
+  const manifest =
+    run.status === 'succeeded' && run.manifestKey && bucket
+      ? { bucket, key: run.manifestKey, url: `s3://${bucket}/${run.manifestKey}` }
+      : undefined;
+  return {
+    version: 1,
+    target: run.target,
+    runId: run.runId,
+    kind: run.kind,
+    status: run.status === 'succeeded' ? 'succeeded' : 'failed',
+    trigger: run.trigger,
+    attempt: run.attempt ?? 1,
+    ...(run.retryOf ? { retryOf: run.retryOf } : {}),
+    ...(retryAt ? { retryAt: retryAt.toISOString() } : {}),
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt ?? run.startedAt,
+    ...(run.durationSeconds !== undefined ? { durationSeconds: run.durationSeconds } : {}),
+    ...(run.bytes !== undefined ? { bytes: run.bytes } : {}),
+    ...(run.reason ? { reason: run.reason } : {}),
+    ...(manifest ? { manifest } : {}),
+  };
 }
 
 async function outcomeOf(event: RecorderEvent, context: RecorderContext): Promise<Outcome | undefined> {

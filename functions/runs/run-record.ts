@@ -58,4 +58,6 @@ export interface RunsStore {
   lastSucceeded(target: string): Promise<RunRecord | undefined>;
   /** When the target was first seen, recording `now` if never. */
   firstSeen(target: string, now: Date): Promise<Date>;
+  /** Records whether the target is late now; true only when it just turned late (it was not before). */
+  markLate(target: string, late: boolean, now: Date): Promise<boolean>;
 }

@@ -114,6 +114,40 @@ export function dynamoRunsStore(
       } while (start);
       return undefined;
     },
+    async markLate(target, late, now) {
+      const key = { target, runId: META_RUN_ID };
+      if (!late) {
+        await documents
+          .send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key,
+              UpdateExpression: 'REMOVE lateSince',
+              ConditionExpression: 'attribute_exists(runId)',
+            }),
+          )
+          .catch((error) => {
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          });
+        return false;
+      }
+      try {
+        await documents.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET lateSince = :now, firstSeenAt = if_not_exists(firstSeenAt, :now)',
+            // Only the turn: a target late at the last check as well is not news.
+            ConditionExpression: 'attribute_not_exists(lateSince)',
+            ExpressionAttributeValues: { ':now': now.toISOString() },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    },
     async firstSeen(target, now) {
       try {
         await documents.send(

@@ -100,3 +100,17 @@ describe.skipIf(!moto)('the runs table: nothing can poison it', () => {
     expect(warnings[0]).toMatch(/skipped a malformed row of the runs table .*20261121T030000Z-bad000/);
   });
 });
+
+describe.skipIf(!moto)('the runs table: late turns', () => {
+  it('says a target turned late once, until it is fresh again', async () => {
+    const { store } = await motoRunsTable((moto as NonNullable<typeof moto>).endpoint);
+    const at = new Date('2026-12-01T00:00:00Z');
+    expect(await store.markLate('orders', false, at)).toBe(false);
+    expect(await store.markLate('orders', true, at)).toBe(true);
+    expect(await store.markLate('orders', true, at)).toBe(false);
+    expect(await store.markLate('orders', false, at)).toBe(false);
+    expect(await store.markLate('orders', true, at)).toBe(true);
+    // The meta item it keeps is still the target's first sight.
+    expect(await store.firstSeen('orders', new Date('2026-12-05T00:00:00Z'))).toEqual(at);
+  });
+});
