@@ -9,6 +9,7 @@ export const EXIT = {
   integrity: 3, // an artifact is corrupt or incomplete
   unavailable: 4, // a database or S3 could not be reached or refused us
   timeout: 5,
+  stopped: 6, // stopped by a signal (SIGTERM from ECS StopTask, a deployment or Spot; SIGINT): nothing was written
 } as const;
 
 export class SafekeepError extends Error {
@@ -51,6 +52,14 @@ export class StoreError extends SafekeepError {
   override name = 'StoreError';
   constructor(message: string, options?: ErrorOptions) {
     super(message, EXIT.unavailable, options);
+  }
+}
+
+/** The run was told to stop (SIGTERM, SIGINT) before it finished: every upload aborted, no manifest written. */
+export class StoppedError extends SafekeepError {
+  override name = 'StoppedError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT.stopped, options);
   }
 }
 

@@ -8,8 +8,10 @@ export const METRICS_NAMESPACE = 'Safekeep';
 export const METRIC = {
   /** 1 per run that produced a verified backup (dump manifest written, or snapshot flow succeeded). */
   succeeded: 'BackupSucceeded',
-  /** 1 per run that failed, for whatever reason, including a task that never started. */
+  /** 1 per run that failed for good (its last attempt), for whatever reason, including a task that never started. */
   failed: 'BackupFailed',
+  /** 1 per failed run that is retried (attempts left): not an alarm, the retry may still succeed. */
+  attemptFailed: 'BackupAttemptFailed',
   durationSeconds: 'BackupDurationSeconds',
   bytes: 'BackupBytes',
   /** Computed on a schedule from the runs table, so a backup that never ran is caught too. */

@@ -11,6 +11,9 @@ import { RUN_ID_PATTERN } from './artifact-layout.ts';
 export const dispatchEventSchema = z.object({
   target: z.string().min(1),
   trigger: z.enum(['schedule', 'manual']).default('manual'),
+  /** A retry (the detail of a "Backup Retry Due" event): the run it retries and which attempt this is. */
+  retryOf: z.string().regex(RUN_ID_PATTERN).optional(),
+  attempt: z.int().min(2).optional(),
 });
 export type DispatchEvent = z.input<typeof dispatchEventSchema>;
 
@@ -19,6 +22,18 @@ export const runIdSchema = z.string().regex(RUN_ID_PATTERN, { message: 'must be 
 /** One run of one target: what the state machine, a Lambda worker and a Fargate task are each handed. */
 export const runRefSchema = z.object({ target: z.string().min(1), runId: runIdSchema });
 export type RunRef = z.infer<typeof runRefSchema>;
+
+/**
+ * What a Lambda worker is handed. The dispatcher marks its invokes `dispatched`: their end reaches the
+ * recorder through the async-invoke destination. Anything else (a console test, a synchronous invoke) gets
+ * no destination, so the worker reports its own end to the recorder; the run id is then optional.
+ */
+export const workerEventSchema = z.object({
+  target: z.string().min(1),
+  runId: runIdSchema.optional(),
+  dispatched: z.boolean().default(false),
+});
+export type WorkerEvent = z.input<typeof workerEventSchema>;
 
 /** The container environment RunTask overrides carry: which target and run this task is. Never a credential. */
 export const TASK_RUN_VARIABLES = { target: 'SAFEKEEP_TARGET', runId: 'SAFEKEEP_RUN_ID' } as const;

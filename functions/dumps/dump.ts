@@ -7,7 +7,7 @@
 
 import { MANIFEST_FILE, newRunId, RUN_ID_PATTERN, runDate, runPrefix, type S3Location } from '../contracts/artifact-layout.ts';
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
-import { StoreError, UsageError } from '../contracts/errors.ts';
+import { StoppedError, StoreError, UsageError } from '../contracts/errors.ts';
 import type { Compression } from '../contracts/manifest.ts';
 import { type Engine, type Manifest, type ManifestObject, manifestSchema } from '../contracts/manifest.ts';
 import type { Logger } from '../contracts/telemetry.ts';
@@ -44,6 +44,11 @@ export interface DumpDependencies {
   readonly randomSuffix: () => string;
   /** Progress of the object being streamed. */
   readonly onProgress?: (progress: { object: string; rawBytes: number; storedBytes: number }) => void;
+  /**
+   * Aborted when the run must stop (SIGTERM from ECS, SIGINT): the tools are stopped, every open upload is
+   * aborted, no manifest is written, and the run fails with a StoppedError.
+   */
+  readonly stop?: AbortSignal;
 }
 
 export interface DumpResult {
@@ -56,7 +61,12 @@ export interface DumpResult {
 export async function runDump(request: DumpRequest, deps: DumpDependencies): Promise<DumpResult> {
   const { engine, source } = request;
   const startedAt = deps.now();
+  const stopped = () =>
+    new StoppedError(
+      `the backup of ${request.target} was stopped (${String(deps.stop?.reason ?? 'stop requested')}) before it finished; every upload was aborted and no manifest written, so there is no backup of this run`,
+    );
   const facts = await engine.preflight(source, request.timeoutMs);
+  if (deps.stop?.aborted) throw stopped();
   const runId = request.runId ?? newRunId(startedAt, deps.randomSuffix());
   if (!RUN_ID_PATTERN.test(runId))
     throw new UsageError(`run id "${runId}" is not valid: expected yyyymmddThhmmssZ-suffix, as the dispatcher makes them`);
@@ -65,8 +75,20 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
 
   const staged: StagedObject[] = [];
   const described: Omit<ManifestObject, 'versionId'>[] = [];
+  // The tools still writing: a stop ends each, so its stage aborts its own upload and fails.
+  const live = new Set<StageSpec['producer']>();
+  const stopTools = () => {
+    for (const producer of live) producer.kill();
+  };
+  deps.stop?.addEventListener('abort', stopTools, { once: true });
   const stage = async (spec: StageSpec) => {
     const key = `${prefix}${spec.name}`;
+    if (deps.stop?.aborted) {
+      spec.producer.kill();
+      spec.completeness.abort();
+      throw stopped();
+    }
+    live.add(spec.producer);
     let upload: Awaited<ReturnType<ArtifactStore['startUpload']>>;
     try {
       upload = await deps.store.startUpload(key, contentTypeOf(spec.format, request.compression));
@@ -82,7 +104,7 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
       completeness: spec.completeness,
       partSizes: request.partSizes ?? DEFAULT_PART_SIZES,
       onProgress: (rawBytes, storedBytes) => deps.onProgress?.({ object: spec.name, rawBytes, storedBytes }),
-    });
+    }).finally(() => live.delete(spec.producer));
     staged.push(object);
     described.push({
       key,
@@ -111,9 +133,12 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
       log: deps.log,
       stage,
     });
+    if (deps.stop?.aborted) throw stopped();
   } catch (error) {
     await abandon(staged);
-    throw error;
+    throw deps.stop?.aborted ? stopped() : error;
+  } finally {
+    deps.stop?.removeEventListener('abort', stopTools);
   }
 
   const manifestKey = `${prefix}${MANIFEST_FILE}`;
@@ -141,6 +166,8 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
         objects: objects.length,
       },
     });
+    // The last moment a stop can still leave no backup behind: nothing is a backup without its manifest.
+    if (deps.stop?.aborted) throw stopped();
     const put = await deps.store.putIfAbsent(manifestKey, `${JSON.stringify(record, null, 2)}\n`, 'application/json');
     if (!put.created) {
       throw new StoreError(`a manifest already exists at ${manifestKey}; run ids must be unique, so this run was not recorded`);

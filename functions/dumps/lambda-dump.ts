@@ -4,11 +4,13 @@
  * result is what the async-invoke destination (the run recorder) needs. The core reads no environment and
  * imports no SDK: the handler hands it its ports.
  */
+
+import { newRunId } from '../contracts/artifact-layout.ts';
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import type { DumpTarget } from '../contracts/config/schema.ts';
 import { type Deployment, deployedDumpTarget } from '../contracts/deployment.ts';
 import { UsageError } from '../contracts/errors.ts';
-import type { RunRef } from '../contracts/run-payloads.ts';
+import type { RunRef, WorkerEvent } from '../contracts/run-payloads.ts';
 import type { Logger } from '../contracts/telemetry.ts';
 import { runDump } from './dump.ts';
 import { dumpRequestFor } from './request.ts';
@@ -32,6 +34,47 @@ export interface LambdaDumpPorts {
   readonly log: Logger;
   readonly now: () => Date;
   readonly randomSuffix: () => string;
+  /**
+   * Hands the recorder a run's end the way Lambda's async-invoke destination would (same record), for runs
+   * no destination reports: those not started by the dispatcher.
+   */
+  reportToRecorder(record: WorkerEndRecord): Promise<void>;
+}
+
+/** The async-invoke destination record's fields the recorder reads (run-end-events.ts `lambdaDestination`). */
+export interface WorkerEndRecord {
+  readonly requestContext: { readonly condition: 'Success' | 'Error'; readonly functionArn?: string };
+  readonly requestPayload: RunRef;
+  readonly responsePayload: LambdaDumpResult | { readonly errorMessage: string };
+  readonly timestamp: string;
+}
+
+/**
+ * A worker invocation, whoever made it. A run the dispatcher started is reported by Lambda's destination; any
+ * other (the console's synchronous test, which fires no destination) reports its own end, success or failure,
+ * so it is recorded, counted and alarmed like a scheduled run.
+ */
+export async function runLambdaWorker(event: WorkerEvent, ports: LambdaDumpPorts): Promise<LambdaDumpResult> {
+  const run = { target: event.target, runId: event.runId ?? newRunId(ports.now(), ports.randomSuffix()) };
+  if (event.dispatched) return runLambdaDump(run, ports);
+  ports.log.info('run not started by the dispatcher: reporting its end to the recorder', run);
+  try {
+    const result = await runLambdaDump(run, ports);
+    await ports.reportToRecorder(endRecord(run, 'Success', result, ports.now()));
+    return result;
+  } catch (error) {
+    await ports.reportToRecorder(endRecord(run, 'Error', { errorMessage: (error as Error).message }, ports.now()));
+    throw error;
+  }
+}
+
+function endRecord(
+  run: RunRef,
+  condition: WorkerEndRecord['requestContext']['condition'],
+  responsePayload: WorkerEndRecord['responsePayload'],
+  at: Date,
+): WorkerEndRecord {
+  return { requestContext: { condition }, requestPayload: run, responsePayload, timestamp: at.toISOString() };
 }
 
 export async function runLambdaDump(event: RunRef, ports: LambdaDumpPorts): Promise<LambdaDumpResult> {

@@ -28,7 +28,7 @@ export interface DispatchPorts {
   startExecution(stateMachineArn: string, name: string, input: RunRef): Promise<{ executionArn: string }>;
   /** Starts the task, or says why ECS would not. */
   runTask(request: TaskRequest): Promise<{ taskArn: string } | { failure: string }>;
-  invokeAsync(functionName: string, payload: RunRef): Promise<void>;
+  invokeAsync(functionName: string, payload: RunRef & { dispatched: true }): Promise<void>;
   readonly runs: RunsStore;
 }
 
@@ -56,15 +56,33 @@ export interface DispatchContext {
   readonly telemetry: Telemetry;
 }
 
-export async function dispatch(target: Target, trigger: RunRecord['trigger'], context: DispatchContext): Promise<DispatchResult> {
+/** Which attempt a run is, when it retries an earlier one. */
+export interface RetryOf {
+  readonly retryOf: string;
+  readonly attempt: number;
+}
+
+export async function dispatch(
+  target: Target,
+  trigger: RunRecord['trigger'],
+  context: DispatchContext,
+  retry?: RetryOf,
+): Promise<DispatchResult> {
   const startedAt = context.now();
   const runId = newRunId(startedAt, context.randomSuffix());
   const kind = isSnapshotTarget(target) ? 'snapshot' : 'dump';
   const base = { target: target.name, runId, kind } as const;
   // Computed once, here: the recorder and `safekeep run --wait` read it from the record.
   const manifestKey = kind === 'dump' ? manifestKeyOf(target.name, runId) : undefined;
-  await context.ports.runs.put({ ...base, trigger, status: 'running', startedAt: startedAt.toISOString(), manifestKey });
-  context.telemetry.info('run dispatched', { ...base, trigger });
+  await context.ports.runs.put({
+    ...base,
+    trigger,
+    status: 'running',
+    startedAt: startedAt.toISOString(),
+    manifestKey,
+    ...retry,
+  });
+  context.telemetry.info('run dispatched', { ...base, trigger, ...retry });
   try {
     const started = await start(target, runId, context);
     if ('failure' in started) return await failed(base, started.failure, context);
@@ -95,7 +113,8 @@ async function start(
   }
   if (target.runner === 'lambda') {
     const worker = required(resources.workers[target.name], `the Lambda worker of "${target.name}"`);
-    await ports.invokeAsync(worker, run);
+    // Marked, so the worker leaves its end to the async-invoke destination instead of reporting it twice.
+    await ports.invokeAsync(worker, { ...run, dispatched: true });
     return { workerFunction: worker };
   }
   return ports.runTask({

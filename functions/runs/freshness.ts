@@ -7,6 +7,7 @@
  */
 
 import { type AgedTarget, allowedAgeSeconds } from '../contracts/config/schedule-interval.ts';
+import type { LateEventDetail } from '../contracts/events.ts';
 import { mapWithConcurrency } from '../platform/concurrency.ts';
 import type { RunRecord, RunsStore } from './run-record.ts';
 
@@ -34,19 +35,44 @@ export interface TargetFreshness {
 /** Parallel reads per check: enough for a fleet of targets, few enough to stay clear of DynamoDB throttling. */
 const CONCURRENT_TARGETS = 8;
 
-/** Every target's freshness at `now`, in config order. */
+/** A target whose freshness could not be computed this time, and why. */
+export interface FreshnessFailure {
+  readonly target: string;
+  readonly error: string;
+}
+
+export interface FreshnessReport {
+  /** Every target computed, in config order. */
+  readonly computed: TargetFreshness[];
+  /** Targets that failed, each on its own: the others are still computed and published. */
+  readonly failed: FreshnessFailure[];
+}
+
+/** Every target's freshness at `now`, in config order, each target on its own. */
 export async function checkFreshness(
   targets: readonly FreshnessTarget[],
   runs: FreshnessRuns,
   now: Date,
-): Promise<TargetFreshness[]> {
-  return mapWithConcurrency(targets, CONCURRENT_TARGETS, async (target) => {
-    const lastGood = await runs.lastSucceeded(target.name);
-    const since: AgeReference = lastGood
-      ? { kind: 'last-good-backup', at: goodSince(lastGood), runId: lastGood.runId }
-      : { kind: 'first-seen', at: await runs.firstSeen(target.name, now) };
-    return freshnessOf(target, since, now);
-  });
+): Promise<FreshnessReport> {
+  const results = await mapWithConcurrency(
+    targets,
+    CONCURRENT_TARGETS,
+    async (target): Promise<TargetFreshness | FreshnessFailure> => {
+      try {
+        const lastGood = await runs.lastSucceeded(target.name);
+        const since: AgeReference = lastGood
+          ? { kind: 'last-good-backup', at: goodSince(lastGood), runId: lastGood.runId }
+          : { kind: 'first-seen', at: await runs.firstSeen(target.name, now) };
+        return freshnessOf(target, since, now);
+      } catch (error) {
+        return { target: target.name, error: (error as Error).message };
+      }
+    },
+  );
+  return {
+    computed: results.filter((r): r is TargetFreshness => 'late' in r),
+    failed: results.filter((r): r is FreshnessFailure => 'error' in r),
+  };
 }
 
 /** One target's freshness, from what its age counts from. */
@@ -59,4 +85,20 @@ export function freshnessOf(target: FreshnessTarget, since: AgeReference, now: D
 
 function goodSince(run: Pick<RunRecord, 'startedAt' | 'finishedAt'>): Date {
   return new Date(run.finishedAt ?? run.startedAt);
+}
+
+/** The published detail of "Backup Late" (docs/events.schema.json). */
+export function lateEventDetail(entry: TargetFreshness, checkedAt: Date): LateEventDetail {
+  return {
+    version: 1,
+    target: entry.target,
+    ageSeconds: entry.ageSeconds,
+    allowedAgeSeconds: entry.allowedAgeSeconds,
+    since: {
+      kind: entry.since.kind,
+      at: entry.since.at.toISOString(),
+      ...(entry.since.kind === 'last-good-backup' ? { runId: entry.since.runId } : {}),
+    },
+    checkedAt: checkedAt.toISOString(),
+  };
 }

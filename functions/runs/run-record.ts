@@ -24,9 +24,19 @@ export const runRecordSchema = z.object({
   manifestKey: z.string().optional(),
   bytes: z.number().nonnegative().optional(),
   durationSeconds: z.number().nonnegative().optional(),
+  /** The run this one retries (a new run, its own id); absent on a first attempt. */
+  retryOf: z.string().optional(),
+  /** 1 for the first attempt, 2 for its first retry, ... */
+  attempt: z.number().int().positive().optional(),
 });
 
 export type RunRecord = z.infer<typeof runRecordSchema>;
+
+/** How a run ended, as settling writes it. */
+export type RunOutcome = Pick<RunRecord, 'status' | 'finishedAt' | 'reason' | 'manifestKey' | 'bytes' | 'durationSeconds'>;
+
+/** What a run's end tells of its start, for a run no "started" record describes. */
+export type RunOrigin = Pick<RunRecord, 'kind' | 'trigger' | 'startedAt'> & Partial<Pick<RunRecord, 'retryOf' | 'attempt'>>;
 
 export interface TargetMeta {
   readonly target: string;
@@ -37,15 +47,17 @@ export interface TargetMeta {
 export interface RunsStore {
   put(record: RunRecord): Promise<void>;
   get(target: string, runId: string): Promise<RunRecord | undefined>;
-  /** Settles a running record; never overwrites one that is already settled. */
-  settle(
-    target: string,
-    runId: string,
-    outcome: Pick<RunRecord, 'status' | 'finishedAt' | 'reason' | 'manifestKey' | 'bytes' | 'durationSeconds'>,
-  ): Promise<RunRecord | undefined>;
+  /**
+   * Settles a running record; never overwrites one that is already settled, and never creates a partial
+   * one. A run nothing recorded as started (one started by hand, past the dispatcher) becomes a complete
+   * record from `origin`, when given; without it, such a run is left unrecorded (undefined).
+   */
+  settle(target: string, runId: string, outcome: RunOutcome, origin?: RunOrigin): Promise<RunRecord | undefined>;
   /** Newest first. */
   recent(target: string, limit: number): Promise<RunRecord[]>;
   lastSucceeded(target: string): Promise<RunRecord | undefined>;
   /** When the target was first seen, recording `now` if never. */
   firstSeen(target: string, now: Date): Promise<Date>;
+  /** Records whether the target is late now; true only when it just turned late (it was not before). */
+  markLate(target: string, late: boolean, now: Date): Promise<boolean>;
 }

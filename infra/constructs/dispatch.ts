@@ -1,4 +1,6 @@
 import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,6 +8,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import type { Target } from '#functions/contracts/config/schema.ts';
+import { DETAIL_TYPE, EVENT_SOURCE } from '#functions/contracts/events.ts';
 import type { DispatchEvent } from '#functions/contracts/run-payloads.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
 import type { DumpTasks } from './dump-tasks.ts';
@@ -48,6 +51,25 @@ export class Dispatch extends Construct {
       deadLetterQueue: props.ledger.deadLetters,
     });
     this.grantDispatch(this.dispatchFunction.function, props);
+    // One delivery, one run: Lambda's async retries of a failed dispatch would each record another failed
+    // run. A failed dispatch is recorded once and goes to the dead-letter queue; Scheduler retries only
+    // deliveries that never reached the function.
+    this.dispatchFunction.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
+
+    // Retries: the recorder's one-time schedule puts "Backup Retry Due" on the default bus when the backoff
+    // is over; its detail is the dispatcher's input ({ target, trigger, retryOf, attempt }).
+    new events.Rule(this, 'RetryDue', {
+      description: 'Safekeep: start the retry of a failed run',
+      eventPattern: { source: [EVENT_SOURCE], detailType: [DETAIL_TYPE.retryDue] },
+      targets: [
+        new eventTargets.LambdaFunction(this.dispatchFunction.function, {
+          event: events.RuleTargetInput.fromEventPath('$.detail'),
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue: props.ledger.deadLetters,
+        }),
+      ],
+    });
 
     const group = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {});
     // One role for every schedule: it may invoke the dispatcher, and nothing else (plus its dead letters).

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -33,6 +33,8 @@ export interface DumpTasksProps {
 
 const REPOSITORY_ROOT = join(import.meta.dirname, '..', '..');
 
+/** How long ECS waits after SIGTERM before SIGKILL: Fargate's maximum (the default would be 30 s). */
+export const WORKER_STOP_TIMEOUT = Duration.seconds(120);
 /**
  * The Fargate side of dumps: one cluster, the worker image (built from functions/cli/container/Dockerfile at
  * deploy time), and one task definition per Fargate dump target. Each task runs `safekeep dump --target <name>`
@@ -101,6 +103,9 @@ export class DumpTasks extends Construct {
         SAFEKEEP_DB_PASSWORD: ecs.Secret.fromSecretsManager(secret, 'password'),
       },
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: target.name }),
+      // ECS sends SIGTERM, then SIGKILL after this long. The worker aborts its open uploads on SIGTERM and
+      // exits 6 (stopped); Fargate's maximum leaves room for abort retries against a throttling S3.
+      stopTimeout: WORKER_STOP_TIMEOUT,
     });
     container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
     props.artifacts.grantWriteOnly(definition.taskRole, target.name);

@@ -110,7 +110,12 @@ export class LambdaRunner extends Construct {
     if (this.resultsTo) throw new Error('LambdaRunner: results already go to a recorder; sendResultsTo can be called once');
     this.resultsTo = recorder;
     const destination = new destinations.LambdaDestination(recorder);
-    for (const worker of this.workers.values()) {
+    for (const fn of this.workerFunctions.values()) {
+      const worker = fn.function;
+      // A run nobody dispatched (a console test, invoked synchronously) fires no destination: the worker
+      // hands its end to the recorder itself.
+      fn.function.addEnvironment('SAFEKEEP_RECORDER', recorder.functionName);
+      recorder.grantInvoke(worker);
       worker.configureAsyncInvoke({
         retryAttempts: 0,
         maxEventAge: Duration.hours(1),

@@ -15,6 +15,7 @@ import { allowedAgeSeconds } from '#functions/contracts/config/schedule-interval
 import type { Target } from '#functions/contracts/config/schema.ts';
 import { METRIC, METRICS_NAMESPACE, TARGET_DIMENSION } from '#functions/contracts/metrics.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
+import { defaultEventBusArn, grantPutSafekeepEvents } from './run-ledger.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 
 export interface MonitoringProps {
@@ -76,6 +77,8 @@ export class Monitoring extends Construct {
       logKey: props.logKey,
     });
     grantFreshnessCheck(this.freshnessFunction.function, props.runsTable, targets);
+    // "Backup Late" when a target turns late, on the default bus, with Safekeep's source only.
+    grantPutSafekeepEvents(this.freshnessFunction.function, defaultEventBusArn(this));
     // A fixed UTC rate needs no time zone or flexible window, so a plain rule (invoking through the function's
     // resource policy) is enough. Should it stop firing, the freshness alarms see missing data and go off.
     new events.Rule(this, 'FreshnessSchedule', {
@@ -311,6 +314,19 @@ function grantFreshnessCheck(grantee: iam.IGrantable, table: dynamodb.ITable, ta
       resources: [table.tableArn],
       conditions: {
         'ForAllValues:StringEquals': { ...configuredTargets, 'dynamodb:Attributes': ['target', 'runId', 'firstSeenAt'] },
+      },
+    }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'RecordLateSinceOnly',
+      actions: ['dynamodb:UpdateItem'],
+      resources: [table.tableArn],
+      conditions: {
+        'ForAllValues:StringEquals': {
+          ...configuredTargets,
+          'dynamodb:Attributes': ['target', 'runId', 'lateSince', 'firstSeenAt'],
+        },
       },
     }),
   );

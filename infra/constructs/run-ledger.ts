@@ -1,11 +1,13 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { EVENT_SOURCE } from '#functions/contracts/events.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
@@ -28,6 +30,8 @@ export class RunLedger extends Construct {
   readonly recorderFunction: SafekeepFunction;
   /** Schedule deliveries, dispatcher runs and result events that failed for good end here; an alarm watches it. */
   readonly deadLetters: sqs.Queue;
+  /** The role the recorder's one-time retry schedules run as: it may put Safekeep events on the default bus. */
+  readonly retryScheduleRole: iam.Role;
   private readonly recorder: eventTargets.LambdaFunction;
 
   constructor(scope: Construct, id: string, props: RunLedgerProps) {
@@ -51,13 +55,38 @@ export class RunLedger extends Construct {
     });
     props.deployment.register({ runsTable: this.runsTable.tableName });
 
+    const stack = Stack.of(this);
+    const defaultBus = defaultEventBusArn(this);
+    this.retryScheduleRole = new iam.Role(this, 'RetryScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: 'Safekeep: lets a retry schedule put "Backup Retry Due" on the default bus',
+    });
+    grantPutSafekeepEvents(this.retryScheduleRole, defaultBus);
     this.recorderFunction = new SafekeepFunction(this, 'Recorder', {
       entry: 'functions/runs/handlers/record/handler.ts',
-      description: 'Safekeep: settle runs from ECS, Step Functions and Lambda results, and count them',
+      description: 'Safekeep: settle runs from ECS, Step Functions and Lambda results, count, publish and retry them',
       deployment: props.deployment,
       logKey: props.logKey,
       deadLetterQueue: this.deadLetters,
+      environment: {
+        [RECORDER_ENVIRONMENT.eventBus]: defaultBus,
+        [RECORDER_ENVIRONMENT.retryRole]: this.retryScheduleRole.roleArn,
+        [RECORDER_ENVIRONMENT.retryPrefix]: RETRY_SCHEDULE_PREFIX,
+      },
     });
+    grantPutSafekeepEvents(this.recorderFunction.function, defaultBus);
+    // One-time retry schedules, in the default group, named by the prefix; they delete themselves once run.
+    this.recorderFunction.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['scheduler:CreateSchedule'],
+        resources: [
+          stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `default/${RETRY_SCHEDULE_PREFIX}-*` }),
+        ],
+      }),
+    );
+    this.retryScheduleRole.grantPassRole(this.recorderFunction.function.grantPrincipal);
     this.runsTable.grantReadWriteData(this.recorderFunction.function);
     props.artifacts.grantReadManifests(this.recorderFunction.function);
     this.recorder = new eventTargets.LambdaFunction(this.recorderFunction.function, {
@@ -94,4 +123,30 @@ export class RunLedger extends Construct {
       targets: [this.recorder],
     });
   }
+}
+
+/** The recorder's environment beyond the deployment document (infra-only names the handler reads). */
+export const RECORDER_ENVIRONMENT = {
+  eventBus: 'SAFEKEEP_EVENT_BUS_ARN',
+  retryRole: 'SAFEKEEP_RETRY_ROLE_ARN',
+  retryPrefix: 'SAFEKEEP_RETRY_SCHEDULE_PREFIX',
+} as const;
+
+/** Retry schedules are named `<prefix>-<run id>-<target hash>`; the recorder may create only these. */
+export const RETRY_SCHEDULE_PREFIX = 'safekeep-retry';
+
+/** The account's default event bus in this stack's region. */
+export function defaultEventBusArn(scope: Construct): string {
+  return Stack.of(scope).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' });
+}
+
+/** events:PutEvents on the default bus, for events whose source is Safekeep's only. */
+export function grantPutSafekeepEvents(grantee: iam.IGrantable, busArn: string): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['events:PutEvents'],
+      resources: [busArn],
+      conditions: { StringEquals: { 'events:source': EVENT_SOURCE } },
+    }),
+  );
 }

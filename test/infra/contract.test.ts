@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -102,6 +103,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
     let clusterArn: string;
     let handlers: Map<string, string>;
     let deploymentFiles: Map<string, string>;
+    let runs: Awaited<ReturnType<typeof motoRunsTable>>;
 
     let network: { vpcId: string; subnetIds: string[]; securityGroupIds: string[] };
     const config = () => ({
@@ -190,7 +192,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       deploymentFiles = new Map(functions.map((fn) => [idOf(fn), fn.deploymentFile]));
 
       // What CloudFormation would create, in moto: the runs table, the cluster, the state machine.
-      const runs = await motoRunsTable(motoPeer.endpoint, REGION);
+      runs = await motoRunsTable(motoPeer.endpoint, REGION);
       clusterArn =
         (await clients.ecs.send(new CreateClusterCommand({ clusterName: `${stackName}-cluster` }))).cluster?.clusterArn ?? '';
       const logicalId = (type: string) => Object.keys(template.findResources(type))[0] ?? '';
@@ -460,6 +462,88 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       expect(rows.find((r) => r.target === dumpTarget)?.lastGood?.ageSeconds).toBeLessThan(600);
       expect(rows.find((r) => r.target === brokenTarget)?.lastFailure?.reason).toMatch(/exited with code 4/);
       everything.push(status.stdout, status.stderr);
+    });
+
+    it('records a dispatcher test event ({"target"} only) as a manual run, on the same road as a scheduled one', async () => {
+      const dispatched = await invoke('Dispatcher', { target: snapshotTarget });
+      const { runId, executionArn } = dispatched.result as { runId: string; executionArn: string };
+      expect(await runs.store.get(snapshotTarget, runId)).toMatchObject({
+        trigger: 'manual',
+        status: 'running',
+        kind: 'snapshot',
+      });
+      const execution = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      const recorded = await invoke('Recorder', {
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: {
+          executionArn,
+          status: 'FAILED',
+          startDate: Date.now() - 2_000,
+          stopDate: Date.now(),
+          input: execution.input,
+          cause: 'copy failed',
+        },
+      });
+      expect(recorded.result).toMatchObject({ runId, status: 'failed', reason: 'the snapshot run failed: copy failed' });
+      const { datapoints, evaluatedAt } = metricsOf(recorded.lines);
+      expect(evaluateAlarm(findAlarm(template, 'BackupFailed', { Target: snapshotTarget }), datapoints, evaluatedAt)).toBe(
+        'ALARM',
+      );
+      expect(await runs.store.get(snapshotTarget, runId)).toMatchObject({ trigger: 'manual', status: 'failed' });
+    });
+
+    it('records a Step Functions execution started by hand, once, whole, beside a malformed row that poisons nothing', async () => {
+      // Prepare: a row the old settle upserted (status and end only) for another target, and a console start
+      await runs.client.send(
+        new PutItemCommand({
+          TableName: runs.tableName,
+          Item: {
+            target: { S: brokenTarget },
+            runId: { S: '20261121T120000Z-poison' },
+            status: { S: 'succeeded' },
+            finishedAt: { S: '2026-11-21T12:05:00.000Z' },
+          },
+        }),
+      );
+      const runId = '20261121T120000Z-manual';
+      const input = JSON.stringify({ target: snapshotTarget, runId });
+      const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${stackName}-snapshots:console-${suffix}`;
+      const ended = {
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: { executionArn, status: 'SUCCEEDED', startDate: Date.now() - 60_000, stopDate: Date.now(), input },
+      };
+
+      // Act: the execution ends; EventBridge delivers its end twice; the freshness check runs
+      const recorded = await invoke('Recorder', ended);
+      const again = await invoke('Recorder', ended);
+      const freshness = await invoke('Freshness', {});
+
+      // Assess: recorded once, complete, as manual; counted once
+      expect(recorded.error?.message).toBeUndefined();
+      expect(recorded.result).toMatchObject({ target: snapshotTarget, runId, status: 'succeeded' });
+      expect(await runs.store.get(snapshotTarget, runId)).toMatchObject({
+        kind: 'snapshot',
+        trigger: 'manual',
+        status: 'succeeded',
+        startedAt: expect.any(String),
+        finishedAt: expect.any(String),
+      });
+      const counted = [...metricsOf(recorded.lines).datapoints, ...metricsOf(again.lines).datapoints].filter(
+        (m) => m.name === 'BackupSucceeded',
+      );
+      expect(counted).toHaveLength(1);
+      // Every target's freshness is published; the poisoned row is skipped and logged, the broken target ages from first sight
+      expect(freshness.error?.message).toBeUndefined();
+      const { datapoints, evaluatedAt } = metricsOf(freshness.lines);
+      const ages = datapoints.filter((m) => m.name === 'SecondsSinceLastGoodBackup');
+      expect(ages.map((m) => m.dimensions.Target).sort()).toEqual([brokenTarget, dumpTarget, snapshotTarget].sort());
+      expect(freshness.lines.join('\n')).toMatch(/skipped a malformed row of the runs table/);
+      for (const target of [dumpTarget, snapshotTarget, brokenTarget])
+        expect(
+          evaluateAlarm(findAlarm(template, 'SecondsSinceLastGoodBackup', { Target: target }), datapoints, evaluatedAt),
+        ).toBe('OK');
     });
 
     it('never lets the database password appear in a log line, task override, task definition or CLI output', async () => {

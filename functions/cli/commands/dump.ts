@@ -88,6 +88,7 @@ async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliConte
 
   const progress = progressLine(context.terminal);
   const store = context.openStore(destination.bucket, values['endpoint-url']);
+  const stop = stopOnSignal();
   const { manifest, manifestKey, prune } = await runDump(
     { ...request, partSizes },
     {
@@ -96,8 +97,12 @@ async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliConte
       now: context.now,
       randomSuffix: () => randomBytes(3).toString('hex'),
       onProgress: ({ object, rawBytes, storedBytes }) => progress.update(object, rawBytes, storedBytes),
+      stop: stop.signal,
     },
-  ).finally(() => progress.done());
+  ).finally(() => {
+    stop.release();
+    progress.done();
+  });
 
   const url = `s3://${destination.bucket}/${manifestKey}`;
   // A configured target prunes after its run; a failed prune leaves the backup standing and says so.
@@ -122,6 +127,24 @@ async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliConte
     }
   }
   return 0;
+}
+
+/**
+ * ECS stops a task with SIGTERM (StopTask, a deployment, a Spot interruption), then SIGKILL after the
+ * container's stop timeout (infra/constructs/dump-tasks.ts). Caught, a signal stops the dump cleanly: every
+ * upload aborted, no manifest, exit code 6 (EXIT.stopped) for the recorder to name. SIGINT (Ctrl-C) too.
+ */
+function stopOnSignal(): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
+  const signals = ['SIGTERM', 'SIGINT'] as const;
+  for (const signal of signals) process.once(signal, onSignal);
+  return {
+    signal: controller.signal,
+    release: () => {
+      for (const signal of signals) process.off(signal, onSignal);
+    },
+  };
 }
 
 /** `64MiB`, `1GiB` or bytes; S3 parts must be 5 MiB to 5 GiB. */

@@ -169,6 +169,21 @@ export const copySchema = z
     }
   });
 
+/** A failed run is started again as a new run (its own id, naming the one it retries) after the backoff. */
+export const retriesSchema = z.strictObject({
+  /** Runs in all, the first included: 1 means no retry. */
+  attempts: z
+    .int({ message: 'must be a whole number of runs, the first included (1 = no retry)' })
+    .min(1, { message: 'must be at least 1 (1 = no retry)' })
+    .max(5, { message: 'must be at most 5; a target that fails five times in a row needs a person, not a sixth run' }),
+  /** Minutes between a failed run's end and its retry. */
+  backoffMinutes: z
+    .int({ message: 'must be a whole number of minutes' })
+    .min(1, { message: 'must be at least 1 minute' })
+    .max(24 * 60, { message: 'must be at most 1440 (a day); the next scheduled run comes sooner than that' }),
+});
+export const DEFAULT_RETRIES = { attempts: 2, backoffMinutes: 10 } as const;
+
 const tagMap = z.record(z.string().min(1).max(128), z.string().max(256));
 
 const common = {
@@ -177,6 +192,14 @@ const common = {
   schedule: scheduleSchema.optional(),
   retention: retentionSchema.optional(),
   alerts: alertsSchema.optional(),
+  /** Default: 2 attempts, 10 minutes apart (DEFAULT_RETRIES). */
+  retries: z
+    .strictObject({
+      attempts: retriesSchema.shape.attempts.optional(),
+      backoffMinutes: retriesSchema.shape.backoffMinutes.optional(),
+    })
+    .transform((retries) => ({ ...DEFAULT_RETRIES, ...retries }))
+    .default(DEFAULT_RETRIES),
 };
 
 const snapshotCommon = { ...common, copy: copySchema.optional() };
@@ -372,6 +395,7 @@ export type SafekeepConfig = z.output<typeof configSchema>;
 export type Target = SafekeepConfig['targets'][number];
 export type Schedule = z.output<typeof scheduleSchema>;
 export type Retention = z.output<typeof retentionSchema>;
+export type Retries = z.output<typeof retriesSchema>;
 export type Alerts = z.output<typeof alertsSchema>;
 export type Network = z.output<typeof networkSchema>;
 export type BucketSettings = z.output<typeof bucketSchema>;

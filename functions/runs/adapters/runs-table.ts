@@ -1,11 +1,36 @@
 /** The runs store over DynamoDB. */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { META_RUN_ID, type RunsStore, runRecordSchema } from '../run-record.ts';
+import type { Logger } from '../../contracts/telemetry.ts';
+import { META_RUN_ID, type RunRecord, type RunsStore, runRecordSchema } from '../run-record.ts';
 
-export function dynamoRunsStore(tableName: string, client: DynamoDBClient = new DynamoDBClient({})): RunsStore {
+/** Says so on stderr when no logger is given: a skipped row must never pass unseen. */
+const stderrLogger: Pick<Logger, 'warn'> = {
+  warn: (message, fields) => process.stderr.write(`${message} ${JSON.stringify(fields ?? {})}\n`),
+};
+
+export function dynamoRunsStore(
+  tableName: string,
+  client: DynamoDBClient = new DynamoDBClient({}),
+  log: Pick<Logger, 'warn'> = stderrLogger,
+): RunsStore {
   const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  const parse = (item: Record<string, unknown> | undefined) => (item ? runRecordSchema.parse(item) : undefined);
+
+  /**
+   * A row that is not a run record (written by hand, or by an older version) is skipped and logged: one bad
+   * row must not fail `status`, the recorder or the freshness check of any target.
+   */
+  function parse(item: Record<string, unknown> | undefined): RunRecord | undefined {
+    if (!item) return undefined;
+    const parsed = runRecordSchema.safeParse(item);
+    if (parsed.success) return parsed.data;
+    log.warn('skipped a malformed row of the runs table', {
+      target: item.target,
+      runId: item.runId,
+      problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    });
+    return undefined;
+  }
 
   async function query(target: string, limit: number, exclusiveStartKey?: Record<string, unknown>) {
     return documents.send(
@@ -21,6 +46,23 @@ export function dynamoRunsStore(tableName: string, client: DynamoDBClient = new 
     );
   }
 
+  /** Creates the record when no row has this key; false when one does. */
+  async function create(record: RunRecord): Promise<boolean> {
+    try {
+      await documents.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: runRecordSchema.parse(record),
+          ConditionExpression: 'attribute_not_exists(runId)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   return {
     async put(record) {
       await documents.send(new PutCommand({ TableName: tableName, Item: runRecordSchema.parse(record) }));
@@ -28,7 +70,7 @@ export function dynamoRunsStore(tableName: string, client: DynamoDBClient = new 
     async get(target, runId) {
       return parse((await documents.send(new GetCommand({ TableName: tableName, Key: { target, runId } }))).Item);
     },
-    async settle(target, runId, outcome) {
+    async settle(target, runId, outcome, origin) {
       const fields = Object.entries(outcome).filter(([, value]) => value !== undefined);
       try {
         const result = await documents.send(
@@ -36,8 +78,9 @@ export function dynamoRunsStore(tableName: string, client: DynamoDBClient = new 
             TableName: tableName,
             Key: { target, runId },
             UpdateExpression: `SET ${fields.map(([name]) => `#${name} = :${name}`).join(', ')}`,
-            // A late or repeated event must not flip a settled run.
-            ConditionExpression: 'attribute_not_exists(#status) OR #status = :running',
+            // Only a running record settles: a late or repeated event must not flip a settled run, and an
+            // update must never create a row (UpdateItem would upsert one without kind, trigger or start).
+            ConditionExpression: '#status = :running',
             ExpressionAttributeNames: Object.fromEntries([...fields.map(([name]) => [`#${name}`, name]), ['#status', 'status']]),
             ExpressionAttributeValues: {
               ...Object.fromEntries(fields.map(([name, value]) => [`:${name}`, value])),
@@ -48,25 +91,62 @@ export function dynamoRunsStore(tableName: string, client: DynamoDBClient = new 
         );
         return parse(result.Attributes);
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined;
-        throw error;
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
+      // Not running: settled already, or never recorded as started (a run started by hand).
+      if (!origin) return undefined;
+      const record: RunRecord = { target, runId, ...origin, ...outcome };
+      return (await create(record)) ? record : undefined;
     },
     async recent(target, limit) {
-      return ((await query(target, limit)).Items ?? []).flatMap((item) => {
-        const parsed = runRecordSchema.safeParse(item);
-        return parsed.success ? [parsed.data] : [];
-      });
+      return ((await query(target, limit)).Items ?? []).flatMap((item) => parse(item) ?? []);
     },
     async lastSucceeded(target) {
       let start: Record<string, unknown> | undefined;
       do {
         const page = await query(target, 50, start);
-        const found = (page.Items ?? []).find((item) => item.status === 'succeeded');
-        if (found) return parse(found);
+        for (const item of page.Items ?? []) {
+          if (item.status !== 'succeeded') continue;
+          const run = parse(item);
+          if (run) return run;
+        }
         start = page.LastEvaluatedKey;
       } while (start);
       return undefined;
+    },
+    async markLate(target, late, now) {
+      const key = { target, runId: META_RUN_ID };
+      if (!late) {
+        await documents
+          .send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key,
+              UpdateExpression: 'REMOVE lateSince',
+              ConditionExpression: 'attribute_exists(runId)',
+            }),
+          )
+          .catch((error) => {
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          });
+        return false;
+      }
+      try {
+        await documents.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET lateSince = :now, firstSeenAt = if_not_exists(firstSeenAt, :now)',
+            // Only the turn: a target late at the last check as well is not news.
+            ConditionExpression: 'attribute_not_exists(lateSince)',
+            ExpressionAttributeValues: { ':now': now.toISOString() },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
     },
     async firstSeen(target, now) {
       try {

@@ -38,6 +38,20 @@ function runsInMemory(good: Record<string, Partial<RunRecord>> = {}, firstSeen: 
 }
 
 describe('checkFreshness', () => {
+  it("computes every target on its own: one target's failing read leaves the others' freshness intact", async () => {
+    const { runs } = runsInMemory({ orders: { runId: 'good', finishedAt: ago(HOUR).toISOString() } });
+    const failing: FreshnessRuns = {
+      ...runs,
+      async lastSucceeded(target) {
+        if (target === 'poisoned') throw new Error('the runs table refused the read');
+        return runs.lastSucceeded(target);
+      },
+    };
+    const report = await checkFreshness([{ ...daily, name: 'poisoned' }, daily], failing, NOW);
+    expect(report.failed).toEqual([{ target: 'poisoned', error: 'the runs table refused the read' }]);
+    expect(report.computed).toMatchObject([{ target: 'orders', ageSeconds: HOUR, late: false }]);
+  });
+
   it('ages a target from when its last good run finished, and calls it late only beyond twice the interval', async () => {
     // Prepare
     const targets = [daily, { ...daily, name: 'stale' }];
@@ -47,7 +61,7 @@ describe('checkFreshness', () => {
     });
 
     // Act
-    const report = await checkFreshness(targets, runs, NOW);
+    const report = (await checkFreshness(targets, runs, NOW)).computed;
 
     // Assess
     expect(report).toEqual([
@@ -70,7 +84,9 @@ describe('checkFreshness', () => {
 
   it('ages a target that never had a good run from when it was first seen, recording that on first sight', async () => {
     const { runs, seen } = runsInMemory({}, { 'never-fired': ago(5 * DAY) });
-    const [neverFired, brandNew] = await checkFreshness(
+    const {
+      computed: [neverFired, brandNew],
+    } = await checkFreshness(
       [
         { ...daily, name: 'never-fired' },
         { ...daily, name: 'brand-new' },
@@ -85,7 +101,9 @@ describe('checkFreshness', () => {
 
   it('falls back to the start of a good run that has no finish time', async () => {
     const { runs } = runsInMemory({ orders: { startedAt: ago(HOUR).toISOString(), finishedAt: undefined } });
-    const [orders] = await checkFreshness([daily], runs, NOW);
+    const {
+      computed: [orders],
+    } = await checkFreshness([daily], runs, NOW);
     expect(orders?.ageSeconds).toBe(HOUR);
   });
 });

@@ -5,9 +5,13 @@
  * Side effects: a "running" record in the runs table, then StartExecution of the snapshot state machine,
  * RunTask of the target's Fargate task (run id in SAFEKEEP_RUN_ID, credentials from ECS secrets), or an
  * asynchronous invoke of its Lambda worker.
- * Idempotency: every invocation is a new run with its own id; Scheduler retries only when this throws.
- * Failure: a task ECS refuses to start is recorded as a failed run (BackupFailed) and not retried; an
- * API error is recorded the same way and rethrown, so Scheduler retries and finally dead-letters it.
+ * Payload of a retry: { "target", "trigger", "retryOf": "<run id>", "attempt": 2 }, the detail of the
+ * "Backup Retry Due" event the recorder's one-time schedule puts on the default bus.
+ * Idempotency: every invocation is a new run with its own id. Lambda's async retries of this function are
+ * off (Dispatch construct), so one schedule delivery is at most one run: a throw is not re-run into another
+ * failed run. Scheduler's own retry policy covers deliveries that never reached the function.
+ * Failure: a task ECS refuses to start is recorded as a failed run (BackupFailed); an API error is recorded
+ * the same way and rethrown, and the failed invocation goes to the dead-letter queue.
  */
 import { randomBytes } from 'node:crypto';
 import { deploymentTarget } from '../../../contracts/deployment.ts';
@@ -21,14 +25,19 @@ import { dispatch } from '../../dispatch.ts';
 // Module scope, built on first use: SDK clients survive between invocations of a warm function.
 let ports: ReturnType<typeof awsDispatchPorts> | undefined;
 
-export const handler = safekeepHandler(dispatchEventSchema, ({ target, trigger }) => {
+export const handler = safekeepHandler(dispatchEventSchema, ({ target, trigger, retryOf, attempt }) => {
   const deployed = deployment();
   ports ??= awsDispatchPorts({ runsTable: deployed.resources.runsTable });
-  return dispatch(deploymentTarget(deployed, target), trigger, {
-    deployment: deployed,
-    ports,
-    now: () => new Date(),
-    randomSuffix: () => randomBytes(3).toString('hex'),
-    telemetry: powertoolsTelemetry(),
-  });
+  return dispatch(
+    deploymentTarget(deployed, target),
+    trigger,
+    {
+      deployment: deployed,
+      ports,
+      now: () => new Date(),
+      randomSuffix: () => randomBytes(3).toString('hex'),
+      telemetry: powertoolsTelemetry(),
+    },
+    retryOf && attempt ? { retryOf, attempt } : undefined,
+  );
 });

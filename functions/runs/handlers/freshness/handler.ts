@@ -4,20 +4,25 @@
  * Payload: ignored (the scheduled event, or any object).
  * Side effects: reads the runs table (the deployment document names it); for a target without a good run, records when it was first
  * seen (its "#meta" item) if that is not recorded yet; emits SecondsSinceLastGoodBackup per target (dimension
- * Target) as embedded-metric-format log lines.
+ * Target) as embedded-metric-format log lines; when a target turns late (it was not at the last check), records
+ * so on its "#meta" item and publishes "Backup Late" on the default bus (docs/EVENTS.md).
  * Idempotency: the metric is a gauge the alarm reads as a Maximum, so a repeated run changes nothing; the
  * first-seen write is conditional and never moves a date already recorded.
- * Failure: a DynamoDB error throws and this run emits no metric; should the check keep failing (or stop being
- * invoked), the freshness alarms see missing data, which they treat as breaching.
+ * Failure: each target is computed on its own, and a malformed row of the runs table is skipped and logged.
+ * A target whose read fails gets no metric this time (its freshness alarm treats missing data as breaching);
+ * every other target's metric is still emitted, then the invocation fails naming the failed targets.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
+import { SafekeepError } from '../../../contracts/errors.ts';
+import { DETAIL_TYPE } from '../../../contracts/events.ts';
 import { METRIC, TARGET_DIMENSION } from '../../../contracts/metrics.ts';
 import { deployment } from '../../../platform/deployment-loader.ts';
+import { eventBridgePublisher } from '../../../platform/eventbridge-events.ts';
 import { safekeepHandler } from '../../../platform/lambda-handler.ts';
 import { powertoolsTelemetry } from '../../../platform/powertools.ts';
 import { dynamoRunsStore } from '../../adapters/runs-table.ts';
-import { checkFreshness } from '../../freshness.ts';
+import { checkFreshness, lateEventDetail } from '../../freshness.ts';
 
 // Module scope: the client survives between invocations of a warm function.
 const dynamodb = new DynamoDBClient();
@@ -32,16 +37,34 @@ export interface FreshnessSummary {
 export const handler = safekeepHandler(z.looseObject({}), async (): Promise<FreshnessSummary> => {
   const { targets, resources } = deployment();
   const now = new Date();
-  const report = await checkFreshness(targets, dynamoRunsStore(resources.runsTable, dynamodb), now);
   const telemetry = powertoolsTelemetry();
-  for (const entry of report) {
+  const runs = dynamoRunsStore(resources.runsTable, dynamodb, telemetry);
+  const { computed, failed } = await checkFreshness(targets, runs, now);
+  const events = eventBridgePublisher(telemetry);
+  for (const entry of computed) {
     telemetry.metric(METRIC.secondsSinceLastGoodBackup, entry.ageSeconds, 'Seconds', { [TARGET_DIMENSION]: entry.target });
     if (entry.late) telemetry.warn('target is late', { ...entry, since: `${entry.since.kind} ${entry.since.at.toISOString()}` });
   }
+  for (const entry of computed) {
+    try {
+      if (!(await runs.markLate(entry.target, entry.late, now))) continue;
+      await events.publish(DETAIL_TYPE.late, lateEventDetail(entry, now));
+    } catch (error) {
+      // The metric is out already, and the alarm reads it; only the event is missed this time.
+      telemetry.warn('late state not recorded', { target: entry.target, error: (error as Error).message });
+    }
+  }
+  for (const failure of failed) telemetry.warn('freshness not computed', { ...failure });
+  if (failed.length > 0) {
+    // After every other target's metric went out: the failure is reported, nothing else is lost.
+    throw new SafekeepError(
+      `freshness not computed for ${failed.map((f) => `${f.target} (${f.error})`).join(', ')}; the other ${computed.length} target(s) were published`,
+    );
+  }
   return {
     checkedAt: now.toISOString(),
-    late: report.filter((entry) => entry.late).map((entry) => entry.target),
-    targets: report.map(({ target, ageSeconds, allowedAgeSeconds, since }) => ({
+    late: computed.filter((entry) => entry.late).map((entry) => entry.target),
+    targets: computed.map(({ target, ageSeconds, allowedAgeSeconds, since }) => ({
       target,
       ageSeconds,
       allowedAgeSeconds,

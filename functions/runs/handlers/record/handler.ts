@@ -3,17 +3,23 @@
  * Trigger: EventBridge rules for "ECS Task State Change" (STOPPED, Safekeep's cluster) and "Step Functions
  * Execution Status Change" (the snapshot state machine), and the Lambda workers' async-invoke destinations.
  * Payload: the AWS event as delivered.
- * Side effects: settles the run in the runs table once; reads the run's manifest from the artifact bucket;
- * emits BackupSucceeded / BackupFailed, BackupDurationSeconds and BackupBytes (dimension Target).
+ * Side effects: settles the run in the runs table once (a run with no "started" record, started by hand past
+ * the dispatcher, is recorded whole from its end); reads the run's manifest from the artifact bucket; emits
+ * BackupSucceeded / BackupFailed (last attempt) / BackupAttemptFailed (retried), BackupDurationSeconds and
+ * BackupBytes (dimension Target); for a failed run with attempts left, creates a one-time EventBridge
+ * Scheduler schedule that puts "Backup Retry Due" on the default bus after the target's backoff; publishes
+ * "Backup Succeeded" / "Backup Failed" / "Backup Attempt Failed" on the default bus (docs/EVENTS.md).
  * Idempotency: a run already settled is left alone and counted no second time.
  * Failure: AWS errors throw, and EventBridge retries the delivery.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadManifest } from '../../../contracts/manifest.ts';
 import { deployment } from '../../../platform/deployment-loader.ts';
+import { eventBridgePublisher } from '../../../platform/eventbridge-events.ts';
 import { safekeepHandler } from '../../../platform/lambda-handler.ts';
 import { powertoolsTelemetry } from '../../../platform/powertools.ts';
 import { createS3Client, s3ArtifactStore } from '../../../platform/s3-artifact-store.ts';
+import { retrySchedules } from '../../adapters/retry-schedules.ts';
 import { dynamoRunsStore } from '../../adapters/runs-table.ts';
 import { recordRunEnd } from '../../recorder.ts';
 import { recorderEvent } from '../../run-end-events.ts';
@@ -28,12 +34,27 @@ const dynamodb = new DynamoDBClient();
  */
 const ABSENT_OBJECT_ERRORS = new Set(['NoSuchKey', 'AccessDenied']);
 
+/** Set by the RunLedger construct (infra/constructs/run-ledger.ts RECORDER_ENVIRONMENT). */
+const ENVIRONMENT = {
+  eventBus: 'SAFEKEEP_EVENT_BUS_ARN',
+  retryRole: 'SAFEKEEP_RETRY_ROLE_ARN',
+  retryPrefix: 'SAFEKEEP_RETRY_SCHEDULE_PREFIX',
+} as const;
+
 export const handler = safekeepHandler(recorderEvent, (event) => {
-  const { resources } = deployment();
+  const { resources, targets } = deployment();
+  const {
+    [ENVIRONMENT.eventBus]: eventBusArn,
+    [ENVIRONMENT.retryRole]: roleArn,
+    [ENVIRONMENT.retryPrefix]: namePrefix,
+  } = process.env;
   const store = s3ArtifactStore(s3, resources.bucket);
+  const telemetry = powertoolsTelemetry();
   return recordRunEnd(event, {
     ports: {
-      runs: dynamoRunsStore(resources.runsTable, dynamodb),
+      runs: dynamoRunsStore(resources.runsTable, dynamodb, telemetry),
+      events: eventBridgePublisher(telemetry),
+      retries: eventBusArn && roleArn && namePrefix ? retrySchedules({ eventBusArn, roleArn, namePrefix }) : undefined,
       async readManifest(key) {
         try {
           return (await loadManifest(store, key)).manifest;
@@ -44,6 +65,8 @@ export const handler = safekeepHandler(recorderEvent, (event) => {
       },
     },
     now: () => new Date(),
-    telemetry: powertoolsTelemetry(),
+    telemetry,
+    retryPolicyOf: (name) => targets.find((t) => t.name === name)?.retries,
+    bucket: resources.bucket,
   });
 });

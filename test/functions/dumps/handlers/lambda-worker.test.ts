@@ -4,16 +4,24 @@
  * versitygw, the source the local PostgreSQL peer. What Lambda adds (the layer at /opt, the VPC) is asserted
  * on the template in test/infra/lambda-runner.test.ts.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { manifestKeyOf, newRunId } from '#functions/contracts/artifact-layout.ts';
 import { parseConfig } from '#functions/contracts/config/load.ts';
+import { loadManifest } from '#functions/contracts/manifest.ts';
 import type { LambdaDumpResult } from '#functions/dumps/lambda-dump.ts';
+import { createS3Client, s3ArtifactStore } from '#functions/platform/s3-artifact-store.ts';
+import { recordRunEnd } from '#functions/runs/recorder.ts';
+import { lambdaDestination } from '#functions/runs/run-end-events.ts';
+import { datapointsFromEmf } from '#test/support/alarms.ts';
 import { motoClientConfig, s3Client } from '#test/support/aws.ts';
 import { createPostgresDatabase } from '#test/support/databases.ts';
 import { deploymentEnvironment, deploymentOf } from '#test/support/deployment.ts';
 import { peer } from '#test/support/peers.ts';
+import { motoRunsTable } from '#test/support/runs.ts';
 import {
   createVersionedBucket,
   objectVersions,
@@ -49,6 +57,22 @@ describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run i
   const logged: string[] = [];
   let bucket: string;
   let handler: Handler;
+  /** What the worker sent the recorder (a stand-in Lambda endpoint that takes async invokes, as Lambda does). */
+  const reported: { functionName: string; invocationType: string; payload: unknown }[] = [];
+  const lambdaEndpoint = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      reported.push({
+        functionName: decodeURIComponent(/functions\/([^/]+)\/invocations/.exec(request.url ?? '')?.[1] ?? ''),
+        invocationType: String(request.headers['x-amz-invocation-type']),
+        payload: JSON.parse(body),
+      });
+      response.writeHead(202).end();
+    });
+  });
 
   /** The deployment: one postgres target on the Lambda runner (this function's), its password in `secret`. */
   const deploy = (secret: string) => {
@@ -83,8 +107,11 @@ describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run i
     await secret(wrongSecretName, wrongPassword);
     bucket = await createVersionedBucket(s3, 'lambda-runner');
 
+    await new Promise<void>((ready) => lambdaEndpoint.listen(0, '127.0.0.1', ready));
     // What the function's configuration and Lambda give it. moto takes any credentials; versitygw wants its own.
     Object.assign(process.env, {
+      AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${(lambdaEndpoint.address() as AddressInfo).port}`,
+      SAFEKEEP_RECORDER: 'safekeep-recorder',
       AWS_ACCESS_KEY_ID: s3Peer.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3Peer.secretAccessKey,
       AWS_ENDPOINT_URL: motoPeer.endpoint,
@@ -107,6 +134,7 @@ describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run i
   });
 
   afterAll(() => {
+    lambdaEndpoint.close();
     vi.restoreAllMocks();
     for (const name of Object.keys(process.env)) if (!(name in savedEnvironment)) delete process.env[name];
     Object.assign(process.env, savedEnvironment);
@@ -117,7 +145,7 @@ describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run i
     const runId = newRunId(new Date(), 'lambda1');
 
     // Act
-    const result = await handler({ target: TARGET, runId }, lambdaContext);
+    const result = await handler({ target: TARGET, runId, dispatched: true }, lambdaContext);
 
     // Assess
     expect(result).toEqual({
@@ -157,7 +185,7 @@ describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run i
     const before = await objectVersions(s3, bucket);
 
     // Act
-    const run = handler({ target: TARGET, runId }, lambdaContext);
+    const run = handler({ target: TARGET, runId, dispatched: true }, lambdaContext);
 
     // Assess
     await expect(run).rejects.toThrow(
@@ -172,15 +200,81 @@ describe.skipIf(!postgres || !versitygw || !moto)('the Lambda dump worker, run i
 
   it('names a secret that does not exist', async () => {
     deploy('safekeep/no-such-secret');
-    await expect(handler({ target: TARGET, runId: newRunId(new Date(), 'nosecret') }, lambdaContext)).rejects.toThrow(
-      'reading secret "safekeep/no-such-secret" from Secrets Manager failed (ResourceNotFoundException)',
-    );
+    await expect(
+      handler({ target: TARGET, runId: newRunId(new Date(), 'nosecret'), dispatched: true }, lambdaContext),
+    ).rejects.toThrow('reading secret "safekeep/no-such-secret" from Secrets Manager failed (ResourceNotFoundException)');
   });
 
   it('refuses a payload for another target before touching anything', async () => {
     deploy(secretName);
-    await expect(handler({ target: 'orders', runId: newRunId(new Date(), 'other') }, lambdaContext)).rejects.toThrow(
-      `this function runs target "${TARGET}" only, got "orders"`,
+    await expect(
+      handler({ target: 'orders', runId: newRunId(new Date(), 'other'), dispatched: true }, lambdaContext),
+    ).rejects.toThrow(`this function runs target "${TARGET}" only, got "orders"`);
+  });
+
+  it('reports a console test (synchronous, no run id, not dispatched) to the recorder, which records it whole and counts it', async () => {
+    // Prepare
+    deploy(secretName);
+    reported.length = 0;
+    const runs = await motoRunsTable(motoPeer.endpoint);
+
+    // Act: the console's test event, then the recorder on what the worker sent it
+    const result = await handler({ target: TARGET }, lambdaContext);
+    const [sent] = reported;
+    const store = s3ArtifactStore(createS3Client(s3Peer.endpoint), bucket);
+    const lines: string[] = [];
+    const outcome = await recordRunEnd(lambdaDestination.parse(sent?.payload), {
+      ports: { runs: runs.store, readManifest: async (key) => (await loadManifest(store, key)).manifest },
+      now: () => new Date(),
+      telemetry: {
+        info: () => {},
+        warn: () => {},
+        metric: (name, value, unit, dimensions) =>
+          lines.push(
+            JSON.stringify({
+              _aws: {
+                Timestamp: Date.now(),
+                CloudWatchMetrics: [
+                  { Namespace: 'Safekeep', Dimensions: [Object.keys(dimensions ?? {})], Metrics: [{ Name: name, Unit: unit }] },
+                ],
+              },
+              ...dimensions,
+              [name]: value,
+            }),
+          ),
+      },
+    });
+
+    // Assess: one asynchronous report, to the recorder; one complete manual record; one success counted
+    expect(reported).toHaveLength(1);
+    expect(sent).toMatchObject({ functionName: 'safekeep-recorder', invocationType: 'Event' });
+    expect(outcome).toMatchObject({ target: TARGET, runId: result.runId, status: 'succeeded', manifestKey: result.manifestKey });
+    expect(await runs.store.get(TARGET, result.runId)).toMatchObject({
+      kind: 'dump',
+      trigger: 'manual',
+      status: 'succeeded',
+      manifestKey: result.manifestKey,
+      startedAt: expect.any(String),
+    });
+    expect(datapointsFromEmf(lines)).toContainEqual(
+      expect.objectContaining({ name: 'BackupSucceeded', value: 1, dimensions: { Target: TARGET } }),
     );
+  });
+
+  it('reports a failed console test as failed, and a dispatched run not at all (its destination does)', async () => {
+    deploy(wrongSecretName);
+    reported.length = 0;
+    await expect(handler({ target: TARGET }, lambdaContext)).rejects.toMatchObject({ name: 'PreflightError' });
+    expect(reported).toHaveLength(1);
+    expect(reported[0]?.payload).toMatchObject({
+      requestContext: { condition: 'Error' },
+      responsePayload: { errorMessage: expect.stringMatching(/rejected the credentials/) },
+    });
+    expect(JSON.stringify(reported)).not.toContain(wrongPassword);
+    reported.length = 0;
+    await expect(
+      handler({ target: TARGET, runId: newRunId(new Date(), 'dispatched'), dispatched: true }, lambdaContext),
+    ).rejects.toThrow();
+    expect(reported).toHaveLength(0);
   });
 });
