@@ -132,6 +132,8 @@ const targets = [
     source: `postgres://postgres@127.0.0.1:${postgres.port}/metadb`,
     target: 'bytebase-meta',
     restoreTo: `postgres://postgres@127.0.0.1:${postgres.port}/metadb_restored_${suffix}`,
+    // Bytebase's restore option 2: migration_history.namespace must name the new database.
+    restoreExtra: ['--recipe', 'bytebase'],
   },
   {
     engine: 'mysql',
@@ -157,7 +159,7 @@ for (const t of targets) {
   step(`verifying ${t.target}: every object re-read against its SHA-256, then checked by the engine itself`);
   safekeep(['verify', '--from', manifest, ...s3], env);
   step(`restoring ${t.target} under a new name`);
-  safekeep(['restore', '--from', manifest, '--target', t.restoreTo, ...s3], env);
+  safekeep(['restore', '--from', manifest, '--target', t.restoreTo, ...(t.restoreExtra ?? []), ...s3], env);
 }
 step('every backup in the bucket');
 safekeep(['list', '--bucket', BUCKET, ...s3], env);

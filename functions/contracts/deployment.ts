@@ -10,7 +10,7 @@
  * A Fargate task gets the whole document (its own target only) in SAFEKEEP_DEPLOYMENT; the CLI assembles it
  * from the SSM parameters the stack publishes under /safekeep/<stack>/.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type DumpTarget,
   isDumpTarget,

@@ -2,7 +2,7 @@
  * The manifest: written last, with If-None-Match: *, so a backup exists if and only if its manifest
  * exists. It describes every object of the run well enough to verify and restore it without the source.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MANIFEST_FILE } from './artifact-layout.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 import { IntegrityError } from './errors.ts';

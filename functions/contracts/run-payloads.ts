@@ -4,7 +4,7 @@
  * tell a Fargate task which run it is (and tell the recorder, from the task's stopped event, whose run ended).
  * The construct types its schedules' payloads with these, and every handler parses its input with them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RUN_ID_PATTERN } from './artifact-layout.ts';
 
 /** A schedule's (or a console test event's) request to the dispatcher. */

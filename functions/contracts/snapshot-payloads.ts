@@ -2,7 +2,7 @@
  * What the snapshot state machine passes between its Lambda steps. The construct builds the state machine
  * from these types, and every handler parses its input with them, so the two cannot drift apart.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { runRefSchema } from './run-payloads.ts';
 
 /** What a snapshot is of: an RDS instance, an Aurora cluster, or an EBS volume (EC2 instances' too). */

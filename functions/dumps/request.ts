@@ -8,6 +8,7 @@ import type { DumpTarget } from '../contracts/config/schema.ts';
 import type { DumpRequest } from './dump.ts';
 import { engineFor } from './engines/registry.ts';
 import { type Credentials, DEFAULT_PORTS, DEFAULT_USERS } from './source.ts';
+import { resolveTls } from './tls.ts';
 
 /** Where a target's backups go: the artifact bucket (the prefix is the target's name) and Dolt's remote table. */
 export interface DumpPlacement {
@@ -18,24 +19,30 @@ export interface DumpPlacement {
   readonly endpointUrl?: string;
 }
 
-/** The request that backs up `target`, as run `runId` when the dispatcher chose one. */
+/**
+ * The request that backs up `target`, as run `runId` when the dispatcher chose one; `caPem` is a CA to trust
+ * for tls verify-full (the CLI's --tls-ca) instead of the default ones.
+ */
 export function dumpRequestFor(
   target: DumpTarget,
   placement: DumpPlacement,
   credentials: Credentials,
   runId?: string,
+  caPem?: string,
 ): DumpRequest {
   const engine = target.kind;
+  const host = target.source.host.replace(/^\[|\]$/g, '');
   return {
     engine: engineFor(engine),
     source: {
       engine,
       // The config allows IPv6 literals in brackets, as URLs write them; clients want the bare address.
-      host: target.source.host.replace(/^\[|\]$/g, ''),
+      host,
       port: target.source.port ?? DEFAULT_PORTS[engine],
       user: credentials.username ?? DEFAULT_USERS[engine],
       password: credentials.password ?? '',
       databases: target.source.databases ?? [],
+      tls: resolveTls(engine, host, target.source.tls, caPem),
     },
     destination: { bucket: placement.bucket, prefix: target.name },
     target: target.name,

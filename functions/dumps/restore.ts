@@ -7,7 +7,7 @@ import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import { RestoreError, UsageError } from '../contracts/errors.ts';
 import { loadManifest } from '../contracts/manifest.ts';
 import type { Logger } from '../contracts/telemetry.ts';
-import type { RestoreOutcome } from './engines/engine.ts';
+import type { RestoreOutcome, RestoreRecipe } from './engines/engine.ts';
 import { engineFor } from './engines/registry.ts';
 import { checkStoredHash, openVerified } from './read-artifacts.ts';
 import type { DatabaseEndpoint } from './source.ts';
@@ -25,6 +25,7 @@ export interface RestoreCommand {
   readonly force: boolean;
   readonly swap: boolean;
   readonly withGlobals: boolean;
+  readonly recipe?: RestoreRecipe;
   readonly timeoutMs: number;
   readonly endpointUrl?: string;
 }
@@ -49,6 +50,9 @@ export async function runRestore(
   const sourceDatabase = command.sourceDatabase ?? (databases.length === 1 ? databases[0] : undefined);
   if (!sourceDatabase || !databases.includes(sourceDatabase)) {
     throw new UsageError(`choose the database to restore with --database; the backup holds ${databases.join(', ')}`);
+  }
+  if (command.recipe === 'bytebase' && manifest.engine !== 'postgres') {
+    throw new UsageError(`--recipe bytebase restores Bytebase's PostgreSQL metadata; this backup is ${manifest.engine}`);
   }
   if (command.swap && command.force) throw new UsageError('--swap always restores into a new temporary database; drop --force');
 
@@ -76,6 +80,7 @@ export async function runRestore(
     force: command.force,
     swap: command.swap,
     withGlobals: command.withGlobals,
+    recipe: command.recipe,
     timeoutMs: command.timeoutMs,
     log: deps.log,
     openVerified: (object) => openVerified(deps.store, object),

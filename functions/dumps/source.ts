@@ -5,6 +5,8 @@
  */
 import { UsageError } from '../contracts/errors.ts';
 import type { Engine } from '../contracts/manifest.ts';
+import type { TlsMode } from '../contracts/tls.ts';
+import { resolveTls, type TlsSettings } from './tls.ts';
 
 export interface DatabaseEndpoint {
   readonly engine: Engine;
@@ -14,6 +16,16 @@ export interface DatabaseEndpoint {
   readonly password: string;
   /** Databases named in the URL path (comma-separated); empty means "all" for a dump. */
   readonly databases: readonly string[];
+  /** Unset: the default for the engine and host (see tls.ts). */
+  readonly tls?: TlsSettings;
+}
+
+/** The TLS a connection to `endpoint` uses. */
+export const tlsOf = (endpoint: DatabaseEndpoint): TlsSettings => endpoint.tls ?? resolveTls(endpoint.engine, endpoint.host);
+
+/** `endpoint` with TLS `mode` (or the default) and, for verify-full, the CA in `caPem` (or the default CAs). */
+export function withTls(endpoint: DatabaseEndpoint, mode?: TlsMode, caPem?: string): DatabaseEndpoint {
+  return { ...endpoint, tls: resolveTls(endpoint.engine, endpoint.host, mode, caPem) };
 }
 
 export interface Credentials {

@@ -6,7 +6,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { UsageError } from '../contracts/errors.ts';
 import { logger, metrics, tracer } from './powertools.ts';
 

@@ -2,7 +2,7 @@
  * The three ways a run ends, as the recorder receives them. Only the fields Safekeep reads are declared;
  * everything else in these AWS events passes through untouched.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { runRefSchema } from '../contracts/run-payloads.ts';
 
 /** EventBridge "ECS Task State Change" for a stopped dump task. */

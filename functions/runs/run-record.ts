@@ -5,7 +5,7 @@
  * Table layout: partition key `target`, sort key `runId` (run ids sort by time), plus one item per target
  * with runId "#meta" holding when Safekeep first saw the target (a target that never ran still ages).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
 export const META_RUN_ID = '#meta';

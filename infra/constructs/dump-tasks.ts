@@ -116,9 +116,13 @@ export class DumpTasks extends Construct {
   }
 }
 
-/** The target's secret by name or ARN. A full ARN carries its random suffix, so ECS can resolve it exactly. */
+/**
+ * The target's secret by name or ARN. A complete ARN ends in the six characters Secrets Manager appends to
+ * the name, so ECS can resolve it exactly; a partial one (or a name) is granted with the `-??????` wildcard.
+ */
 function secretOf(scope: Construct, id: string, reference: string): secretsmanager.ISecret {
-  return reference.startsWith('arn:')
+  if (!reference.startsWith('arn:')) return secretsmanager.Secret.fromSecretNameV2(scope, id, reference);
+  return /-[A-Za-z0-9]{6}$/.test(reference)
     ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, reference)
-    : secretsmanager.Secret.fromSecretNameV2(scope, id, reference);
+    : secretsmanager.Secret.fromSecretPartialArn(scope, id, reference);
 }

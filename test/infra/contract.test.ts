@@ -6,7 +6,10 @@
  * stopped-task event goes to the recorder, whose metrics are asserted. Snapshot targets run the synthesized
  * state machine through the test interpreter. Finally nothing anywhere holds the database password.
  */
-import { resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -32,7 +35,7 @@ import { createPostgresDatabase } from '#test/support/databases.ts';
 import { peer } from '#test/support/peers.ts';
 import { motoRunsTable } from '#test/support/runs.ts';
 import { createInstances, motoClients } from '#test/support/snapshots.ts';
-import { createVersionedBucket, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
+import { CLI, createVersionedBucket, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
 
 const moto = await peer('moto');
 const versitygw = await peer('versitygw');
@@ -412,6 +415,35 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       expect(ok.stdout).toMatch(
         new RegExp(`run \\d{8}T\\d{6}Z-\\w+ of ${dumpTarget} succeeded: manifest s3://${bucket}/${dumpTarget}/`),
       );
+
+      // OpenMetadata's upgrade gate against the deployed stack: run --wait, verify the manifest, then upgrade.
+      const gateDir = mkdtempSync(join(tmpdir(), 'gate-'));
+      const cli = join(gateDir, 'safekeep');
+      writeFileSync(cli, `#!/bin/sh\nexec "${process.execPath}" "${resolve(CLI)}" "$@"\n`, { mode: 0o755 });
+      const gate = new Promise<{ code: number; stderr: string }>((done) => {
+        execFile(
+          'bash',
+          [
+            'scripts/recipes/openmetadata-upgrade-gate.sh',
+            dumpTarget,
+            ...['--stack', stackName, '--region', REGION, '--poll-interval', '1s', '--timeout', '3m'],
+            '--',
+            'touch',
+            join(gateDir, 'upgraded'),
+          ],
+          { env: { ...env, SAFEKEEP: cli } },
+          (error, _stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+        );
+      });
+      await agent(gate);
+      const gated = await gate;
+      expect(gated.code, gated.stderr).toBe(0);
+      expect(gated.stderr).toMatch(
+        new RegExp(`upgrade gate: backup verified: s3://${bucket}/${dumpTarget}/\\S+/manifest\\.json`),
+      );
+      expect(existsSync(join(gateDir, 'upgraded'))).toBe(true);
+      everything.push(gated.stderr);
+
       const bad = run(brokenTarget);
       await agent(bad);
       const failed = await bad;

@@ -41,7 +41,7 @@ export async function postgresFingerprint(peer: DatabasePeer, database: string):
       `SELECT 'view ' || schemaname || '.' || viewname AS k, definition AS v FROM pg_views WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`,
     );
     await add(
-      `SELECT 'function ' || n.nspname || '.' || p.proname AS k, pg_get_functiondef(p.oid) AS v FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+      `SELECT 'function ' || n.nspname || '.' || p.proname AS k, pg_get_functiondef(p.oid) AS v FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.prokind <> 'a'`,
     );
     await add(`SELECT 'trigger ' || tgname AS k, pg_get_triggerdef(oid) AS v FROM pg_trigger WHERE NOT tgisinternal`);
     await add(

@@ -10,13 +10,14 @@ import { fixedPartSize, MAX_PART_SIZE, MIN_PART_SIZE } from '../../dumps/commit/
 import { type DumpRequest, runDump } from '../../dumps/dump.ts';
 import { engineFor } from '../../dumps/engines/registry.ts';
 import { dumpRequestFor } from '../../dumps/request.ts';
-import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
+import { credentialsFromEnvironment, parseDatabaseUrl, withTls } from '../../dumps/source.ts';
 import { deployment } from '../../platform/deployment-loader.ts';
 import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { parseDuration, required } from '../flags.ts';
 import { PASSWORDS_NOTE } from '../help.ts';
 import { cliLogger, formatBytes, progressLine } from '../output.ts';
+import { TLS_FLAGS, tlsChoice } from '../tls-flags.ts';
 
 const DUMP_FLAGS = {
   engine: { type: 'string', placeholder: ENGINE_NAMES.join('|'), description: 'the database engine (an ad-hoc dump)' },
@@ -57,6 +58,7 @@ const DUMP_FLAGS = {
   },
   'part-size': { type: 'string', placeholder: 'SIZE', description: 'S3 multipart part size, 5MiB to 5GiB (e.g. 64MiB)' },
   'run-id': { type: 'string', placeholder: 'ID', description: 'the run id (or SAFEKEEP_RUN_ID; by default a new one)' },
+  ...TLS_FLAGS,
 } as const satisfies FlagDefinitions;
 
 export const dumpCommand = defineCommand({
@@ -163,11 +165,13 @@ async function targetRequest(values: DumpFlags, context: CliContext): Promise<Du
     fromEnvironment.password !== undefined && values.secret === undefined
       ? fromEnvironment
       : await context.readSecret(values.secret ?? target.source.secret);
+  const tls = tlsChoice(values);
   return dumpRequestFor(
-    target,
+    tls.mode ? { ...target, source: { ...target.source, tls: tls.mode } } : target,
     { bucket, doltTable, endpointUrl: values['endpoint-url'] },
     credentials,
     runIdOf(values, context),
+    tls.ca,
   );
 }
 
@@ -202,10 +206,12 @@ async function adHocRequest(values: DumpFlags, context: CliContext): Promise<Dum
   }
   const fromSecret = values.secret ? await context.readSecret(values.secret) : {};
   const fromEnvironment = credentialsFromEnvironment(engine, context.env);
-  const source = parseDatabaseUrl(required(values.source, '--source', `${engine}://user@host/database`), engine, '--source', {
+  const tls = tlsChoice(values);
+  const url = parseDatabaseUrl(required(values.source, '--source', `${engine}://user@host/database`), engine, '--source', {
     username: fromEnvironment.username ?? fromSecret.username,
     password: fromEnvironment.password ?? fromSecret.password,
   });
+  const source = withTls(url, tls.mode, tls.ca);
   return {
     engine: engineFor(engine),
     source,

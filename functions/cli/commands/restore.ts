@@ -1,13 +1,15 @@
 import { UsageError } from '../../contracts/errors.ts';
 import { ENGINE_NAMES, type Engine } from '../../contracts/manifest.ts';
+import { RESTORE_RECIPES, type RestoreRecipe } from '../../dumps/engines/engine.ts';
 import { manifestLocation } from '../../dumps/read-artifacts.ts';
 import { runRestore } from '../../dumps/restore.ts';
-import { credentialsFromEnvironment, parseDatabaseUrl } from '../../dumps/source.ts';
+import { credentialsFromEnvironment, parseDatabaseUrl, withTls } from '../../dumps/source.ts';
 import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { parseDuration, required } from '../flags.ts';
 import { PASSWORDS_NOTE } from '../help.ts';
 import { cliLogger } from '../output.ts';
+import { TLS_FLAGS, tlsChoice } from '../tls-flags.ts';
 
 const RESTORE_FLAGS = {
   from: { type: 'string', required: true, placeholder: 's3://.../manifest.json', description: 'the backup, by its manifest' },
@@ -30,8 +32,14 @@ const RESTORE_FLAGS = {
   },
   force: { type: 'boolean', default: false, description: 'restore into a database that already has tables' },
   'with-globals': { type: 'boolean', default: false, description: 'also replay roles (PostgreSQL) or users and grants (MySQL)' },
+  recipe: {
+    type: 'string',
+    placeholder: RESTORE_RECIPES.join('|'),
+    description: "the system's own restore steps too: bytebase rewrites migration_history.namespace to the new name",
+  },
   secret: { type: 'string', placeholder: 'ID', description: 'a Secrets Manager secret holding the username and password' },
   timeout: { type: 'string', default: '4h', placeholder: 'DURATION', description: 'give up after this long (90s, 30m, 4h)' },
+  ...TLS_FLAGS,
 } as const satisfies FlagDefinitions;
 
 export const restoreCommand = defineCommand({
@@ -42,6 +50,7 @@ export const restoreCommand = defineCommand({
   examples: [
     'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb_restored',
     'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb --swap',
+    'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb2 --recipe bytebase',
     'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --version-id <id> --target postgres://app@db:5432/metadb_restored',
   ],
   run: restore,
@@ -55,10 +64,15 @@ async function restore({ values }: ParsedArgs<typeof RESTORE_FLAGS>, context: Cl
   const engine = engineOfUrl(targetUrl);
   const fromSecret = values.secret ? await context.readSecret(values.secret) : {};
   const fromEnvironment = credentialsFromEnvironment(engine, context.env);
-  const target = parseDatabaseUrl(targetUrl, engine, '--target', {
-    username: fromEnvironment.username ?? fromSecret.username,
-    password: fromEnvironment.password ?? fromSecret.password,
-  });
+  const tls = tlsChoice(values);
+  const target = withTls(
+    parseDatabaseUrl(targetUrl, engine, '--target', {
+      username: fromEnvironment.username ?? fromSecret.username,
+      password: fromEnvironment.password ?? fromSecret.password,
+    }),
+    tls.mode,
+    tls.ca,
+  );
   const outcome = await runRestore(
     {
       manifestKey: key,
@@ -68,6 +82,7 @@ async function restore({ values }: ParsedArgs<typeof RESTORE_FLAGS>, context: Cl
       force: values.force,
       swap: values.swap,
       withGlobals: values['with-globals'],
+      recipe: recipeOf(values.recipe),
       timeoutMs: parseDuration(values.timeout, '--timeout'),
       endpointUrl: values['endpoint-url'],
     },
@@ -79,11 +94,23 @@ async function restore({ values }: ParsedArgs<typeof RESTORE_FLAGS>, context: Cl
     const previous = outcome.previousDatabase
       ? `; the previous database is now "${outcome.previousDatabase}" (drop it once you are satisfied)`
       : '';
+    const namespace =
+      outcome.namespaceRewritten !== undefined
+        ? `; migration_history: ${outcome.namespaceRewritten} row(s) now name "${outcome.database}"`
+        : '';
     context.terminal.stdout.write(
-      `restored run ${outcome.runId} into "${outcome.database}"${outcome.tables !== undefined ? ` (${outcome.tables} tables)` : ''}${previous}\n`,
+      `restored run ${outcome.runId} into "${outcome.database}"${outcome.tables !== undefined ? ` (${outcome.tables} tables)` : ''}${namespace}${previous}\n`,
     );
   }
   return 0;
+}
+
+function recipeOf(value: string | undefined): RestoreRecipe | undefined {
+  if (value === undefined) return undefined;
+  if (!RESTORE_RECIPES.includes(value as RestoreRecipe)) {
+    throw new UsageError(`--recipe must be one of ${RESTORE_RECIPES.join(', ')}, got "${value}"`);
+  }
+  return value as RestoreRecipe;
 }
 
 /** The restore target's engine follows from its URL scheme. */

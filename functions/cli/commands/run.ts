@@ -66,7 +66,9 @@ async function run({ values, positionals }: ParsedArgs<typeof RUN_FLAGS>, contex
     timeoutMs: parseDuration(values.timeout, '--timeout'),
     pollMs: parseDuration(values['poll-interval'], '--poll-interval'),
   });
-  return report(context, values.json ?? false, started, outcome.status, outcome.detail);
+  // The manifest's URL, for what comes next (`safekeep verify --from`, the OpenMetadata upgrade gate).
+  const manifest = started.manifestKey ? `s3://${deployment.resources.bucket}/${started.manifestKey}` : undefined;
+  return report(context, values.json ?? false, started, outcome.status, outcome.detail, manifest);
 }
 
 function report(
@@ -75,9 +77,13 @@ function report(
   started: DispatchResult,
   status: 'succeeded' | 'failed' | 'timeout',
   detail?: string,
+  manifest?: string,
 ): number {
   const code = status === 'succeeded' ? 0 : status === 'timeout' ? EXIT.timeout : EXIT.failed;
-  if (json) context.terminal.stdout.write(`${JSON.stringify({ ...started, ok: code === 0, status, detail })}\n`);
+  if (json) {
+    const url = code === 0 ? manifest : undefined;
+    context.terminal.stdout.write(`${JSON.stringify({ ...started, ok: code === 0, status, detail, manifest: url })}\n`);
+  }
   if (code === 0) {
     if (!json)
       context.terminal.stdout.write(`run ${started.runId} of ${started.target} succeeded${detail ? `: ${detail}` : ''}\n`);

@@ -3,7 +3,8 @@
  * Every message here says what is allowed; `formatConfigIssues` adds the target, the field and the value given.
  */
 import { parse as parseArn, validate as validateArn } from '@aws-sdk/core/util';
-import { z } from 'zod';
+import * as z from 'zod';
+import { TLS_MODES } from '../tls.ts';
 import { isIanaTimeZone, parseScheduleExpression, ScheduleExpressionError } from './schedule-expression.ts';
 import { allowedAgeSeconds, ScheduleIntervalError } from './schedule-interval.ts';
 
@@ -139,6 +140,8 @@ const dumpSource = z.strictObject({
   databases: z.array(databaseName).min(1).optional(),
   /** Secrets Manager secret with `username` and `password`; injected into the task, never in argv or logs. */
   secret: secretReference,
+  /** TLS to the database; default verify-full for RDS and Aurora endpoints, disable for Dolt, else require. */
+  tls: z.enum(TLS_MODES).optional(),
 });
 
 const region = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, { message: 'must be an AWS region such as eu-west-1' });

@@ -31,13 +31,42 @@ function baseEnvironment(): Record<string, string> {
   return Object.fromEntries(keep.flatMap((name) => (process.env[name] ? [[name, process.env[name] as string]] : [])));
 }
 
+/**
+ * Every secret replaced by `***`, whatever its length (a two-character password is still a password). The
+ * longest go first, so a short secret that is part of a longer one cannot leave the longer one's rest behind.
+ */
 export function redact(text: string, secrets: readonly string[] = []): string {
-  return secrets.filter((s) => s.length >= 3).reduce((out, secret) => out.split(secret).join('***'), text);
+  return [...secrets]
+    .filter(Boolean)
+    .sort((a, b) => b.length - a.length)
+    .reduce((out, secret) => out.split(secret).join('***'), text);
+}
+
+/** What separates values in argv, libpq conninfo strings and URLs. */
+const VALUE_DELIMITERS = /[\s=:@/?&;,'"]+/;
+/** An option whose value is a credential, whatever that value looks like. */
+const CREDENTIAL_OPTION = /pass|pwd|secret|token|key|auth/i;
+/** `--format=custom`: a constant option word of our own, which a secret may equal by chance. */
+const ENUMERATED_OPTION = /^--?[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9_-]+$/;
+
+/**
+ * Whether `arg` would show `secret` to anyone reading the process table: the argument is the secret, or the
+ * secret is one whole value inside it (`--password=s`, `password=s` in a conninfo, `user:s@host` in a URL).
+ * A secret that is only part of a word (`no` in `--no-password`) or equals an option's constant word
+ * (`custom` in `--format=custom`) reveals nothing, and refusing it would stop the backup for no reason.
+ */
+export function argumentRevealsSecret(arg: string, secret: string): boolean {
+  if (!secret || !arg.includes(secret)) return false;
+  if (arg === secret) return true;
+  if (ENUMERATED_OPTION.test(arg) && !CREDENTIAL_OPTION.test(arg.slice(0, arg.indexOf('=')))) return false;
+  if (arg.split(VALUE_DELIMITERS).includes(secret)) return true;
+  // A secret that holds a delimiter itself ("p@ss word") cannot be one token; any occurrence of it is a value.
+  return VALUE_DELIMITERS.test(secret);
 }
 
 function assertNoSecretsInArgv(run: ToolRun): void {
   for (const secret of run.secrets ?? []) {
-    if (secret && run.args.some((arg) => arg.includes(secret))) {
+    if (run.args.some((arg) => argumentRevealsSecret(arg, secret))) {
       // A programming error, but one that must never reach a process table.
       throw new UsageError(`refusing to start ${run.command}: a secret would appear in its command line`);
     }

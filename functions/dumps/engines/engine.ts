@@ -75,6 +75,8 @@ export interface RestoreRequest {
   readonly force: boolean;
   readonly swap: boolean;
   readonly withGlobals: boolean;
+  /** A system's own restore steps on top of the engine's (see RESTORE_RECIPES). */
+  readonly recipe?: RestoreRecipe;
   readonly timeoutMs: number;
   readonly log: Logger;
   /** A stored object, decompressed, SHA-256-checked as it streams: fails at the end if it does not match. */
@@ -86,7 +88,13 @@ export interface RestoreOutcome {
   /** With --swap, where the previous database went. */
   readonly previousDatabase?: string;
   readonly tables?: number;
+  /** With --recipe bytebase: migration_history rows moved to the restored database's name. */
+  readonly namespaceRewritten?: number;
 }
+
+/** Restore recipes: `bytebase` rewrites migration_history.namespace to the restored name (PostgreSQL only). */
+export const RESTORE_RECIPES = ['bytebase'] as const;
+export type RestoreRecipe = (typeof RESTORE_RECIPES)[number];
 
 export interface VerifyRequest {
   readonly manifest: Manifest;

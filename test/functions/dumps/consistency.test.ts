@@ -8,11 +8,11 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { s3Client } from '#test/support/aws.ts';
 import { createPostgresDatabase } from '#test/support/databases.ts';
+import { mysqlServers } from '#test/support/mysql-servers.ts';
 import { peer } from '#test/support/peers.ts';
 import { createVersionedBucket, manifestUrlOf, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
 
 const postgres = await peer('postgres');
-const mariadb = await peer('mariadb');
 const versitygw = await peer('versitygw');
 
 const ACCOUNTS = 50;
@@ -116,9 +116,10 @@ describe.skipIf(!postgres || !versitygw)('PostgreSQL backup under concurrent wri
   });
 });
 
-describe.skipIf(!mariadb || !versitygw)('MariaDB backup under concurrent writes', () => {
-  const myPeer = mariadb as NonNullable<typeof mariadb>;
-  const s3Peer = versitygw as NonNullable<typeof versitygw>;
+describe.each(await mysqlServers())('$server backup under concurrent writes', ({ server, peer: serverPeer, tools }) => {
+  if (!serverPeer || !versitygw) return it.skip('needs the peer and versitygw');
+  const myPeer = serverPeer;
+  const s3Peer = versitygw;
 
   it('restores a state where every transfer is whole and the ledger matches every balance', async () => {
     // Prepare
@@ -134,7 +135,7 @@ describe.skipIf(!mariadb || !versitygw)('MariaDB backup under concurrent writes'
     await db.query('CREATE TABLE filler (g INT PRIMARY KEY, pad TEXT) ENGINE=InnoDB');
     for (let batch = 0; batch < 60; batch++) {
       await db.query(
-        `INSERT INTO filler WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000) SELECT n + ${batch * 1000}, REPEAT(MD5(n), 20) FROM s`,
+        `INSERT INTO filler WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000) SELECT n + ${batch * 1000}, REPEAT(SHA2(n, 256), 10) FROM s`,
       );
     }
     const writer = keepWriting({
@@ -147,7 +148,7 @@ describe.skipIf(!mariadb || !versitygw)('MariaDB backup under concurrent writes'
       },
     });
     const bucket = await createVersionedBucket(s3Client(s3Peer), 'consistency-my');
-    const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: myPeer.password });
+    const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: myPeer.password, ...tools });
     const url = (name: string) => `mysql://root@127.0.0.1:${myPeer.port}/${name}`;
 
     // Act
@@ -185,7 +186,7 @@ describe.skipIf(!mariadb || !versitygw)('MariaDB backup under concurrent writes'
       WHERE a.balance <> ${OPENING_BALANCE} - COALESCE(o.out_sum, 0) + COALESCE(i.in_sum, 0)`)) as unknown as [unknown[]];
     const [[{ n }]] = (await db.query(`SELECT COUNT(*) AS n FROM ${restored}.transfers`)) as unknown as [[{ n: string }]];
     await db.end();
-    console.log(`MariaDB: ${committed} transfers committed during the run, ${n} in the backup, 0 half-applied`);
+    console.log(`${server}: ${committed} transfers committed during the run, ${n} in the backup, 0 half-applied`);
     expect(committed).toBeGreaterThan(0);
     expect(Number(total)).toBe(ACCOUNTS * OPENING_BALANCE);
     expect(mismatched).toEqual([]);

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgToolPath } from '#functions/dumps/engines/postgres/tools.ts';
 import { s3Client } from '#test/support/aws.ts';
 import { createPostgresDatabase } from '#test/support/databases.ts';
+import { mysqlServers } from '#test/support/mysql-servers.ts';
 import { peer, type S3Peer } from '#test/support/peers.ts';
 import {
   createVersionedBucket,
@@ -27,7 +28,6 @@ import {
 
 const postgres = await peer('postgres');
 const postgres18 = await peer('postgres18');
-const mariadb = await peer('mariadb');
 const versitygw = await peer('versitygw');
 
 /** About 40 MB of dump that zstd cannot shrink much: several 5 MiB parts are in flight when faults hit. */
@@ -48,12 +48,13 @@ function faultyPgBin(behaviour: string): string {
   return dir;
 }
 
-function faultyMysqldump(behaviour: string): string {
+/** A mysqldump wrapping `real` (the server's own client) that misbehaves after 200 kB. */
+function faultyMysqldump(behaviour: string, real: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'safekeep-faulty-'));
   const path = join(dir, 'mysqldump');
   writeFileSync(
     path,
-    `#!/bin/sh\ncase "$1" in --version) exec mysqldump --version ;; esac\nmysqldump "$@" | head -c 200000\n${behaviour}\n`,
+    `#!/bin/sh\ncase "$1" in --version) exec "${real}" --version ;; esac\n"${real}" "$@" | head -c 200000\n${behaviour}\n`,
   );
   chmodSync(path, 0o755);
   return path;
@@ -227,9 +228,11 @@ async function waitForStoredPart(s3: S3Client, bucket: string): Promise<void> {
   throw new Error('the dump never stored a part');
 }
 
-describe.skipIf(!mariadb || !versitygw)('a failed MySQL dump leaves nothing behind either', () => {
-  const myPeer = mariadb as NonNullable<typeof mariadb>;
-  const s3Peer = versitygw as NonNullable<typeof versitygw>;
+describe.each(await mysqlServers())('a failed $server dump leaves nothing behind either', ({ peer: serverPeer, tools }) => {
+  if (!serverPeer || !versitygw) return it.skip('needs the peer and versitygw');
+  const myPeer = serverPeer;
+  const s3Peer = versitygw;
+  const realMysqldump = tools.SAFEKEEP_MYSQLDUMP ?? 'mysqldump';
   const s3 = s3Client(s3Peer);
   const source = uniqueName('fault_my');
   let bucket: string;
@@ -241,7 +244,7 @@ describe.skipIf(!mariadb || !versitygw)('a failed MySQL dump leaves nothing behi
     for (let batch = 0; batch < 20; batch++) {
       // Recursive CTEs stop at 1,000 rows on MariaDB; insert in batches instead.
       await admin.query(
-        `INSERT INTO ${source}.big WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 1000) SELECT n + ${batch * 1000}, REPEAT(MD5(n + ${batch * 1000}), 8) FROM g`,
+        `INSERT INTO ${source}.big WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 1000) SELECT n + ${batch * 1000}, REPEAT(SHA2(n + ${batch * 1000}, 256), 4) FROM g`,
       );
     }
     await admin.end();
@@ -261,7 +264,7 @@ describe.skipIf(!mariadb || !versitygw)('a failed MySQL dump leaves nothing behi
         '--endpoint-url',
         s3Peer.endpoint,
       ],
-      peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: myPeer.password, ...extraEnv }),
+      peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: myPeer.password, ...tools, ...extraEnv }),
     );
 
   it.each([
@@ -272,7 +275,7 @@ describe.skipIf(!mariadb || !versitygw)('a failed MySQL dump leaves nothing behi
       /^safekeep: the dump ended without mysqldump's "-- Dump completed" trailer: it was cut short, so it was not stored/,
     ],
   ])('mysqldump %s', async (_label, behaviour, message) => {
-    const run = await dump({ SAFEKEEP_MYSQLDUMP: faultyMysqldump(behaviour) });
+    const run = await dump({ SAFEKEEP_MYSQLDUMP: faultyMysqldump(behaviour, realMysqldump) });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(message);
     expect(await objectVersions(s3, bucket)).toEqual([]);

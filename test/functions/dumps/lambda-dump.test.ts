@@ -26,22 +26,27 @@ describe('dumpRequestFor', () => {
     {
       kind: 'postgres',
       source: { host: 'db.internal', databases: ['metadb', 'other db'], secret: 's' },
-      endpoint: { host: 'db.internal', port: 5432, databases: ['metadb', 'other db'] },
+      endpoint: { host: 'db.internal', port: 5432, databases: ['metadb', 'other db'], tls: { mode: 'require' } },
     },
     {
       kind: 'mysql',
       source: { host: '10.0.0.7', port: 3307, secret: 's' },
-      endpoint: { host: '10.0.0.7', port: 3307, databases: [] },
+      endpoint: { host: '10.0.0.7', port: 3307, databases: [], tls: { mode: 'require' } },
     },
     {
       kind: 'doltgres',
       source: { host: '[fd00::7]', databases: ['analytics'], secret: 's' },
-      endpoint: { host: 'fd00::7', port: 5432, databases: ['analytics'] },
+      endpoint: { host: 'fd00::7', port: 5432, databases: ['analytics'], tls: { mode: 'disable' } },
     },
     {
       kind: 'dolt',
       source: { host: 'dolt.internal', secret: 's' },
-      endpoint: { host: 'dolt.internal', port: 3306, databases: [] },
+      endpoint: { host: 'dolt.internal', port: 3306, databases: [], tls: { mode: 'disable' } },
+    },
+    {
+      kind: 'mysql',
+      source: { host: 'db.abcdefghijkl.eu-west-1.rds.amazonaws.com', secret: 's', tls: 'disable' },
+      endpoint: { host: 'db.abcdefghijkl.eu-west-1.rds.amazonaws.com', port: 3306, databases: [], tls: { mode: 'disable' } },
     },
   ])('gives a $kind target its source: the bare host, the default port, its databases', ({ endpoint, ...fields }) => {
     // Prepare
@@ -61,6 +66,12 @@ describe('dumpRequestFor', () => {
       runId: '20261121T193000Z-a1b2c3',
     });
     expect(request.engine.engine).toBe(target.kind);
+  });
+
+  it('verifies an RDS endpoint against the RDS certificate bundle by default', () => {
+    const target = dumpTarget({ source: { host: 'meta.cluster-abcdefghijkl.eu-west-1.rds.amazonaws.com', secret: 's' } });
+    const request = dumpRequestFor(target, { bucket: 'artifacts' }, { password: 'p' });
+    expect(request.source.tls).toEqual({ mode: 'verify-full', ca: expect.stringContaining('-----BEGIN CERTIFICATE-----') });
   });
 
   it("falls back to the engine's default user and hands Dolt the remote table", () => {

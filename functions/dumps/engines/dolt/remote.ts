@@ -18,7 +18,7 @@ const DYNAMO_TABLE = /^[A-Za-z0-9_.-]{3,255}$/;
 
 /** The remote of `database` in the run at `runPrefix` (which ends in "/"). */
 export function doltRemoteFor(options: DoltRemoteOptions, bucket: string, runPrefix: string, database: string): DoltRemote {
-  const path = `${runPrefix}dolt/${encodeURIComponent(database)}`;
+  const path = `${runPrefix}dolt/${pathSegment(database)}`;
   if (options.dynamoTable) {
     if (!DYNAMO_TABLE.test(options.dynamoTable)) {
       throw new UsageError(`--dolt-dynamodb-table must be a DynamoDB table name, got "${options.dynamoTable}"`);
@@ -39,6 +39,17 @@ export function doltRemoteFor(options: DoltRemoteOptions, bucket: string, runPre
   throw new UsageError(
     'a Dolt or Doltgres backup needs a place to sync to: pass --dolt-dynamodb-table T (aws://[T:bucket] remotes in the artifact bucket) or --dolt-url aws://[table:bucket]/path or file:///path',
   );
+}
+
+/**
+ * A database name as one path segment of a URL or key. encodeURIComponent leaves dots alone, and URL
+ * parsers read `%2E%2E` as `..` too, so a name made only of dots would climb out of the run's directory.
+ */
+function pathSegment(name: string): string {
+  if (/^\.*$/.test(name)) {
+    throw new UsageError(`a database named "${name}" cannot be backed up to a remote path; rename it`);
+  }
+  return encodeURIComponent(name);
 }
 
 /** Bucket and key of an `aws://[table:bucket]/key` or `s3://bucket/key` remote; undefined for other schemes. */

@@ -4,19 +4,21 @@
  * as replayable SQL. Databases are dumped without CREATE DATABASE/USE, so they restore under any name.
  */
 
+import { Readable } from 'node:stream';
 import { objectName } from '../../../contracts/artifact-layout.ts';
 import { PreflightError, RestoreError, UsageError } from '../../../contracts/errors.ts';
 import type { ManifestObject } from '../../../contracts/manifest.ts';
 import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { runTool, spawnProducer } from '../../adapters/child-process.ts';
-import { MYSQLDUMP_END, TailMarkerCheck } from '../../commit/completeness.ts';
 import { inProcessProducer } from '../../commit/in-process-producer.ts';
+import type { Producer } from '../../commit/producer.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { GRANTS_SCRIPT, scriptCompleteness, sqlScript } from '../sql-script.ts';
-import { checkStoredObject } from '../stored-object-check.ts';
+import { checkStoredObject, compareRowCounts } from '../stored-object-check.ts';
 import { clientOptionsFile, quoteName, withMysql } from './connection.ts';
+import { MysqldumpCheck } from './dump-check.ts';
 import { type DumpTool, dumpTool, mysqlClient } from './tools.ts';
 
 const SYSTEM_DATABASES = ['information_schema', 'performance_schema', 'mysql', 'sys'];
@@ -71,7 +73,7 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
   const { source, compression, timeoutMs } = run;
   const tool = await dumpTool();
   const extension = EXTENSIONS[compression];
-  const options = await clientOptionsFile(source);
+  const options = await clientOptionsFile(source, tool.flavor);
   try {
     await run.stage({
       name: objectName('grants', undefined, `.sql${extension}`),
@@ -89,20 +91,52 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
         role: 'database',
         database,
         format: 'sql',
-        producer: spawnProducer({
-          command: tool.path,
-          args: dumpArguments(tool, run.facts.flags?.serverIsMariaDb ?? false, options.path, database),
-          secrets: [source.password],
-          timeoutMs,
-          description: `${tool.flavor === 'mariadb' ? 'mariadb-dump' : 'mysqldump'} of ${database}`,
-        }),
-        completeness: new TailMarkerCheck(MYSQLDUMP_END, 'mysqldump\'s "-- Dump completed" trailer'),
+        producer: withPreamble(
+          spawnProducer({
+            command: tool.path,
+            args: dumpArguments(tool, run.facts.flags?.serverIsMariaDb ?? false, options.path, database),
+            secrets: [source.password],
+            timeoutMs,
+            description: `${tool.flavor === 'mariadb' ? 'mariadb-dump' : 'mysqldump'} of ${database}`,
+          }),
+          await databaseDefaults(source, database),
+        ),
+        // One pass: the trailer, and the rows of every table for the manifest.
+        completeness: new MysqldumpCheck('mysqldump\'s "-- Dump completed" trailer'),
       });
     }
   } finally {
     await options.dispose();
   }
   return {};
+}
+
+/**
+ * The database's default character set and collation as a statement that opens its dump. Without a name,
+ * ALTER DATABASE applies to the database the dump is replayed into (`mysql --database=...`), so they come
+ * back under any name, new or in place, before the first table or routine is created.
+ */
+async function databaseDefaults(source: DatabaseEndpoint, database: string): Promise<string> {
+  const [rows] = await withMysql(source, undefined, (db) =>
+    db.query(
+      'SELECT DEFAULT_CHARACTER_SET_NAME AS charset, DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+      [database],
+    ),
+  );
+  const row = (rows as { charset?: string; collation?: string }[])[0];
+  const word = /^[A-Za-z0-9_]+$/;
+  if (!row?.charset || !row.collation || !word.test(row.charset) || !word.test(row.collation)) return '';
+  return `-- Safekeep: the database's own defaults, for whichever database this is restored into\nALTER DATABASE CHARACTER SET ${row.charset} COLLATE ${row.collation};\n`;
+}
+
+/** `producer` with `text` in front of its output. */
+function withPreamble(producer: Producer, text: string): Producer {
+  if (!text) return producer;
+  async function* output() {
+    yield Buffer.from(text, 'utf8');
+    for await (const chunk of producer.stdout) yield chunk as Buffer;
+  }
+  return { ...producer, stdout: Readable.from(output(), { objectMode: false }), kill: () => producer.kill() };
 }
 
 /** CREATE USER and GRANT statements for every non-system account, replayable on another server. */
@@ -163,14 +197,22 @@ async function restore(request: RestoreRequest) {
     }
     await db.query(`CREATE DATABASE IF NOT EXISTS ${quoteName(targetDatabase)} DEFAULT CHARACTER SET utf8mb4`);
   });
-  const options = await clientOptionsFile(target);
+  const client = await mysqlClient();
+  const options = await clientOptionsFile(target, client.flavor);
   try {
     if (request.withGlobals) {
       const grants = request.manifest.objects.find((o) => o.role === 'grants');
       // Accounts that already exist are skipped (IF NOT EXISTS); --force keeps going past grants the server refuses.
-      if (grants) await replay(request, grants, options.path, ['--force'], 'applying users and grants');
+      if (grants) await replay(request, client.path, grants, options.path, ['--force'], 'applying users and grants');
     }
-    await replay(request, object, options.path, [`--database=${targetDatabase}`], `restoring into ${targetDatabase}`);
+    await replay(
+      request,
+      client.path,
+      object,
+      options.path,
+      [`--database=${targetDatabase}`],
+      `restoring into ${targetDatabase}`,
+    );
   } finally {
     await options.dispose();
   }
@@ -185,12 +227,12 @@ async function restore(request: RestoreRequest) {
 
 async function replay(
   request: RestoreRequest,
+  client: string,
   object: ManifestObject,
   optionsFile: string,
   extra: string[],
   what: string,
 ): Promise<void> {
-  const client = await mysqlClient();
   const { exit } = await runTool(
     {
       command: client,
@@ -214,10 +256,9 @@ async function verify(request: VerifyRequest) {
   const checked: string[] = [];
   for (const object of request.manifest.objects) {
     const check =
-      object.role === 'grants'
-        ? scriptCompleteness(GRANTS_SCRIPT)
-        : new TailMarkerCheck(MYSQLDUMP_END, 'the "-- Dump completed" trailer');
-    await checkStoredObject(await request.openVerified(object), check);
+      object.role === 'grants' ? scriptCompleteness(GRANTS_SCRIPT) : new MysqldumpCheck('the "-- Dump completed" trailer');
+    const { rowCounts } = await checkStoredObject(await request.openVerified(object), check);
+    if (object.role !== 'grants') compareRowCounts(object, rowCounts ?? {});
     checked.push(object.key);
   }
   return { checked };

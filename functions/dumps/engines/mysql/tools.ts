@@ -36,11 +36,14 @@ export async function dumpTool(env: Readonly<Record<string, string | undefined>>
   );
 }
 
-export async function mysqlClient(env: Readonly<Record<string, string | undefined>> = process.env): Promise<string> {
+/** The mysql client and whose it is (their option files differ: ssl-mode against ssl-verify-server-cert). */
+export async function mysqlClient(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<{ path: string; flavor: DumpTool['flavor'] }> {
   const candidates = env.SAFEKEEP_MYSQL ? [env.SAFEKEEP_MYSQL] : ['mysql', 'mariadb'];
   for (const path of candidates) {
-    const { exit } = await runTool({ command: path, args: ['--version'], description: path });
-    if (exit.code === 0) return path;
+    const { stdout, exit } = await runTool({ command: path, args: ['--version'], description: path });
+    if (exit.code === 0) return { path, flavor: parseDumpVersion(stdout)?.flavor ?? 'mysql' };
   }
   throw new PreflightError(
     `no mysql or mariadb client found (tried ${candidates.join(', ')}); install the MySQL client or set SAFEKEEP_MYSQL`,

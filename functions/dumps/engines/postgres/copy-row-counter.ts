@@ -5,7 +5,7 @@
  * the first bytes of a line are kept.
  */
 const HEADER_LIMIT = 256 * 1024;
-const COPY_HEADER = /^COPY ((?:"(?:[^"]|"")+"|[^\s."(]+)(?:\.(?:"(?:[^"]|"")+"|[^\s."(]+))?)(?: \(.*\))? FROM stdin;$/s;
+export const COPY_HEADER = /^COPY ((?:"(?:[^"]|"")+"|[^\s."(]+)(?:\.(?:"(?:[^"]|"")+"|[^\s."(]+))?)(?: \(.*\))? FROM stdin;$/s;
 
 export class CopyRowCounter {
   private readonly counts = new Map<string, number>();

@@ -1,7 +1,8 @@
 /**
  * PostgreSQL's own completeness check for a custom-format archive: `pg_restore` reads the whole archive
  * (every data block, not just the table of contents) and prints it as SQL, which we only count. A
- * truncated or corrupt archive makes it fail. Used on the live dump stream and again by `verify`.
+ * truncated or corrupt archive makes it fail. `verify` uses it as a second reading, independent of the
+ * in-process PgArchiveCheck that checked the live dump stream.
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';

@@ -5,28 +5,39 @@
  */
 
 import { objectName } from '../../../contracts/artifact-layout.ts';
-import { IntegrityError, PreflightError, RestoreError } from '../../../contracts/errors.ts';
+import { PreflightError, RestoreError } from '../../../contracts/errors.ts';
 import type { ManifestObject } from '../../../contracts/manifest.ts';
 import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { runTool, spawnProducer } from '../../adapters/child-process.ts';
 import { PG_DUMPALL_END, TailMarkerCheck } from '../../commit/completeness.ts';
-import type { DatabaseEndpoint } from '../../source.ts';
+import { type DatabaseEndpoint, tlsOf } from '../../source.ts';
+import { libpqTlsEnvironment } from '../../tls.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
-import { checkStoredObject } from '../stored-object-check.ts';
+import { checkStoredObject, compareRowCounts } from '../stored-object-check.ts';
+import { PgArchiveCheck } from './archive-check.ts';
+import { rewriteBytebaseNamespace } from './bytebase-namespace.ts';
 import { withPostgres } from './connection.ts';
+import { type DatabaseProperties, parseDatabaseProperties, renameDatabase } from './database-properties.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
 import { majorOf, pgToolPath, toolVersion } from './tools.ts';
 
-/** libpq settings for the tools; the password travels in PGPASSWORD, never argv. */
-function libpqEnvironment(endpoint: DatabaseEndpoint): Record<string, string> {
+/**
+ * libpq settings for the tools; the password travels in PGPASSWORD, never argv. The database goes in
+ * PGDATABASE, never `--dbname`: libpq reads a `--dbname` holding `=` or starting with postgresql:// as a whole
+ * connection string, so a database named `host=evil dbname=x` would send the tool, and the password, there.
+ * PGDATABASE is only ever a name.
+ */
+function libpqEnvironment(endpoint: DatabaseEndpoint, database: string): Record<string, string> {
   return {
+    PGDATABASE: database,
     PGHOST: endpoint.host,
     PGPORT: String(endpoint.port),
     PGUSER: endpoint.user,
     PGPASSWORD: endpoint.password,
     PGCONNECT_TIMEOUT: '10',
     PGAPPNAME: 'safekeep',
+    ...libpqTlsEnvironment(tlsOf(endpoint)),
   };
 }
 
@@ -59,11 +70,11 @@ async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
 
 async function dump(run: DumpRun): Promise<Record<string, never>> {
   const { source, compression, timeoutMs } = run;
-  const env = libpqEnvironment(source);
   const secrets = [source.password];
   const extension = EXTENSIONS[compression];
 
   const globalsArgs = ['--globals-only', '--no-password', '--database=postgres'];
+  const env = libpqEnvironment(source, 'postgres');
   if (!run.facts.flags?.canReadRolePasswords) globalsArgs.push('--no-role-passwords');
   await run.stage({
     name: objectName('globals', undefined, `.sql${extension}`),
@@ -90,13 +101,14 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
       // -Z0: we compress the stream ourselves; --no-password: fail instead of prompting.
       producer: spawnProducer({
         command: pgToolPath('pg_dump'),
-        args: ['--format=custom', '--compress=0', '--no-password', `--dbname=${database}`],
-        env,
+        args: ['--format=custom', '--compress=0', '--no-password'],
+        env: libpqEnvironment(source, database),
         secrets,
         timeoutMs,
         description: `pg_dump of ${database}`,
       }),
-      completeness: new PgRestoreCheck(`database ${database}`),
+      // In-process: the framing and rows as they stream; verify reads it again with pg_restore.
+      completeness: new PgArchiveCheck(`database ${database}`),
     });
   }
   return {};
@@ -111,12 +123,13 @@ async function restore(request: RestoreRequest) {
       2,
     );
   await toolVersion('pg_restore');
+  const properties = await readDatabaseProperties(request, object);
 
   // Restore into a fresh database: the target itself, or (with --swap) a temporary one renamed into place.
   const runSuffix = manifest.runId.toLowerCase().replace(/[^a-z0-9]/g, '');
   const sideName = (kind: string) => `${request.targetDatabase}_${kind}_${runSuffix}`.slice(0, 63);
   const stagingName = request.swap ? sideName('safekeep') : request.targetDatabase;
-  await prepareEmptyDatabase(target, stagingName, request.force, request.swap);
+  const created = await prepareEmptyDatabase(target, stagingName, request.force, request.swap, properties.createOptions);
 
   if (request.withGlobals) {
     const globals = manifest.objects.find((o) => o.role === 'globals');
@@ -126,8 +139,10 @@ async function restore(request: RestoreRequest) {
     {
       command: pgToolPath('pg_restore'),
       // --no-owner/--no-acl would lose what Bytebase expects; keep both, and stop at the first error.
-      args: ['--exit-on-error', '--no-password', `--dbname=${stagingName}`],
-      env: libpqEnvironment(target),
+      // pg_restore needs --dbname to restore into a database rather than print SQL; `dbname=` makes the value a
+      // connection string whose only setting is the quoted name, so the name itself is never parsed as one.
+      args: ['--exit-on-error', '--no-password', `--dbname=dbname=${conninfoValue(stagingName)}`],
+      env: libpqEnvironment(target, stagingName),
       secrets: [target.password],
       timeoutMs: request.timeoutMs,
       description: `pg_restore into ${stagingName}`,
@@ -139,6 +154,8 @@ async function restore(request: RestoreRequest) {
       `pg_restore into "${stagingName}" failed (${exit.stderrTail || `exit code ${exit.code}`}); the partly restored database was left for inspection`,
     );
   }
+  // Bytebase: the copy's history names the database it will be known as (the same name after --swap: a no-op).
+  const namespace = request.recipe === 'bytebase' ? await bytebaseRecipe(request, stagingName, created) : undefined;
   const tables = await withPostgres(target, stagingName, async (db) =>
     Number(
       (
@@ -148,7 +165,9 @@ async function restore(request: RestoreRequest) {
       ).rows[0]?.n ?? 0,
     ),
   );
-  if (!request.swap) return { database: stagingName, tables };
+  // Last: the properties may take our login's access away (a new owner, CONNECT revoked from PUBLIC).
+  await applyDatabaseProperties(request, properties, request.sourceDatabase, stagingName, created);
+  if (!request.swap) return { database: stagingName, tables, ...namespace };
 
   const previous = sideName('old');
   await withPostgres(target, 'postgres', async (db) => {
@@ -168,20 +187,112 @@ async function restore(request: RestoreRequest) {
     await db.query(`ALTER DATABASE ${db.escapeIdentifier(stagingName)} RENAME TO ${db.escapeIdentifier(request.targetDatabase)}`);
     log.info('swapped databases', { restored: request.targetDatabase, previous: exists > 0 ? previous : undefined });
   });
-  return { database: request.targetDatabase, previousDatabase: previous, tables };
+  return { database: request.targetDatabase, previousDatabase: previous, tables, ...namespace };
 }
 
 /**
- * Creates `name` (from template0), or accepts it when it exists and holds no tables, or `force` is set. A
- * `mustBeNew` database (the --swap staging one) must not exist yet.
+ * Rewrites the restored copy's migration_history from the backed-up name to the name it ends up with. On a
+ * refusal the copy this restore created is dropped, so the target is as it was before.
  */
-async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, force: boolean, mustBeNew: boolean): Promise<void> {
+async function bytebaseRecipe(
+  request: RestoreRequest,
+  stagingName: string,
+  created: boolean,
+): Promise<{ namespaceRewritten: number }> {
+  try {
+    const { rewritten } = await withPostgres(request.target, stagingName, (db) =>
+      rewriteBytebaseNamespace(db, request.sourceDatabase, request.targetDatabase),
+    );
+    request.log.info('rewrote migration_history.namespace', {
+      from: request.sourceDatabase,
+      to: request.targetDatabase,
+      rows: rewritten,
+    });
+    return { namespaceRewritten: rewritten };
+  } catch (error) {
+    if (created) {
+      await withPostgres(request.target, 'postgres', (db) =>
+        db.query(`DROP DATABASE IF EXISTS ${db.escapeIdentifier(stagingName)}`),
+      );
+    }
+    throw error;
+  }
+}
+
+/** The database-level entries of the archive (see database-properties.ts); pg_restore reads only its head. */
+async function readDatabaseProperties(request: RestoreRequest, object: ManifestObject): Promise<DatabaseProperties> {
+  const archive = await request.openVerified(object);
+  try {
+    const { stdout, exit } = await runTool(
+      {
+        command: pgToolPath('pg_restore'),
+        args: ['--create', '--schema-only', '--file=-'],
+        timeoutMs: request.timeoutMs,
+        description: 'pg_restore reading the database properties',
+      },
+      archive,
+    );
+    if (exit.code !== 0) {
+      throw new RestoreError(
+        `reading the database properties from the archive failed (${exit.stderrTail || `exit code ${exit.code}`})`,
+      );
+    }
+    return parseDatabaseProperties(stdout);
+  } finally {
+    archive.destroy();
+  }
+}
+
+/**
+ * Owner, settings, comment, labels and privileges of the backed-up database, onto `name`. A database that
+ * existed before (--force) first drops its own settings, so it ends up with the backup's, not a mix.
+ */
+async function applyDatabaseProperties(
+  request: RestoreRequest,
+  properties: DatabaseProperties,
+  source: string,
+  name: string,
+  created: boolean,
+): Promise<void> {
+  await withPostgres(request.target, 'postgres', async (db) => {
+    const target = db.escapeIdentifier(name);
+    if (!created) await db.query(`ALTER DATABASE ${target} RESET ALL`);
+    for (const statement of properties.statements) {
+      try {
+        await db.query(renameDatabase(statement, source, target));
+      } catch (error) {
+        throw new RestoreError(
+          `"${name}" is restored, but applying "${statement.split('\n')[0]}" to it failed (${(error as Error).message}); create the missing role (restore with --with-globals) or apply it by hand`,
+        );
+      }
+    }
+  });
+}
+
+/**
+ * Creates `name` (from template0, with the backup's encoding and locale), or accepts it when it exists and
+ * holds no tables, or `force` is set. A `mustBeNew` database (the --swap staging one) must not exist yet.
+ * Says whether it created the database.
+ */
+async function prepareEmptyDatabase(
+  target: DatabaseEndpoint,
+  name: string,
+  force: boolean,
+  mustBeNew: boolean,
+  createOptions: string,
+): Promise<boolean> {
   const created = await withPostgres(target, 'postgres', async (db) => {
     if ((await db.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount) return false;
-    await db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} TEMPLATE template0`);
+    try {
+      await db.query(`CREATE DATABASE ${db.escapeIdentifier(name)} WITH TEMPLATE = template0 ${createOptions}`);
+    } catch (error) {
+      throw new RestoreError(
+        `cannot create "${name}" with the backup's encoding and locale (${createOptions}): ${(error as Error).message}; install that locale on the server or create the database yourself and restore with --force`,
+      );
+    }
     return true;
   });
-  if (created) return;
+  if (created) return true;
   if (mustBeNew)
     throw new RestoreError(`a database "${name}" already exists from an earlier swap; drop or rename it, then rerun`, 2);
   const tables = await withPostgres(target, name, async (db) =>
@@ -199,6 +310,7 @@ async function prepareEmptyDatabase(target: DatabaseEndpoint, name: string, forc
       2,
     );
   }
+  return false;
 }
 
 async function runPsql(request: RestoreRequest, object: ManifestObject, database: string): Promise<void> {
@@ -206,8 +318,8 @@ async function runPsql(request: RestoreRequest, object: ManifestObject, database
     {
       command: pgToolPath('psql'),
       // Roles that already exist make CREATE ROLE fail; that is expected on a live server, so no ON_ERROR_STOP.
-      args: ['--no-password', '--quiet', `--dbname=${database}`, '--file=-'],
-      env: libpqEnvironment(request.target),
+      args: ['--no-password', '--quiet', '--file=-'],
+      env: libpqEnvironment(request.target, database),
       secrets: [request.target.password],
       timeoutMs: request.timeoutMs,
       description: 'psql applying the globals',
@@ -215,6 +327,11 @@ async function runPsql(request: RestoreRequest, object: ManifestObject, database
     await request.openVerified(object),
   );
   if (exit.code !== 0) throw new RestoreError(`applying roles and tablespaces failed (${exit.stderrTail})`);
+}
+
+/** A libpq conninfo value: single-quoted, with backslash and quote escaped. */
+export function conninfoValue(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 
 function databasesOf(request: { manifest: { objects: readonly ManifestObject[] } }): string[] {
@@ -230,20 +347,10 @@ async function verify(request: VerifyRequest) {
       ? new PgRestoreCheck(object.key)
       : new TailMarkerCheck(PG_DUMPALL_END, 'the "cluster dump complete" trailer');
     const { rowCounts } = await checkStoredObject(stream, check);
-    if (archive) compareCounts(object, rowCounts ?? {});
+    if (archive) compareRowCounts(object, rowCounts ?? {});
     checked.push(object.key);
   }
   return { checked };
-}
-
-function compareCounts(object: ManifestObject, counts: Record<string, number>): void {
-  for (const [table, rows] of Object.entries(object.rowCounts ?? {})) {
-    if (counts[table] !== rows) {
-      throw new IntegrityError(
-        `${object.key}: table ${table} holds ${counts[table] ?? 0} rows but the manifest recorded ${rows}`,
-      );
-    }
-  }
 }
 
 export const postgresEngine: DatabaseEngine = {

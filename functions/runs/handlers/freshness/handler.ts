@@ -11,7 +11,7 @@
  * invoked), the freshness alarms see missing data, which they treat as breaching.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { METRIC, TARGET_DIMENSION } from '../../../contracts/metrics.ts';
 import { deployment } from '../../../platform/deployment-loader.ts';
 import { safekeepHandler } from '../../../platform/lambda-handler.ts';

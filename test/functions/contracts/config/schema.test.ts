@@ -43,6 +43,28 @@ describe('the example config', () => {
   });
 });
 
+describe("a dump source's tls", () => {
+  const withTls = (tls: unknown) => ({
+    targets: [
+      {
+        name: 'meta',
+        kind: 'postgres',
+        schedule: { expression: 'rate(1 day)' },
+        source: { host: 'db.internal', secret: 'safekeep/meta', tls },
+        network: { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] },
+      },
+    ],
+  });
+
+  it.each(['verify-full', 'require', 'disable'])('accepts %s', (tls) => {
+    expect(parseConfig(withTls(tls), 'test').targets[0]).toMatchObject({ source: { tls } });
+  });
+
+  it('refuses anything else, naming the choices', () => {
+    expect(() => parseConfig(withTls('prefer'), 'test')).toThrow(/source\.tls.*verify-full.*require.*disable/s);
+  });
+});
+
 describe('target names', () => {
   it('accept exactly the names that are safe as S3 prefixes and RDS snapshot identifiers', () => {
     fc.assert(

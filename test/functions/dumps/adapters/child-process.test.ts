@@ -23,6 +23,32 @@ describe('spawnProducer', () => {
     ).toThrow(/a secret would appear in its command line/);
   });
 
+  it.each([
+    ['--password=hunter22'],
+    ['hunter22'],
+    ["--dbname=host=db password='hunter22'"],
+    ['--url=postgresql://app:hunter22@db/x'],
+  ])('refuses every way a secret can be a value on the command line: %s', (arg) => {
+    expect(() => spawnProducer({ command: 'echo', args: [arg], description: 'echo', secrets: ['hunter22'] })).toThrow(
+      /a secret would appear in its command line/,
+    );
+  });
+
+  it.each(['custom', 'password', 'no', 'compress', '0'])(
+    'starts pg_dump when the password "%s" only occurs inside its own fixed options',
+    async (password) => {
+      // Prepare: pg_dump's real arguments; echo stands in for it
+      const args = ['--format=custom', '--compress=0', '--no-password', '--dbname=dbname=metadb'];
+
+      // Act
+      const { stdout, exit } = await runTool({ command: 'echo', args, secrets: [password], description: 'pg_dump' });
+
+      // Assess
+      expect(exit.code).toBe(0);
+      expect(stdout.trim()).toBe(args.join(' '));
+    },
+  );
+
   it('passes secrets through the environment and redacts them from stderr', async () => {
     const { stdout, exit } = await runTool({
       command: 'sh',
@@ -70,6 +96,17 @@ describe('spawnProducer', () => {
 });
 
 describe('redact', () => {
+  it.each([
+    ['x', 'login failed for x', 'login failed for ***'],
+    ['ab', 'user ab: password ab rejected', 'user ***: password *** rejected'],
+  ])('redacts a secret of any length (%s)', (secret, text, redacted) => {
+    expect(redact(text, [secret])).toBe(redacted);
+  });
+
+  it('redacts the longer of two overlapping secrets whole', () => {
+    expect(redact('key=abcdef', ['abc', 'abcdef'])).toBe('key=***');
+  });
+
   it('replaces every occurrence of every secret', () => {
     expect(redact('a=s3cr3t b=s3cr3t c=other', ['s3cr3t', 'other'])).toBe('a=*** b=*** c=***');
   });

@@ -1,20 +1,34 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Manifest } from '#functions/contracts/manifest.ts';
 import { s3Client } from '#test/support/aws.ts';
 import { MYSQL_DATASET } from '#test/support/datasets/mysql.ts';
 import { differences, mysqlFingerprint } from '#test/support/fingerprint.ts';
+import { mysqlServers } from '#test/support/mysql-servers.ts';
 import { peer } from '#test/support/peers.ts';
-import { createVersionedBucket, manifestUrlOf, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
+import {
+  createVersionedBucket,
+  manifestUrlOf,
+  objectVersions,
+  peerEnvironment,
+  runCli,
+  uniqueName,
+} from '#test/support/worker.ts';
 
-const mariadb = await peer('mariadb');
 const versitygw = await peer('versitygw');
+const servers = await mysqlServers();
 
-describe.skipIf(!mariadb || !versitygw)('MySQL/MariaDB backups', () => {
-  const myPeer = mariadb as NonNullable<typeof mariadb>;
-  const s3Peer = versitygw as NonNullable<typeof versitygw>;
+describe.each(servers)('$server backups', ({ server, peer: serverPeer, tools }) => {
+  if (!serverPeer || !versitygw) return it.skip('needs the peer and versitygw');
+  const myPeer = serverPeer;
+  const s3Peer = versitygw;
   const [main, second] = [uniqueName('om_main'), uniqueName('om_second')];
   const account = uniqueName('om_user');
-  const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: myPeer.password });
+  const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: myPeer.password, ...tools });
   const url = (databases: string) => `mysql://${myPeer.user}@${myPeer.host}:${myPeer.port}/${databases}`;
   const s3Flags = ['--endpoint-url', s3Peer.endpoint];
   let admin: mysql.Connection;
@@ -46,6 +60,10 @@ describe.skipIf(!mariadb || !versitygw)('MySQL/MariaDB backups', () => {
     );
     expect(dump.code, dump.stderr).toBe(0);
     manifest = manifestUrlOf(dump);
+    // Each server is backed up by its own client: mysqldump for MySQL, mariadb-dump for MariaDB.
+    const facts = JSON.parse(dump.stdout) as { source: { serverVersion: string }; client: { tool: string } };
+    expect(facts.client.tool).toBe(server === 'MySQL' ? 'mysqldump' : 'mariadb-dump');
+    expect(/mariadb/i.test(facts.source.serverVersion)).toBe(server === 'MariaDB');
   });
 
   afterAll(async () => {
@@ -120,5 +138,73 @@ describe.skipIf(!mariadb || !versitygw)('MySQL/MariaDB backups', () => {
     const run = await runCli(['verify', '--from', manifest, ...s3Flags], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/3 objects, .* all intact/);
+  });
+
+  it('records the rows of every table in the manifest, counted from the dump as it streamed', async () => {
+    const [bucket, ...key] = manifest.replace('s3://', '').split('/');
+    const { Body } = await s3Client(s3Peer).send(new GetObjectCommand({ Bucket: bucket, Key: key.join('/') }));
+    const stored = JSON.parse((await Body?.transformToString()) ?? '{}') as Manifest;
+    const object = stored.objects.find((o) => o.role === 'database' && o.database === main);
+    const [tables] = (await admin.query(
+      "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+      [main],
+    )) as unknown as [{ name: string }[]];
+    const expected: Record<string, number> = {};
+    for (const { name } of tables) {
+      const [[row]] = (await admin.query(`SELECT COUNT(*) AS n FROM ${main}.\`${name}\``)) as unknown as [[{ n: number }]];
+      expected[name] = Number(row.n);
+    }
+    expect(object?.rowCounts).toEqual(expected);
+    expect(Object.keys(expected).length).toBeGreaterThan(3);
+  });
+});
+
+const mysqlServer = servers.find((s) => s.server === 'MySQL')?.peer;
+
+describe.skipIf(!mysqlServer || !versitygw)('the mysqldump version rule, against a real MySQL server', () => {
+  const myPeer = mysqlServer as NonNullable<typeof mysqlServer>;
+  const s3Peer = versitygw as NonNullable<typeof versitygw>;
+
+  it('refuses a mysqldump older than the server before anything is stored (OpenMetadata asks for 8.3+)', async () => {
+    // Prepare: an old client stands in for mysqldump; it only answers --version
+    const dir = await mkdtemp(join(tmpdir(), 'old-mysqldump-'));
+    const oldClient = join(dir, 'mysqldump');
+    await writeFile(oldClient, '#!/bin/sh\necho "mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)"\n', {
+      mode: 0o755,
+    });
+    const database = uniqueName('om_version');
+    const admin = await mysql.createConnection({ ...myPeer });
+    await admin.query(`CREATE DATABASE ${database}`);
+    const bucket = await createVersionedBucket(s3Client(s3Peer), 'my-version');
+    const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: myPeer.password, SAFEKEEP_MYSQLDUMP: oldClient });
+
+    try {
+      // Act
+      const run = await runCli(
+        [
+          'dump',
+          '--engine',
+          'mysql',
+          '--source',
+          `mysql://${myPeer.user}@${myPeer.host}:${myPeer.port}/${database}`,
+          '--to',
+          `s3://${bucket}/openmetadata`,
+          '--endpoint-url',
+          s3Peer.endpoint,
+        ],
+        env,
+      );
+
+      // Assess
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(
+        /^safekeep: mysqldump 8\.0\.36 is older than the server \(MySQL 9\.\d+\.\d+\S*\); install a MySQL client at least as new \(OpenMetadata asks for 8\.3\+\)/,
+      );
+      expect(await objectVersions(s3Client(s3Peer), bucket)).toEqual([]);
+    } finally {
+      await admin.query(`DROP DATABASE ${database}`);
+      await admin.end();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

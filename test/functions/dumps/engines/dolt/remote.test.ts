@@ -16,6 +16,12 @@ describe('doltRemoteFor', () => {
     expect(doltRemoteFor({ dynamoTable: 'manifests' }, 'backups', RUN, 'a/b c').url).toMatch(/dolt\/a%2Fb%20c$/);
   });
 
+  it.each(['..', '.'])('refuses a database named "%s", which would climb out of the run directory', (name) => {
+    expect(() => doltRemoteFor({ baseUrl: 'file:///var/backups' }, 'backups', RUN, name)).toThrow(
+      /a database named "\.+" cannot be backed up to a remote path; rename it/,
+    );
+  });
+
   it('hashes files under a --dolt-url only when they land in the artifact bucket', () => {
     expect(doltRemoteFor({ baseUrl: 'aws://[t:backups]/dolt-root/' }, 'backups', RUN, 'shop')).toEqual({
       url: `aws://[t:backups]/dolt-root/${RUN}dolt/shop`,

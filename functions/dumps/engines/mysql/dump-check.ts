@@ -1,0 +1,183 @@
+/**
+ * Checks a mysqldump / mariadb-dump stream as it passes, in one pass: the "-- Dump completed" trailer at
+ * the very end, and the rows of every table, counted in the INSERT statements the tool writes (extended
+ * inserts: `INSERT INTO \`t\` VALUES (...),(...);`, on one line for MySQL, one tuple per line for MariaDB).
+ *
+ * A tuple starts with a `(` outside a string. Strings are single-quoted with backslash escapes (the tool
+ * escapes quotes, backslashes and newlines that way); binary columns come as unquoted hex (--hex-blob).
+ * Only INSERTs inside a table's data section ("-- Dumping data for table" to "UNLOCK TABLES;") count, so an
+ * INSERT in a routine or trigger body is never taken for data. Every search is Buffer.indexOf.
+ */
+import type { CompletenessCheck, CompletenessReport } from '../../commit/completeness.ts';
+import { MYSQLDUMP_END, TailMarkerCheck } from '../../commit/completeness.ts';
+
+const QUOTE = 0x27;
+const BACKSLASH = 0x5c;
+const PAREN = 0x28;
+const SEMICOLON = 0x3b;
+const NEWLINE = 0x0a;
+/** The longest line start we need: `INSERT INTO \`<64 characters, escaped>\` VALUES`. */
+const LINE_START_LIMIT = 1024;
+const DATA_HEADER = /^-- Dumping data for table `((?:[^`]|``)+)`/;
+const INSERT_HEADER = /^INSERT INTO `((?:[^`]|``)+)` VALUES/;
+
+export class InsertRowCounter {
+  private readonly counts = new Map<string, number>();
+  private state: 'lineStart' | 'skipLine' | 'insert' = 'lineStart';
+  private lineStart: Buffer[] = [];
+  private lineStartLength = 0;
+  /** The table whose data section we are in. */
+  private dataTable: string | undefined;
+  private insertTable = '';
+  private inString = false;
+  /** The previous chunk ended on a backslash inside a string: the next byte is escaped. */
+  private escaped = false;
+
+  push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.state === 'skipLine') {
+        const newline = chunk.indexOf(NEWLINE, at);
+        if (newline === -1) return;
+        this.state = 'lineStart';
+        at = newline + 1;
+      } else if (this.state === 'insert') {
+        at = this.scanInsert(chunk, at);
+      } else {
+        at = this.collectLineStart(chunk, at);
+      }
+    }
+  }
+
+  /** Rows per table, e.g. `{ "orders": 1200 }`, for every table whose data the dump holds (empty ones too). */
+  result(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+
+  private collectLineStart(chunk: Buffer, at: number): number {
+    const newline = chunk.indexOf(NEWLINE, at);
+    const lineEnd = newline === -1 ? chunk.length : newline + 1;
+    const end = Math.min(lineEnd, at + LINE_START_LIMIT - this.lineStartLength);
+    this.lineStart.push(chunk.subarray(at, end));
+    this.lineStartLength += end - at;
+    const complete = (newline !== -1 && end === lineEnd) || this.lineStartLength >= LINE_START_LIMIT;
+    if (!complete) {
+      // Keep the bytes: the chunk may be reused by the stream once we return.
+      this.lineStart = [Buffer.concat(this.lineStart)];
+      return end;
+    }
+    const line = Buffer.concat(this.lineStart);
+    this.lineStart = [];
+    this.lineStartLength = 0;
+    this.classify(line, line[line.length - 1] === NEWLINE);
+    return end;
+  }
+
+  private classify(line: Buffer, wholeLine: boolean): void {
+    const text = line.toString('utf8');
+    const data = DATA_HEADER.exec(text);
+    const insert = data ? null : INSERT_HEADER.exec(text);
+    if (data?.[1]) {
+      this.dataTable = unquote(data[1]);
+      this.counts.set(this.dataTable, this.counts.get(this.dataTable) ?? 0);
+    } else if (insert?.[1] && unquote(insert[1]) === this.dataTable) {
+      this.insertTable = this.dataTable;
+      this.inString = false;
+      this.escaped = false;
+      this.state = 'insert';
+      const statementEnded = this.scanInsert(line, Buffer.byteLength(insert[0])) < line.length || !this.inInsert();
+      // A short INSERT ends within the line start; the rest of its line is not data.
+      if (statementEnded && wholeLine) this.state = 'lineStart';
+      return;
+    } else if (text.startsWith('UNLOCK TABLES;') || text.startsWith('-- ')) {
+      this.dataTable = undefined;
+    }
+    this.state = wholeLine ? 'lineStart' : 'skipLine';
+  }
+
+  private inInsert(): boolean {
+    return this.state === 'insert';
+  }
+
+  /** Scans an INSERT statement from `at`: counts tuples, returns where it ended (after `;`) or the chunk's end. */
+  private scanInsert(chunk: Buffer, at: number): number {
+    let rows = 0;
+    let quote = -2;
+    let backslash = -2;
+    let paren = -2;
+    let semicolon = -2;
+    const next = (byte: number, cached: number, from: number) =>
+      cached >= from || cached === -1 ? cached : chunk.indexOf(byte, from);
+    let position = at;
+    if (this.escaped && position < chunk.length) {
+      this.escaped = false;
+      position++;
+    }
+    while (position < chunk.length) {
+      if (this.inString) {
+        quote = next(QUOTE, quote, position);
+        backslash = next(BACKSLASH, backslash, position);
+        if (backslash !== -1 && (quote === -1 || backslash < quote)) {
+          if (backslash + 1 >= chunk.length) {
+            this.escaped = true;
+            position = chunk.length;
+          } else {
+            position = backslash + 2;
+          }
+          continue;
+        }
+        if (quote === -1) {
+          position = chunk.length;
+          break;
+        }
+        this.inString = false;
+        position = quote + 1;
+        continue;
+      }
+      quote = next(QUOTE, quote, position);
+      paren = next(PAREN, paren, position);
+      semicolon = next(SEMICOLON, semicolon, position);
+      let first = chunk.length;
+      if (quote !== -1) first = quote;
+      if (paren !== -1 && paren < first) first = paren;
+      if (semicolon !== -1 && semicolon < first) first = semicolon;
+      if (first === chunk.length) {
+        position = chunk.length;
+        break;
+      }
+      position = first + 1;
+      if (first === quote) this.inString = true;
+      else if (first === paren) rows++;
+      else {
+        this.state = 'skipLine';
+        break;
+      }
+    }
+    this.counts.set(this.insertTable, (this.counts.get(this.insertTable) ?? 0) + rows);
+    return position;
+  }
+}
+
+const unquote = (name: string) => name.replaceAll('``', '`');
+
+/** The trailer and the row counts of one database's dump. */
+export class MysqldumpCheck implements CompletenessCheck {
+  private readonly trailer: TailMarkerCheck;
+  private readonly rows = new InsertRowCounter();
+
+  constructor(what: string) {
+    this.trailer = new TailMarkerCheck(MYSQLDUMP_END, what);
+  }
+
+  update(chunk: Buffer): void {
+    this.trailer.update(chunk);
+    this.rows.push(chunk);
+  }
+
+  async finish(): Promise<CompletenessReport> {
+    await this.trailer.finish();
+    return { rowCounts: this.rows.result() };
+  }
+
+  abort(): void {}
+}
