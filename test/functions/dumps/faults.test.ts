@@ -118,6 +118,14 @@ describe.skipIf(!postgres || !versitygw)('a failed PostgreSQL dump leaves nothin
     await expectNothingLeft(run, /^safekeep: pg_dump of fault_src_\w+ was killed by SIGKILL/);
   });
 
+  it('producer stops early but exits 0 (a truncated archive, caught as it streams)', async () => {
+    const run = await dump({ SAFEKEEP_PG_BIN: faultyPgBin('exit 0') });
+    await expectNothingLeft(
+      run,
+      /^safekeep: the archive of database fault_src_\w+ is incomplete or unreadable \(it ended inside the data of TABLE DATA public\.big\)/,
+    );
+  });
+
   it('producer hangs past the timeout', async () => {
     const run = await dump({ SAFEKEEP_PG_BIN: faultyPgBin('exec sleep 600') }, url(), ['--timeout', '8s']);
     await expectNothingLeft(run, /did not finish before the timeout and was stopped; raise --timeout/, 5);

@@ -30,8 +30,8 @@ export class InsertRowCounter {
   private dataTable: string | undefined;
   private insertTable = '';
   private inString = false;
-  /** The previous chunk ended on a backslash inside a string: the next byte is escaped. */
-  private escaped = false;
+  /** Backslashes that ended the previous chunk inside a string (they may escape this chunk's first quote). */
+  private backslashes = 0;
 
   push(chunk: Buffer): void {
     let at = 0;
@@ -83,7 +83,7 @@ export class InsertRowCounter {
     } else if (insert?.[1] && unquote(insert[1]) === this.dataTable) {
       this.insertTable = this.dataTable;
       this.inString = false;
-      this.escaped = false;
+      this.backslashes = 0;
       this.state = 'insert';
       const statementEnded = this.scanInsert(line, Buffer.byteLength(insert[0])) < line.length || !this.inInsert();
       // A short INSERT ends within the line start; the rest of its line is not data.
@@ -103,35 +103,24 @@ export class InsertRowCounter {
   private scanInsert(chunk: Buffer, at: number): number {
     let rows = 0;
     let quote = -2;
-    let backslash = -2;
     let paren = -2;
     let semicolon = -2;
     const next = (byte: number, cached: number, from: number) =>
       cached >= from || cached === -1 ? cached : chunk.indexOf(byte, from);
     let position = at;
-    if (this.escaped && position < chunk.length) {
-      this.escaped = false;
-      position++;
-    }
     while (position < chunk.length) {
       if (this.inString) {
+        // The closing quote is the first one after an even run of backslashes (`\\'` ends, `\'` does not).
         quote = next(QUOTE, quote, position);
-        backslash = next(BACKSLASH, backslash, position);
-        if (backslash !== -1 && (quote === -1 || backslash < quote)) {
-          if (backslash + 1 >= chunk.length) {
-            this.escaped = true;
-            position = chunk.length;
-          } else {
-            position = backslash + 2;
-          }
-          continue;
-        }
         if (quote === -1) {
+          this.backslashes = trailingBackslashes(chunk, chunk.length, this.backslashes);
           position = chunk.length;
           break;
         }
-        this.inString = false;
+        const run = trailingBackslashes(chunk, quote, this.backslashes);
+        this.backslashes = 0;
         position = quote + 1;
+        if (run % 2 === 0) this.inString = false;
         continue;
       }
       quote = next(QUOTE, quote, position);
@@ -159,6 +148,13 @@ export class InsertRowCounter {
 }
 
 const unquote = (name: string) => name.replaceAll('``', '`');
+
+/** How many backslashes end `chunk` just before `end`; a run reaching the chunk's start adds `carried`. */
+function trailingBackslashes(chunk: Buffer, end: number, carried: number): number {
+  let start = end;
+  while (start > 0 && chunk[start - 1] === BACKSLASH) start--;
+  return end - start + (start === 0 ? carried : 0);
+}
 
 /** The trailer and the row counts of one database's dump. */
 export class MysqldumpCheck implements CompletenessCheck {
