@@ -12,7 +12,7 @@ import { Dispatch } from './constructs/dispatch.ts';
 import { DumpTasks } from './constructs/dump-tasks.ts';
 import { LambdaRunner } from './constructs/lambda-runner.ts';
 import { Monitoring } from './constructs/monitoring.ts';
-import { RunLedger } from './constructs/run-ledger.ts';
+import { RETRY_SCHEDULE_PREFIX, RunLedger } from './constructs/run-ledger.ts';
 import { SafekeepFunction } from './constructs/safekeep-function.ts';
 import { SnapshotFlow } from './constructs/snapshot-flow.ts';
 
@@ -168,6 +168,14 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'The results recorder reads run manifests (<target>/.../manifest.json) and nothing else in the bucket; run keys are unknown at deploy time.',
     on: (root) =>
       each(all(root, RunLedger), (ledger) => [`AwsSolutions-IAM5[Resource::<${bucketLogicalId(ledger)}.Arn>/*/manifest.json]`]),
+  },
+  {
+    reason:
+      'The recorder creates one-time retry schedules named safekeep-retry-<run id>-<target hash> in the default group: run ids are unknown at deploy time, and the prefix keeps every other schedule out of reach.',
+    on: (root) =>
+      each(all(root, RunLedger), (ledger) => [
+        `AwsSolutions-IAM5[Resource::${arnPrefix(ledger, 'scheduler')}:schedule/default/${RETRY_SCHEDULE_PREFIX}-*]`,
+      ]),
   },
   {
     reason:

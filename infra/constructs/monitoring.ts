@@ -265,9 +265,12 @@ export class Monitoring extends Construct {
             width: 12,
           }),
           new cloudwatch.GraphWidget({
-            title: 'Runs per day: succeeded (left), failed (right)',
+            title: 'Runs per day: succeeded (left), failed and retried attempts (right)',
             left: perTarget(METRIC.succeeded, 'Sum', day, (t) => `${t} succeeded`),
-            right: perTarget(METRIC.failed, 'Sum', day, (t) => `${t} failed`),
+            right: [
+              ...perTarget(METRIC.failed, 'Sum', day, (t) => `${t} failed`),
+              ...perTarget(METRIC.attemptFailed, 'Sum', day, (t) => `${t} attempt failed, retried`),
+            ],
             leftYAxis: { min: 0, showUnits: false },
             rightYAxis: { min: 0, showUnits: false },
             width: 12,

@@ -7,6 +7,7 @@
  * state machine through the test interpreter. Finally nothing anywhere holds the database password.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,13 +19,14 @@ import {
   ModifyVpcAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskRunEnvironment } from '#functions/contracts/run-payloads.ts';
+import { awsJsonRequest } from '#functions/platform/aws-json-request.ts';
 import { SafekeepFunction } from '#infra/constructs/safekeep-function.ts';
 import { Safekeep } from '#infra/safekeep.ts';
 import { datapointsFromEmf, evaluateAlarm, findAlarm } from '#test/support/alarms.ts';
@@ -86,6 +88,8 @@ describe.skipIf(!moto || !versitygw || !postgres)(
     const stackName = `Contract${suffix}`;
     const database = uniqueName('contract_db');
     const [dumpTarget, brokenTarget, snapshotTarget] = [`meta-${suffix}`, `broken-${suffix}`, `rds-${suffix}`];
+    /** A target with the default retries (2 attempts, 10 minutes apart); the others run once, so each failure alarms. */
+    const retriedTarget = `retried-${suffix}`;
     const instance = `contract-${suffix}`;
     const clients = {
       ecs: new ECSClient({ endpoint: motoPeer.endpoint, region: REGION, credentials: MOTO_CREDENTIALS }),
@@ -115,6 +119,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
           source: { host: '127.0.0.1', port: pgPeer.port, databases: [database], secret: `safekeep/${dumpTarget}` },
           network,
           timeoutMinutes: 10,
+          retries: { attempts: 1 },
         },
         {
           name: brokenTarget,
@@ -122,8 +127,21 @@ describe.skipIf(!moto || !versitygw || !postgres)(
           source: { host: '127.0.0.1', port: pgPeer.port, databases: [database], secret: `safekeep/${brokenTarget}` },
           network,
           schedule: { expression: 'rate(6 hours)' },
+          retries: { attempts: 1 },
         },
-        { name: snapshotTarget, kind: 'rds-instance', source: { instanceId: instance }, retention: { keepLast: 3, minimum: 1 } },
+        {
+          name: snapshotTarget,
+          kind: 'rds-instance',
+          source: { instanceId: instance },
+          retention: { keepLast: 3, minimum: 1 },
+          retries: { attempts: 1 },
+        },
+        {
+          name: retriedTarget,
+          kind: 'postgres',
+          source: { host: '127.0.0.1', port: pgPeer.port, databases: [database], secret: `safekeep/${retriedTarget}` },
+          network,
+        },
       ],
     });
 
@@ -164,6 +182,13 @@ describe.skipIf(!moto || !versitygw || !postgres)(
         new CreateSecretCommand({
           Name: `safekeep/${brokenTarget}`,
           SecretString: JSON.stringify({ username: pgPeer.user, password: 'not-the-password-0' }),
+        }),
+      );
+      // Wrong at first, as a database restarting would refuse it; the retry test puts the right one in.
+      await clients.secrets.send(
+        new CreateSecretCommand({
+          Name: `safekeep/${retriedTarget}`,
+          SecretString: JSON.stringify({ username: pgPeer.user, password: 'not-yet-the-password-0' }),
         }),
       );
       bucket = await createVersionedBucket(s3Client(s3Peer), 'contract');
@@ -234,7 +259,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')) as {
         Properties: Record<string, any>;
       }[];
-      expect(schedules).toHaveLength(3);
+      expect(schedules).toHaveLength(4);
       const byTarget = new Map(schedules.map((s) => [JSON.parse(s.Properties.Target.Input).target, s.Properties]));
       expect(byTarget.get(dumpTarget)).toMatchObject({
         ScheduleExpression: 'cron(15 3 * * ? *)',
@@ -538,12 +563,86 @@ describe.skipIf(!moto || !versitygw || !postgres)(
       expect(freshness.error?.message).toBeUndefined();
       const { datapoints, evaluatedAt } = metricsOf(freshness.lines);
       const ages = datapoints.filter((m) => m.name === 'SecondsSinceLastGoodBackup');
-      expect(ages.map((m) => m.dimensions.Target).sort()).toEqual([brokenTarget, dumpTarget, snapshotTarget].sort());
+      expect(ages.map((m) => m.dimensions.Target).sort()).toEqual(
+        [brokenTarget, dumpTarget, snapshotTarget, retriedTarget].sort(),
+      );
       expect(freshness.lines.join('\n')).toMatch(/skipped a malformed row of the runs table/);
-      for (const target of [dumpTarget, snapshotTarget, brokenTarget])
+      for (const target of [dumpTarget, snapshotTarget, brokenTarget, retriedTarget])
         expect(
           evaluateAlarm(findAlarm(template, 'SecondsSinceLastGoodBackup', { Target: target }), datapoints, evaluatedAt),
         ).toBe('OK');
+    });
+
+    it('retries a failed run as a new run naming the one it retries: the first attempt fails, the second succeeds, the failure alarm stays OK', async () => {
+      // Act 1: the schedule fires; the task fails (the database refuses the credentials); the recorder settles it
+      const first = await invoke('Dispatcher', { target: retriedTarget, trigger: 'schedule' });
+      const firstRunId = (first.result as { runId: string }).runId;
+      const [failedTask] = await runPendingTasks(clients, clusterArn, hostEnvironment);
+      expect(failedTask?.exitCode).toBe(4);
+      everything.push(failedTask?.stdout ?? '', failedTask?.stderr ?? '');
+      const settledFirst = await invoke('Recorder', failedTask?.stoppedEvent);
+      expect(settledFirst.error?.message).toBeUndefined();
+      const retryAt = (settledFirst.result as { retryAt?: string }).retryAt;
+      expect(retryAt).toBeDefined();
+      expect(Date.parse(retryAt ?? '') - Date.now()).toBeGreaterThan(9 * 60_000); // the default backoff, 10 minutes
+
+      // The one-time schedule the recorder created in Scheduler (moto): at the backoff, onto the default bus
+      const name = `safekeep-retry-${firstRunId}-${createHash('sha256').update(retriedTarget).digest('hex').slice(0, 8)}`;
+      const schedule = await awsJsonRequest<{
+        ScheduleExpression: string;
+        ActionAfterCompletion: string;
+        Target: { Arn: string; RoleArn: string; Input: string; EventBridgeParameters: { DetailType: string; Source: string } };
+      }>({ service: 'scheduler', endpointVariable: 'SCHEDULER', method: 'GET', path: `/schedules/${name}` });
+      expect(schedule).toMatchObject({
+        ScheduleExpression: `at(${(retryAt ?? '').slice(0, 19)})`,
+        ActionAfterCompletion: 'DELETE',
+        Target: {
+          Arn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`,
+          EventBridgeParameters: { DetailType: 'Backup Retry Due', Source: 'safekeep' },
+        },
+      });
+      // The rule that hands the event's detail to the dispatcher
+      const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: Record<string, any> }[];
+      const retryRule = rules.find((r) => r.Properties.EventPattern?.['detail-type']?.includes('Backup Retry Due'));
+      expect(retryRule?.Properties).toMatchObject({
+        EventPattern: { source: ['safekeep'] },
+        Targets: [{ InputPath: '$.detail' }],
+      });
+      expect(JSON.stringify(retryRule?.Properties.Targets[0].Arn)).toContain('Dispatcher');
+
+      // Act 2: the database is back; the schedule fires, the rule delivers its detail to the dispatcher
+      await clients.secrets.send(
+        new PutSecretValueCommand({
+          SecretId: `safekeep/${retriedTarget}`,
+          SecretString: JSON.stringify({ username: pgPeer.user, password: pgPeer.password }),
+        }),
+      );
+      const second = await invoke('Dispatcher', JSON.parse(schedule.Target.Input));
+      expect(second.error?.message).toBeUndefined();
+      const secondRunId = (second.result as { runId: string }).runId;
+      const [goodTask] = await runPendingTasks(clients, clusterArn, hostEnvironment);
+      expect(goodTask?.exitCode, goodTask?.stderr).toBe(0);
+      everything.push(goodTask?.stdout ?? '', goodTask?.stderr ?? '');
+      const settledSecond = await invoke('Recorder', goodTask?.stoppedEvent);
+
+      // Assess: two runs, linked; one attempt failure and one success counted; the failure alarm stays OK
+      expect(settledSecond.result).toMatchObject({ runId: secondRunId, status: 'succeeded' });
+      expect(secondRunId).not.toBe(firstRunId);
+      expect(await runs.store.get(retriedTarget, firstRunId)).toMatchObject({ status: 'failed', trigger: 'schedule' });
+      expect(await runs.store.get(retriedTarget, secondRunId)).toMatchObject({
+        status: 'succeeded',
+        trigger: 'schedule',
+        retryOf: firstRunId,
+        attempt: 2,
+      });
+      const datapoints = [...metricsOf(settledFirst.lines).datapoints, ...metricsOf(settledSecond.lines).datapoints];
+      const named = (metric: string) => datapoints.filter((m) => m.name === metric && m.dimensions.Target === retriedTarget);
+      expect(named('BackupAttemptFailed')).toHaveLength(1);
+      expect(named('BackupFailed')).toHaveLength(0);
+      expect(named('BackupSucceeded')).toHaveLength(1);
+      const alarm = findAlarm(template, 'BackupFailed', { Target: retriedTarget });
+      const newest = Math.max(...datapoints.map((d) => d.timestamp.getTime()));
+      expect(evaluateAlarm(alarm, datapoints, new Date(newest + 60_000))).toBe('OK');
     });
 
     it('never lets the database password appear in a log line, task override, task definition or CLI output', async () => {

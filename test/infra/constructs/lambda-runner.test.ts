@@ -247,6 +247,21 @@ describe('LambdaRunner', () => {
     });
   });
 
+  it('tells each worker its recorder and lets it invoke that function only: a run nobody dispatched reports itself', () => {
+    const recorderId = built.logicalId(built.recorder.function);
+    for (const fn of runner.workerFunctions.values()) {
+      const worker = template.toJSON().Resources[built.logicalId(fn.function)] as {
+        Properties: { Environment: { Variables: Record<string, unknown> } };
+      };
+      expect(worker.Properties.Environment.Variables.SAFEKEEP_RECORDER).toEqual({ Ref: recorderId });
+    }
+    const invokes = workerStatements(built, [...runner.workerFunctions.keys()][0] ?? '').filter((s) =>
+      actionsOf(s).includes('lambda:InvokeFunction'),
+    );
+    expect(invokes.length).toBeGreaterThan(0);
+    for (const statement of invokes) expect(JSON.stringify(statement.Resource)).toContain(recorderId);
+  });
+
   it('does the same when the recorder is created after the runner, once', () => {
     const later = build({ recorderLater: true });
     later.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);

@@ -172,7 +172,7 @@ describe('Monitoring, as synthesized', () => {
     expect(body).toContain('"type\\":\\"alarm\\"');
   });
 
-  it('runs the freshness check every 15 minutes, with the runs table and no write beyond first-seen items', () => {
+  it('runs the freshness check every 15 minutes, with the runs table and no write beyond first-seen and late-since items', () => {
     expect(functionDeployment(template, monitoring.freshnessFunction).environment).toContain(logicalId(runsTable));
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(15 minutes)',
@@ -183,6 +183,7 @@ describe('Monitoring, as synthesized', () => {
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem',
     ]);
     const keyUse = policyStatements(template).find(({ statement }) =>
       JSON.stringify(statement.Resource).includes(logicalId(dataKey)),
@@ -195,6 +196,19 @@ describe('Monitoring, as synthesized', () => {
         'dynamodb:Attributes': ['target', 'runId', 'firstSeenAt'],
       },
     });
+    const update = dynamo.find(({ statement }) => JSON.stringify(statement.Action).includes('UpdateItem'))?.statement;
+    expect(update?.Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'dynamodb:LeadingKeys': ['fresh', 'stale', 'never-fired'],
+        'dynamodb:Attributes': ['target', 'runId', 'lateSince', 'firstSeenAt'],
+      },
+    });
+    // Events: PutEvents on the default bus, for Safekeep's source only.
+    const putEvents = policyStatements(template).find(({ statement }) =>
+      JSON.stringify(statement.Action).includes('events:PutEvents'),
+    );
+    expect(putEvents?.statement.Condition).toEqual({ StringEquals: { 'events:source': 'safekeep' } });
+    expect(JSON.stringify(putEvents?.statement.Resource)).toContain(':event-bus/default');
   });
 
   it('passes the compliance gate (cdk-nag) with the acknowledgements in infra/compliance.ts', () => {
