@@ -609,6 +609,12 @@ describe.skipIf(!moto || !versitygw || !postgres)(
         Targets: [{ InputPath: '$.detail' }],
       });
       expect(JSON.stringify(retryRule?.Properties.Targets[0].Arn)).toContain('Dispatcher');
+      // A failed dispatch is not re-run by Lambda into another failed run: one delivery, at most one run.
+      const dispatcherId = [...handlers.keys()].find((k) => k.includes('Dispatcher'));
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: dispatcherId },
+        MaximumRetryAttempts: 0,
+      });
 
       // Act 2: the database is back; the schedule fires, the rule delivers its detail to the dispatcher
       await clients.secrets.send(
