@@ -1,4 +1,5 @@
 /** Safekeep's events on the account's default EventBridge bus (PutEvents). */
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   type DetailType,
   EVENT_SOURCE,
@@ -7,32 +8,19 @@ import {
   type RunEventDetail,
 } from '../contracts/events.ts';
 import type { Logger } from '../contracts/telemetry.ts';
-import { awsJsonRequest } from './aws-json-request.ts';
-
-interface PutEventsResponse {
-  readonly FailedEntryCount?: number;
-  readonly Entries?: { readonly ErrorCode?: string; readonly ErrorMessage?: string }[];
-}
 
 /**
  * Publishes to the default bus. A failure to publish is logged, not thrown: the run is settled and counted
  * already (metrics and alarms do not depend on events), and throwing would only retry into "already settled".
  */
-export function eventBridgePublisher(log: Pick<Logger, 'warn'>, env: NodeJS.ProcessEnv = process.env): EventPublisher {
+export function eventBridgePublisher(log: Pick<Logger, 'warn'>, client = new EventBridgeClient({})): EventPublisher {
   return {
     async publish(detailType: DetailType, detail: RunEventDetail | LateEventDetail) {
       try {
-        const answer = await awsJsonRequest<PutEventsResponse>(
-          {
-            service: 'events',
-            endpointVariable: 'EVENTBRIDGE',
-            method: 'POST',
-            path: '/',
-            contentType: 'application/x-amz-json-1.1',
-            headers: { 'x-amz-target': 'AWSEvents.PutEvents' },
-            body: { Entries: [{ Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail) }] },
-          },
-          env,
+        const answer = await client.send(
+          new PutEventsCommand({
+            Entries: [{ Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail) }],
+          }),
         );
         if (answer.FailedEntryCount) {
           const [entry] = answer.Entries ?? [];

@@ -19,6 +19,7 @@ import {
   ModifyVpcAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -26,7 +27,6 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskRunEnvironment } from '#functions/contracts/run-payloads.ts';
-import { awsJsonRequest } from '#functions/platform/aws-json-request.ts';
 import { SafekeepFunction } from '#infra/constructs/safekeep-function.ts';
 import { Safekeep } from '#infra/safekeep.ts';
 import { datapointsFromEmf, evaluateAlarm, findAlarm } from '#test/support/alarms.ts';
@@ -588,11 +588,11 @@ describe.skipIf(!moto || !versitygw || !postgres)(
 
       // The one-time schedule the recorder created in Scheduler (moto): at the backoff, onto the default bus
       const name = `safekeep-retry-${firstRunId}-${createHash('sha256').update(retriedTarget).digest('hex').slice(0, 8)}`;
-      const schedule = await awsJsonRequest<{
-        ScheduleExpression: string;
-        ActionAfterCompletion: string;
-        Target: { Arn: string; RoleArn: string; Input: string; EventBridgeParameters: { DetailType: string; Source: string } };
-      }>({ service: 'scheduler', endpointVariable: 'SCHEDULER', method: 'GET', path: `/schedules/${name}` });
+      const schedule = await new SchedulerClient({
+        endpoint: motoPeer.endpoint,
+        region: REGION,
+        credentials: MOTO_CREDENTIALS,
+      }).send(new GetScheduleCommand({ Name: name }));
       expect(schedule).toMatchObject({
         ScheduleExpression: `at(${(retryAt ?? '').slice(0, 19)})`,
         ActionAfterCompletion: 'DELETE',
@@ -623,7 +623,7 @@ describe.skipIf(!moto || !versitygw || !postgres)(
           SecretString: JSON.stringify({ username: pgPeer.user, password: pgPeer.password }),
         }),
       );
-      const second = await invoke('Dispatcher', JSON.parse(schedule.Target.Input));
+      const second = await invoke('Dispatcher', JSON.parse(schedule.Target?.Input ?? '{}'));
       expect(second.error?.message).toBeUndefined();
       const secondRunId = (second.result as { runId: string }).runId;
       const [goodTask] = await runPendingTasks(clients, clusterArn, hostEnvironment);
