@@ -5,6 +5,8 @@
 export const SNAPSHOT_PREFIX = 'safekeep';
 export const TAG = {
   target: 'safekeep:target',
+  /** The stack that made it: IAM lets a deployment delete only its own snapshots. */
+  stack: 'safekeep:stack',
   runId: 'safekeep:run-id',
   tier: 'safekeep:tier',
   /** On copies: the snapshot they were copied from. */
@@ -36,6 +38,6 @@ export function isSafekeepSnapshotOf(target: string, name: string): boolean {
   );
 }
 
-export function snapshotTags(target: string, runId: string, tier: string): Record<string, string> {
-  return { [TAG.target]: target, [TAG.runId]: runId, [TAG.tier]: tier };
+export function snapshotTags(target: string, runId: string, tier: string, stack?: string): Record<string, string> {
+  return { [TAG.target]: target, [TAG.runId]: runId, [TAG.tier]: tier, ...(stack ? { [TAG.stack]: stack } : {}) };
 }

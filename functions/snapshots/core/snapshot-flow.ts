@@ -28,6 +28,8 @@ export interface FlowContext {
   readonly telemetry: Telemetry;
   /** Volumes snapshotted at once for tag selectors. */
   readonly concurrency?: number;
+  /** The deployment's stack, tagged on every snapshot (IAM lets prune delete only its own stack's). */
+  readonly stack?: string;
 }
 
 export interface StartedRun {
@@ -39,7 +41,7 @@ export interface StartedRun {
 
 export async function startSnapshots(target: SnapshotTarget, runId: string, context: FlowContext): Promise<StartedRun> {
   const startedAt = context.now();
-  const tags = snapshotTags(target.name, runId, retentionTierOf(startedAt));
+  const tags = snapshotTags(target.name, runId, retentionTierOf(startedAt), context.stack);
   const name = snapshotName(target.name, startedAt);
   const snapshots = await takeSnapshots(target, name, tags, context);
   context.telemetry.info('snapshots started', { target: target.name, runId, count: snapshots.length });
