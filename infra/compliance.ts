@@ -1,11 +1,19 @@
 /**
- * The compliance gate: cdk-nag's AWS Solutions, NIST 800-53 rev 5 and HIPAA Security packs run at synth,
+ * The compliance gate: cdk-nag's AWS Solutions, NIST 800-53 rev 5, HIPAA Security, PCI DSS 3.2.1 and Serverless
+ * packs run at synth,
  * and any finding not acknowledged here fails it. Every acknowledgement lives in this file, with its reason
  * and the exact constructs it covers, so a reviewer reads the whole list of exceptions in one place.
  */
 import { type App, type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { AwsSolutionsChecks, HIPAASecurityChecks, type NagPack, NIST80053R5Checks } from 'cdk-nag';
+import {
+  AwsSolutionsChecks,
+  HIPAASecurityChecks,
+  type NagPack,
+  NIST80053R5Checks,
+  PCIDSS321Checks,
+  ServerlessChecks,
+} from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { ArtifactBucket } from './constructs/artifact-bucket.ts';
 import { Dispatch } from './constructs/dispatch.ts';
@@ -18,7 +26,13 @@ import { SnapshotFlow } from './constructs/snapshot-flow.ts';
 
 /** The rule packs Safekeep is held to. */
 export function nagPacks(scope: IConstruct): NagPack[] {
-  return [new AwsSolutionsChecks(scope), new NIST80053R5Checks(scope), new HIPAASecurityChecks(scope)];
+  return [
+    new AwsSolutionsChecks(scope),
+    new NIST80053R5Checks(scope),
+    new HIPAASecurityChecks(scope),
+    new PCIDSS321Checks(scope),
+    new ServerlessChecks(scope),
+  ];
 }
 
 interface Acknowledgement {
@@ -70,8 +84,10 @@ function functionVersionsFinding(fn: IFunction): string {
 function snapshotArnFindings(flow: SnapshotFlow): string[] {
   const { partition, region, account } = spelled(Stack.of(flow));
   return [region, ...flow.copyRegions].flatMap((r) => [
-    `AwsSolutions-IAM5[Resource::arn:${partition}:rds:${r}:${account}:snapshot:safekeep-*]`,
-    `AwsSolutions-IAM5[Resource::arn:${partition}:rds:${r}:${account}:cluster-snapshot:safekeep-*]`,
+    ...flow.targetNames.flatMap((target) => [
+      `AwsSolutions-IAM5[Resource::arn:${partition}:rds:${r}:${account}:snapshot:safekeep-${target}-*]`,
+      `AwsSolutions-IAM5[Resource::arn:${partition}:rds:${r}:${account}:cluster-snapshot:safekeep-${target}-*]`,
+    ]),
     `AwsSolutions-IAM5[Resource::arn:${partition}:ec2:${r}::snapshot/*]`,
   ]);
 }
@@ -83,7 +99,11 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     on: (root) =>
       each(
         all(root, ArtifactBucket).map((b) => b.accessLogBucket),
-        () => ['NIST.800.53.R5-S3DefaultEncryptionKMS', 'HIPAA.Security-S3DefaultEncryptionKMS'],
+        () => [
+          'NIST.800.53.R5-S3DefaultEncryptionKMS',
+          'HIPAA.Security-S3DefaultEncryptionKMS',
+          'PCI.DSS.321-S3DefaultEncryptionKMS',
+        ],
       ),
   },
   {
@@ -92,7 +112,11 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     on: (root) =>
       each(
         all(root, ArtifactBucket).flatMap((b) => [b.bucket, b.accessLogBucket]),
-        () => ['NIST.800.53.R5-S3BucketReplicationEnabled', 'HIPAA.Security-S3BucketReplicationEnabled'],
+        () => [
+          'NIST.800.53.R5-S3BucketReplicationEnabled',
+          'HIPAA.Security-S3BucketReplicationEnabled',
+          'PCI.DSS.321-S3BucketReplicationEnabled',
+        ],
       ),
   },
   {
@@ -102,7 +126,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   },
   {
     reason:
-      'Snapshot ARNs are unknown until created: creates, copies and deletes are limited to the construct-owned "safekeep-" name prefix (RDS) or to snapshots tagged safekeep:target (EBS, where snapshot ids are random), and deletes require the safekeep:target tag on top.',
+      'Snapshot ARNs are unknown until created: creates, copies and deletes are limited to the construct-owned "safekeep-<target>-" names of this config\'s targets (RDS) or to snapshots tagged by this stack (EBS, where snapshot ids are random); deletes also require this stack\'s safekeep:stack tag and a configured safekeep:target tag (and, for EBS, the Name prefix).',
     on: (root) => each(all(root, SnapshotFlow), snapshotArnFindings),
   },
   {
@@ -192,7 +216,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     on: (root) =>
       each(
         all(root, RunLedger).map((ledger) => ledger.deadLetters),
-        () => ['AwsSolutions-SQS3'],
+        () => ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy'],
       ),
   },
   {
@@ -247,16 +271,8 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
         lambdaRunners(root)
           .filter((runner) => runner.resultRecorder !== undefined)
           .flatMap((runner) => [...runner.workerFunctions.values()]),
-        () => ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ'],
+        () => ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ', 'Serverless-LambdaDLQ'],
       ),
-  },
-  {
-    reason:
-      'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup, CreateLogStream and PutLogEvents, which every function needs; writing the same statement by hand adds nothing.',
-    on: (root) =>
-      each(all(root, SafekeepFunction), () => [
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      ]),
   },
   {
     reason:
@@ -271,19 +287,28 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
           ...lambdaRunners(root),
           ...all(root, Monitoring).map((m) => m.freshnessFunction),
         ],
-        () => ['NIST.800.53.R5-IAMNoInlinePolicy', 'HIPAA.Security-IAMNoInlinePolicy'],
+        () => ['NIST.800.53.R5-IAMNoInlinePolicy', 'HIPAA.Security-IAMNoInlinePolicy', 'PCI.DSS.321-IAMNoInlinePolicy'],
       ),
   },
   {
     reason:
       'The functions call only AWS control-plane APIs (RDS, EC2, KMS, STS) and touch no data inside a VPC; placing them in one would add NAT or endpoint cost and no protection.',
-    on: (root) => each(all(root, SafekeepFunction), () => ['NIST.800.53.R5-LambdaInsideVPC', 'HIPAA.Security-LambdaInsideVPC']),
+    on: (root) =>
+      each(all(root, SafekeepFunction), () => [
+        'NIST.800.53.R5-LambdaInsideVPC',
+        'HIPAA.Security-LambdaInsideVPC',
+        'PCI.DSS.321-LambdaInsideVPC',
+      ]),
   },
   {
     reason:
       'Invoked synchronously by Step Functions, which catches every failure and records the run as failed; a dead-letter queue only applies to asynchronous invocations.',
     on: (root) =>
-      each(all(root, SnapshotFlow).flatMap(snapshotSteps), () => ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ']),
+      each(all(root, SnapshotFlow).flatMap(snapshotSteps), () => [
+        'NIST.800.53.R5-LambdaDLQ',
+        'HIPAA.Security-LambdaDLQ',
+        'Serverless-LambdaDLQ',
+      ]),
   },
   {
     reason:
@@ -306,7 +331,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     on: (root) =>
       each(
         all(root, Monitoring).map((m) => m.freshnessFunction),
-        () => ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ'],
+        () => ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ', 'Serverless-LambdaDLQ'],
       ),
   },
 ];

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -61,7 +61,25 @@ export class Safekeep extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.logKey.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`));
+    // CloudWatch Logs may use it only for log groups of this account and region (AWS's documented condition).
+    this.logKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': Stack.of(this).formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
     this.dataKey = new kms.Key(this, 'DataKey', {
       description: 'Safekeep: encrypts its runs table and queues',
       enableKeyRotation: true,
@@ -107,7 +125,9 @@ export class Safekeep extends Construct {
       runsTable: this.ledger.runsTable,
       logKey: this.logKey,
       dashboardName: Stack.of(this).stackName,
+      deadLetters: this.ledger.deadLetters,
     });
+    this.monitoring.alarmOnTamper(this.artifacts);
     this.monitoring.alarmOnQueue(
       this.ledger.deadLetters,
       'Safekeep: a schedule could not invoke the dispatcher, or the dispatcher or recorder failed for good; read the messages in the dead-letter queue',
@@ -131,6 +151,7 @@ function artifactBucketProps(settings: BucketSettings) {
       storageClass: new s3.StorageClass(settings.transition.storageClass),
       after: Duration.days(settings.transition.afterDays),
     },
+    breakGlassRoleArn: settings.breakGlassRoleArn,
     objectLock: settings.objectLock && {
       mode: settings.objectLock.mode,
       retention: Duration.days(settings.objectLock.retentionDays),

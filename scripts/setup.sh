@@ -143,6 +143,21 @@ install_moto() {
   stamp moto "$MOTO_VERSION"
 }
 
+# checkov pins its own boto3 and friends: a venv of its own, so it never moves moto's dependencies.
+install_checkov() {
+  local venv="$SAFEKEEP_HOME/checkov-venv"
+  if stamped checkov "$CHECKOV_VERSION" && [ -x "$venv/bin/checkov" ]; then
+    log "checkov $CHECKOV_VERSION already installed"
+    return
+  fi
+  log "installing checkov==$CHECKOV_VERSION from PyPI"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "checkov==$CHECKOV_VERSION" >&2
+  ln -sf "$venv/bin/checkov" "$SAFEKEEP_BIN/checkov"
+  stamp checkov "$CHECKOV_VERSION"
+}
+
 go_install() { # name pin package [env...]
   local name="$1" pin="$2" pkg="$3"
   shift 3
@@ -180,6 +195,7 @@ export PATH="$SAFEKEEP_BIN:$PATH"
 install_debian_packages
 install_mysql_root
 install_moto
+install_checkov
 go_install versitygw "$VERSITYGW_VERSION" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 go_install dolt "$DOLT_MODULE_VERSION" "github.com/dolthub/dolt/go/cmd/dolt@$DOLT_MODULE_VERSION"
 install_doltgres

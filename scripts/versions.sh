@@ -7,6 +7,7 @@ SAFEKEEP_BIN="$SAFEKEEP_HOME/bin"
 
 NODE_MAJOR=24                     # Lambda nodejs24.x and the Fargate image
 MOTO_VERSION=5.2.5                # moto[server], AWS control plane
+CHECKOV_VERSION=3.3.30            # checkov (PyPI), scans the synthesized templates (test/infra/checkov.test.ts)
 VERSITYGW_VERSION=v1.7.0          # S3 data plane
 # Dolt's Go module lives in go/ and release tags at the repository root do not resolve, so we pin a
 # commit. dolthub/dolt 0c8421b85560 (2026-08-18) is the newest commit whose whole dependency graph the

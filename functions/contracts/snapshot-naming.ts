@@ -5,6 +5,8 @@
 export const SNAPSHOT_PREFIX = 'safekeep';
 export const TAG = {
   target: 'safekeep:target',
+  /** The stack that made it: IAM lets a deployment delete only its own snapshots. */
+  stack: 'safekeep:stack',
   runId: 'safekeep:run-id',
   /** On copies: the snapshot they were copied from. */
   copyOf: 'safekeep:copy-of',
@@ -37,8 +39,9 @@ export function isSafekeepSnapshotOf(target: string, name: string): boolean {
 
 /**
  * No `safekeep:tier` tag any more: retention computes GFS periods from the creation time in the schedule's
- * time zone, and a UTC tier beside it only misled. Snapshots tagged before still prune by the same rules.
+ * time zone, and a UTC tier beside it only misled. `safekeep:stack` binds a snapshot to the deployment that
+ * made it, so IAM lets only that deployment's prune delete it.
  */
-export function snapshotTags(target: string, runId: string): Record<string, string> {
-  return { [TAG.target]: target, [TAG.runId]: runId };
+export function snapshotTags(target: string, runId: string, stack?: string): Record<string, string> {
+  return { [TAG.target]: target, [TAG.runId]: runId, ...(stack ? { [TAG.stack]: stack } : {}) };
 }

@@ -40,7 +40,30 @@ export interface ArtifactBucketProps {
    * @default Duration.days(365)
    */
   readonly accessLogRetention?: Duration;
+  /**
+   * The one role that may delete object versions, bypass or change Object Lock retention, and schedule the
+   * artifact key's deletion or disable it.
+   * @default - nobody may (the deployment role can still add one with a stack update, so nothing is bricked)
+   */
+  readonly breakGlassRoleArn?: string;
 }
+
+/**
+ * Who may change the key policy besides the break-glass role: CloudFormation's execution role from `cdk bootstrap`
+ * (any qualifier). Without it no deploy could update the key policy, and CreateKey itself would fail KMS's lockout
+ * safety check. Whoever can deploy the stack controls it anyway; the denies hold against everyone else.
+ */
+const CDK_EXECUTION_ROLE = (stack: Stack) =>
+  `arn:${stack.partition}:iam::${stack.account}:role/cdk-*-cfn-exec-role-${stack.account}-${stack.region}`;
+
+/** Key operations that would make every backup unreadable; only the break-glass role (and deploys, for the policy) may call them. */
+export const KEY_DESTRUCTIVE_ACTIONS = ['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:DisableKeyRotation'] as const;
+/** Bucket actions that destroy or unlock backups; only the break-glass role may call them. */
+export const BUCKET_DESTRUCTIVE_ACTIONS = [
+  's3:DeleteObjectVersion',
+  's3:BypassGovernanceRetention',
+  's3:PutObjectRetention',
+] as const;
 
 /**
  * The one bucket every backup lands in: versioned, SSE-KMS with a rotating customer-managed key and an
@@ -58,9 +81,12 @@ export class ArtifactBucket extends Construct {
   readonly key: kms.Key;
   /** Where the artifact bucket's server access logs go. */
   readonly accessLogBucket: s3.Bucket;
+  /** The role exempted from the destructive-action denies, if any. */
+  readonly breakGlassRoleArn?: string;
 
   constructor(scope: Construct, id: string, props: ArtifactBucketProps = {}) {
     super(scope, id);
+    this.breakGlassRoleArn = props.breakGlassRoleArn;
     // Deliver access logs under a bucket policy rather than ACLs, whatever the app's feature flags say:
     // ACLs stay disabled (BucketOwnerEnforced) on both buckets.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
@@ -119,6 +145,96 @@ export class ArtifactBucket extends Construct {
           : []),
       ],
     });
+    this.denyWeakWrites();
+    this.denyDestruction();
+    this.lockDownKey();
+  }
+
+  /** Everyone except the break-glass role (or everyone, without one). */
+  private exceptBreakGlass(extra: string[] = []): Record<string, unknown> | undefined {
+    const exempt = [...(this.breakGlassRoleArn ? [this.breakGlassRoleArn] : []), ...extra];
+    return exempt.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': exempt } } : undefined;
+  }
+
+  /**
+   * Writes must use the artifact key, never SSE-C or SSE-S3, and a manifest must never replace another. Our clients
+   * (and Dolt's) send no encryption headers and get the bucket default, so each deny fires only when a header
+   * is present and wrong (AWS's documented Null + StringNotEquals pattern for default-encrypted buckets).
+   */
+  private denyWeakWrites(): void {
+    const objects = this.bucket.arnForObjects('*');
+    const deny = (sid: string, conditions: Record<string, unknown>, resources = [objects]) =>
+      this.bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['s3:PutObject'],
+          resources,
+          conditions,
+        }),
+      );
+    // Null "false" = the header is present; both conditions must hold (an ...IfExists operator would deny a
+    // request without the header instead).
+    deny('DenyEncryptionOtherThanKms', {
+      StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
+      Null: { 's3:x-amz-server-side-encryption': 'false' },
+    });
+    deny('DenyKmsKeyOtherThanArtifactKey', {
+      StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.key.keyArn },
+      Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+    });
+    // "aws:kms" without a key id would mean the AWS-managed aws/s3 key.
+    deny('DenyKmsWithoutArtifactKey', {
+      Null: { 's3:x-amz-server-side-encryption': 'false', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'true' },
+    });
+    deny('DenyCustomerProvidedKeys', { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } });
+    // A run's manifest is its commit point: written once (If-None-Match: *), never replaced. A missing header
+    // makes StringNotEquals true, so this also denies puts without it.
+    deny('DenyManifestOverwrite', { StringNotEquals: { 's3:if-none-match': '*' } }, [
+      this.bucket.arnForObjects('*/manifest.json'),
+    ]);
+  }
+
+  /** Version deletes and retention changes: the break-glass role only. */
+  private denyDestruction(): void {
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyDestructionExceptBreakGlass',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: [...BUCKET_DESTRUCTIVE_ACTIONS],
+        resources: [this.bucket.arnForObjects('*')],
+        conditions: this.exceptBreakGlass(),
+      }),
+    );
+  }
+
+  /**
+   * The key policy keeps the account root's `kms:*` (AWS's guidance against lockout: IAM policies stay able to
+   * administer the key, and the key can never become unmanageable), and adds denies that hold against any IAM
+   * policy: no deletion, disabling or rotation off but by the break-glass role; no policy change but by it or a
+   * deploy; and data use only through S3, for this bucket. CancelKeyDeletion stays open: undoing is never harmful.
+   */
+  private lockDownKey(): void {
+    const stack = Stack.of(this);
+    const everyone = [new iam.AnyPrincipal()];
+    const deny = (sid: string, actions: string[], conditions: Record<string, unknown> | undefined) =>
+      this.key.addToResourcePolicy(
+        // In a key policy, "*" is this key.
+        new iam.PolicyStatement({ sid, effect: iam.Effect.DENY, principals: everyone, actions, resources: ['*'], conditions }),
+      );
+    deny('DenyKeyDestructionExceptBreakGlass', [...KEY_DESTRUCTIVE_ACTIONS], this.exceptBreakGlass());
+    deny(
+      'DenyKeyPolicyChangeExceptBreakGlassAndDeploy',
+      ['kms:PutKeyPolicy'],
+      this.exceptBreakGlass([CDK_EXECUTION_ROLE(stack)]),
+    );
+    const dataUse = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+    // The key policy cannot name the bucket (the bucket names the key: a circular dependency), so it holds data
+    // use to S3 in this account; every grant (grantKeyUse) adds this bucket's encryption context on top.
+    deny('DenyDataUseOutsideS3', dataUse, { StringNotEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` } });
+    deny('DenyDataUseByOtherAccounts', dataUse, { StringNotEquals: { 'kms:CallerAccount': stack.account } });
   }
 
   /**
@@ -147,11 +263,12 @@ export class ArtifactBucket extends Construct {
       resource: this.bucket,
     });
     grant.combine(
-      iam.Grant.addToPrincipalOrResource({
+      iam.Grant.addToPrincipal({
         grantee,
         actions: ['s3:ListBucket'],
         resourceArns: [this.bucket.bucketArn],
-        resource: this.bucket,
+        // Keys name databases: a role lists its own target's keys only.
+        conditions: { StringLike: { 's3:prefix': [`${target}/*`] } },
       }),
     );
     grant.combine(this.grantKeyUse(grantee, ['kms:Decrypt']));

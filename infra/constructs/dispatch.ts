@@ -12,7 +12,7 @@ import { DETAIL_TYPE, EVENT_SOURCE } from '#functions/contracts/events.ts';
 import type { DispatchEvent } from '#functions/contracts/run-payloads.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
 import type { DumpTasks } from './dump-tasks.ts';
-import type { RunLedger } from './run-ledger.ts';
+import { grantRunsOfTargets, type RunLedger } from './run-ledger.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 import type { SnapshotFlow } from './snapshot-flow.ts';
 
@@ -87,7 +87,12 @@ export class Dispatch extends Construct {
 
   private grantDispatch(fn: lambda.IFunction, props: DispatchProps): void {
     const stack = Stack.of(this);
-    props.ledger.runsTable.grantReadWriteData(fn);
+    grantRunsOfTargets(fn, props.ledger.runsTable, props.deployment.config.targets, [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
     props.snapshots?.stateMachine.grantStartExecution(fn);
     for (const definition of props.dumps.taskDefinitions.values()) {
       fn.addToRolePolicy(

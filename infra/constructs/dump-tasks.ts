@@ -3,6 +3,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -88,6 +89,12 @@ export class DumpTasks extends Construct {
       cpu: props.cpu ?? 1024,
       memoryLimitMiB: props.memoryLimitMiB ?? 4096,
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      taskRole: taskRole(this, `TaskRole-${target.name}`, `Safekeep: the dump task of ${target.name}`),
+      executionRole: taskRole(
+        this,
+        `ExecutionRole-${target.name}`,
+        `Safekeep: pulls the image and secret of ${target.name}'s task`,
+      ),
     });
     const secret = secretOf(this, `Secret-${target.name}`, target.source.secret);
     // The root filesystem is read-only; the tools' temporary files (option files, scratch copies) go to /tmp.
@@ -130,4 +137,17 @@ function secretOf(scope: Construct, id: string, reference: string): secretsmanag
   return /-[A-Za-z0-9]{6}$/.test(reference)
     ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, reference)
     : secretsmanager.Secret.fromSecretPartialArn(scope, id, reference);
+}
+
+/** A role only ECS tasks of this account can assume (aws:SourceAccount: no confused deputy from another account). */
+function taskRole(scope: Construct, id: string, description: string): iam.Role {
+  return new iam.Role(scope, id, {
+    description,
+    assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com', {
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
+        ArnLike: { 'aws:SourceArn': Stack.of(scope).formatArn({ service: 'ecs', resource: '*' }) },
+      },
+    }),
+  });
 }

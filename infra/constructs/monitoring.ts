@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { allowedAgeSeconds } from '#functions/contracts/config/schedule-interval.ts';
 import type { Target } from '#functions/contracts/config/schema.ts';
 import { METRIC, METRICS_NAMESPACE, TARGET_DIMENSION } from '#functions/contracts/metrics.ts';
+import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
 import { defaultEventBusArn, grantPutSafekeepEvents } from './run-ledger.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
@@ -30,7 +31,32 @@ export interface MonitoringProps {
    * @default - a name CloudFormation generates
    */
   readonly dashboardName?: string;
+  /**
+   * Where events the freshness and tamper rules could not deliver end up.
+   * @default - none
+   */
+  readonly deadLetters?: sqs.IQueue;
 }
+
+/** CloudTrail event names on the artifact key that mail every topic. */
+export const KEY_TAMPER_EVENTS = [
+  'ScheduleKeyDeletion',
+  'DisableKey',
+  'DisableKeyRotation',
+  'PutKeyPolicy',
+  'CancelKeyDeletion',
+] as const;
+/** CloudTrail event names on the artifact bucket that mail every topic. */
+export const BUCKET_TAMPER_EVENTS = [
+  'PutBucketPolicy',
+  'DeleteBucketPolicy',
+  'PutBucketLifecycle',
+  'DeleteBucketLifecycle',
+  'PutBucketVersioning',
+  'PutBucketEncryption',
+  'DeleteBucketEncryption',
+  'PutObjectLockConfiguration',
+] as const;
 
 /** How often the freshness check runs, and the period its alarm reads. */
 export const FRESHNESS_PERIOD = Duration.minutes(15);
@@ -62,6 +88,7 @@ export class Monitoring extends Construct {
   /** Every target's age against its allowed age, runs succeeded and failed, duration, bytes and alarm states. */
   readonly dashboard: cloudwatch.Dashboard;
 
+  private readonly deadLetters?: sqs.IQueue;
   private readonly alarms = new Map<string, { failed: cloudwatch.Alarm; late: cloudwatch.Alarm; topic: sns.Topic }>();
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
@@ -84,8 +111,9 @@ export class Monitoring extends Construct {
     new events.Rule(this, 'FreshnessSchedule', {
       description: 'Safekeep: run the freshness check',
       schedule: events.Schedule.rate(FRESHNESS_PERIOD),
-      targets: [new eventTargets.LambdaFunction(this.freshnessFunction.function)],
+      targets: [new eventTargets.LambdaFunction(this.freshnessFunction.function, { deadLetterQueue: props.deadLetters })],
     });
+    this.deadLetters = props.deadLetters;
 
     this.topicKey = new kms.Key(this, 'TopicKey', {
       description: 'Safekeep: encrypts its alarm topics',
@@ -105,6 +133,7 @@ export class Monitoring extends Construct {
       },
     };
     const cloudwatchService = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    // The tamper rules' SnsTopic targets add EventBridge's use of this key themselves.
     this.topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsPublishToEncryptedTopics',
@@ -136,7 +165,9 @@ export class Monitoring extends Construct {
             conditions: fromOurAlarms,
           }),
         );
-        for (const address of addresses) topic.addSubscription(new subscriptions.EmailSubscription(address));
+        // Mail SNS could not deliver after its retries lands in the dead-letter queue, which is alarmed on.
+        for (const address of addresses)
+          topic.addSubscription(new subscriptions.EmailSubscription(address, { deadLetterQueue: props.deadLetters }));
         topics.set(key, topic);
       }
       return topic;
@@ -214,6 +245,45 @@ export class Monitoring extends Construct {
     for (const topic of this.alarmTopics) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
     this.dashboard.addWidgets(new cloudwatch.AlarmWidget({ title: description, alarm, width: 12 }));
     return alarm;
+  }
+
+  /**
+   * Mails every topic when anyone calls a key or bucket API that could make the backups unreadable or let them be
+   * destroyed: ScheduleKeyDeletion, DisableKey, PutKeyPolicy and friends on the artifact key, and bucket policy,
+   * lifecycle, versioning, encryption and Object Lock changes on the artifact bucket. The events come from
+   * CloudTrail, so the account needs a trail that logs management events.
+   */
+  alarmOnTamper(artifacts: ArtifactBucket): events.Rule[] {
+    const targets = this.alarmTopics.map((topic) => new eventTargets.SnsTopic(topic, { deadLetterQueue: this.deadLetters }));
+    const viaCloudTrail = { detailType: ['AWS API Call via CloudTrail'] };
+    return [
+      new events.Rule(this, 'KeyTampered', {
+        description: 'Safekeep: someone changed, disabled or scheduled the deletion of the artifact key',
+        eventPattern: {
+          ...viaCloudTrail,
+          source: ['aws.kms'],
+          detail: {
+            eventSource: ['kms.amazonaws.com'],
+            eventName: [...KEY_TAMPER_EVENTS],
+            resources: { ARN: [artifacts.key.keyArn] },
+          },
+        },
+        targets,
+      }),
+      new events.Rule(this, 'BucketTampered', {
+        description: "Safekeep: someone changed the artifact bucket's policy, lifecycle, versioning, encryption or Object Lock",
+        eventPattern: {
+          ...viaCloudTrail,
+          source: ['aws.s3'],
+          detail: {
+            eventSource: ['s3.amazonaws.com'],
+            eventName: [...BUCKET_TAMPER_EVENTS],
+            requestParameters: { bucketName: [artifacts.bucket.bucketName] },
+          },
+        },
+        targets,
+      }),
+    ];
   }
 
   private alarmsOf(target: string) {

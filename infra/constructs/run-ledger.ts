@@ -7,6 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { Target } from '#functions/contracts/config/schema.ts';
 import { EVENT_SOURCE } from '#functions/contracts/events.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
@@ -87,12 +88,28 @@ export class RunLedger extends Construct {
       }),
     );
     this.retryScheduleRole.grantPassRole(this.recorderFunction.function.grantPrincipal);
-    this.runsTable.grantReadWriteData(this.recorderFunction.function);
+    grantRunsOfTargets(this.recorderFunction.function, this.runsTable, props.deployment.config.targets, [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
     props.artifacts.grantReadManifests(this.recorderFunction.function);
     this.recorder = new eventTargets.LambdaFunction(this.recorderFunction.function, {
       retryAttempts: 8,
       maxEventAge: Duration.hours(6),
+      deadLetterQueue: this.deadLetters,
     });
+    // EventBridge rules and SNS subscriptions of this account put what they could not deliver in the encrypted queue.
+    props.dataKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'EventBridgeAndSnsDeadLetters',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com'), new iam.ServicePrincipal('sns.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
   }
 
   /** Settles dump runs from their tasks' stopped events in `clusterArn`. */
@@ -149,4 +166,25 @@ export function grantPutSafekeepEvents(grantee: iam.IGrantable, busArn: string):
       conditions: { StringEquals: { 'events:source': EVENT_SOURCE } },
     }),
   );
+}
+
+/**
+ * Exactly `actions` on the runs table, for the configured targets' items only (dynamodb:LeadingKeys): no Scan, no
+ * DeleteItem, no batch writes, nothing of another deployment's targets.
+ */
+export function grantRunsOfTargets(
+  grantee: iam.IGrantable,
+  table: dynamodb.ITable,
+  targets: readonly Target[],
+  actions: readonly string[],
+): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'RunsOfConfiguredTargets',
+      actions: [...actions],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': targets.map((t) => t.name) } },
+    }),
+  );
+  table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -119,6 +120,17 @@ export class SafekeepFunction extends Construct {
       vpcSubnets: props.network && { subnets: props.network.subnets },
       securityGroups: props.network?.securityGroups,
       layers: props.layers,
+      // Its own role with no AWSLambdaBasicExecutionRole (logs:* on every log group): see below.
+      role: new iam.Role(this, 'Role', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        }),
+        description: props.description,
+        // Lambda creates the network interfaces of a function in a VPC with its role (CDK adds this only to roles it makes).
+        managedPolicies: props.network
+          ? [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole')]
+          : [],
+      }),
       environment: {
         POWERTOOLS_SERVICE_NAME: 'safekeep',
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -135,5 +147,14 @@ export class SafekeepFunction extends Construct {
         },
       },
     });
+    // Its own log group only (the group's Arn attribute ends in ":*", which covers its streams); the group
+    // exists, CloudFormation made it, so no logs:CreateLogGroup.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogGroup',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
   }
 }

@@ -42,11 +42,14 @@ export class SnapshotFlow extends Construct {
   readonly pruneFunction: SafekeepFunction;
   /** Regions snapshots are copied to (their snapshots are ours to create and prune there too). */
   readonly copyRegions: readonly string[];
+  /** The snapshot targets' names (IAM names their snapshots `safekeep-<target>-*`). */
+  readonly targetNames: readonly string[];
 
   constructor(scope: Construct, id: string, props: SnapshotFlowProps) {
     super(scope, id);
     const targets = props.deployment.config.targets.filter(isSnapshotTarget);
     this.copyRegions = copyRegionsOf(targets);
+    this.targetNames = targets.map((t) => t.name);
     const fn = (name: string, description: string, timeout = Duration.minutes(5)) =>
       new SafekeepFunction(this, name, {
         entry: `functions/snapshots/handlers/${name.toLowerCase()}/handler.ts`,
@@ -177,6 +180,29 @@ export class SnapshotPermissions {
     return this.stack.formatArn({ service, resource: type, resourceName: name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
   }
 
+  /** Snapshots this deployment made: its stack's tag and one of its targets' (AWS checks both before a delete). */
+  private ownedBy(tagKey: (key: string) => string): Record<string, unknown> {
+    return {
+      StringEquals: {
+        [tagKey(TAG.stack)]: this.stack.stackName,
+        [tagKey(TAG.target)]: this.targets.map((t) => t.name),
+      },
+    };
+  }
+
+  /** Tags a create or copy must carry: this stack's (so prune can later delete it) and only safekeep:* keys. */
+  private get taggedByThisStack(): Record<string, unknown> {
+    return {
+      StringEquals: { [`aws:RequestTag/${TAG.stack}`]: this.stack.stackName },
+      'ForAllValues:StringLike': { 'aws:TagKeys': ['safekeep:*', 'Name'] },
+    };
+  }
+
+  /** `safekeep-<target>-*` of each target: the names Safekeep gives (the RDS id, or an EBS snapshot's Name tag). */
+  private get ownNames(): string[] {
+    return this.targets.map((t) => `${SNAPSHOT_PREFIX}-${t.name}-*`);
+  }
+
   private get instanceIds(): string[] {
     return this.targets.flatMap((t) => (t.kind === 'rds-instance' ? [t.source.instanceId] : []));
   }
@@ -186,10 +212,10 @@ export class SnapshotPermissions {
   }
 
   private snapshotArns(region = this.stack.region): string[] {
-    return [
-      this.rdsArn('snapshot', `${SNAPSHOT_PREFIX}-*`, region),
-      this.rdsArn('cluster-snapshot', `${SNAPSHOT_PREFIX}-*`, region),
-    ];
+    return this.ownNames.flatMap((name) => [
+      this.rdsArn('snapshot', name, region),
+      this.rdsArn('cluster-snapshot', name, region),
+    ]);
   }
 
   /** EBS snapshot ARNs name no account. */
@@ -234,7 +260,10 @@ export class SnapshotPermissions {
       add(
         new iam.PolicyStatement({
           actions: ['rds:CreateDBSnapshot'],
-          resources: [...this.instanceIds.map((id) => this.rdsArn('db', id)), this.rdsArn('snapshot', `${SNAPSHOT_PREFIX}-*`)],
+          resources: [
+            ...this.instanceIds.map((id) => this.rdsArn('db', id)),
+            ...this.ownNames.map((name) => this.rdsArn('snapshot', name)),
+          ],
         }),
       );
     }
@@ -250,18 +279,18 @@ export class SnapshotPermissions {
           actions: ['rds:CreateDBClusterSnapshot'],
           resources: [
             ...this.clusterIds.map((id) => this.rdsArn('cluster', id)),
-            this.rdsArn('cluster-snapshot', `${SNAPSHOT_PREFIX}-*`),
+            ...this.ownNames.map((name) => this.rdsArn('cluster-snapshot', name)),
           ],
         }),
       );
     }
     if (this.instanceIds.length + this.clusterIds.length > 0) {
-      // Tags on create: only on Safekeep's own snapshots, and only the target tag's presence is required.
+      // Tags on create: only on Safekeep's own snapshots, only safekeep:* keys, and this stack's tag.
       add(
         new iam.PolicyStatement({
           actions: ['rds:AddTagsToResource'],
           resources: this.snapshotArns(),
-          conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['safekeep:*'] } },
+          conditions: this.taggedByThisStack,
         }),
       );
     }
@@ -273,7 +302,7 @@ export class SnapshotPermissions {
     const tagSelectors = this.targets.flatMap((t) => (t.kind === 'ebs-volume' && t.source.tags ? [t.source.tags] : []));
     const instanceIds = this.targets.flatMap((t) => (t.kind === 'ec2-instance' ? [t.source.instanceId] : []));
     const volumeArn = (id: string) => this.slashArn('ec2', 'volume', id);
-    const taggedSnapshot = { StringLike: { [`aws:RequestTag/${TAG.target}`]: '*' } };
+    const taggedSnapshot = this.taggedByThisStack;
     if (volumeIds.length > 0)
       add(new iam.PolicyStatement({ actions: ['ec2:CreateSnapshot'], resources: volumeIds.map(volumeArn) }));
     tagSelectors.forEach((tags) => {
@@ -308,7 +337,10 @@ export class SnapshotPermissions {
         new iam.PolicyStatement({
           actions: ['ec2:CreateTags'],
           resources: [this.ebsSnapshotArn()],
-          conditions: { StringEquals: { 'ec2:CreateAction': ['CreateSnapshot', 'CreateSnapshots'] } },
+          conditions: {
+            StringEquals: { 'ec2:CreateAction': ['CreateSnapshot', 'CreateSnapshots'] },
+            'ForAllValues:StringLike': { 'aws:TagKeys': ['safekeep:*', 'Name'] },
+          },
         }),
       );
     }
@@ -324,31 +356,57 @@ export class SnapshotPermissions {
     if (copies.length === 0) return;
     const add = (statement: iam.PolicyStatement) => grantee.grantPrincipal.addToPrincipalPolicy(statement);
     const regions = copyRegionsOf(this.targets);
+    const region = this.stack.region;
+    // Sources: this deployment's own snapshots here; destinations: its names in the copy regions.
     add(
       new iam.PolicyStatement({
-        actions: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot', 'rds:AddTagsToResource'],
-        resources: [...this.snapshotArns(), ...regions.flatMap((region) => this.snapshotArns(region))],
+        actions: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot'],
+        resources: [...this.snapshotArns(), ...regions.flatMap((r) => this.snapshotArns(r))],
       }),
     );
     add(
       new iam.PolicyStatement({
+        actions: ['rds:AddTagsToResource'],
+        resources: regions.flatMap((r) => this.snapshotArns(r)),
+        conditions: this.taggedByThisStack,
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        sid: 'CopyOwnEbsSnapshots',
         actions: ['ec2:CopySnapshot'],
-        resources: [this.ebsSnapshotArn(), ...regions.map((region) => this.ebsSnapshotArn(region))],
+        resources: [this.ebsSnapshotArn()],
+        conditions: this.ownedBy((key) => `aws:ResourceTag/${key}`),
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        sid: 'CreateEbsCopiesTaggedByThisStack',
+        actions: ['ec2:CopySnapshot'],
+        resources: regions.map((r) => this.ebsSnapshotArn(r)),
+        conditions: this.taggedByThisStack,
       }),
     );
     add(
       new iam.PolicyStatement({
         actions: ['ec2:CreateTags'],
-        resources: regions.map((region) => this.ebsSnapshotArn(region)),
-        conditions: { StringEquals: { 'ec2:CreateAction': 'CopySnapshot' } },
+        resources: regions.map((r) => this.ebsSnapshotArn(r)),
+        conditions: {
+          StringEquals: { 'ec2:CreateAction': 'CopySnapshot' },
+          'ForAllValues:StringLike': { 'aws:TagKeys': ['safekeep:*', 'Name'] },
+        },
       }),
     );
-    // The destination keys re-encrypt the copies; RDS and EBS use them through grants on our behalf.
+    // Keys are used by RDS and EBS on our behalf, never directly: kms:ViaService, and grants only for AWS resources.
+    const viaSnapshotServices = {
+      'kms:ViaService': [region, ...regions].flatMap((r) => [`rds.${r}.amazonaws.com`, `ec2.${r}.amazonaws.com`]),
+    };
+    const destinationKeys = [...new Set(copies.map((c) => c.kmsKeyArn))];
     add(
       new iam.PolicyStatement({
+        sid: 'DestinationKeysViaRdsAndEc2',
         actions: [
           'kms:DescribeKey',
-          'kms:CreateGrant',
           'kms:Encrypt',
           'kms:Decrypt',
           'kms:ReEncryptFrom',
@@ -356,19 +414,33 @@ export class SnapshotPermissions {
           'kms:GenerateDataKey',
           'kms:GenerateDataKeyWithoutPlaintext',
         ],
-        resources: [...new Set(copies.map((c) => c.kmsKeyArn))],
+        resources: destinationKeys,
+        conditions: { StringEquals: viaSnapshotServices },
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        sid: 'DestinationKeyGrantsForAwsResources',
+        actions: ['kms:CreateGrant'],
+        resources: destinationKeys,
+        conditions: { StringEquals: viaSnapshotServices, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
       }),
     );
     // The source snapshots' keys are whatever encrypts the databases (often aws/rds): usable only via RDS/EC2 here.
     add(
       new iam.PolicyStatement({
-        actions: ['kms:DescribeKey', 'kms:CreateGrant', 'kms:Decrypt'],
+        sid: 'SourceKeysViaRdsAndEc2',
+        actions: ['kms:DescribeKey', 'kms:Decrypt'],
         resources: [this.slashArn('kms', 'key', '*')],
-        conditions: {
-          StringEquals: {
-            'kms:ViaService': [`rds.${this.stack.region}.amazonaws.com`, `ec2.${this.stack.region}.amazonaws.com`],
-          },
-        },
+        conditions: { StringEquals: viaSnapshotServices },
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        sid: 'SourceKeyGrantsForAwsResources',
+        actions: ['kms:CreateGrant'],
+        resources: [this.slashArn('kms', 'key', '*')],
+        conditions: { StringEquals: viaSnapshotServices, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
       }),
     );
   }
@@ -377,26 +449,29 @@ export class SnapshotPermissions {
     this.describeAll(grantee);
     const add = (statement: iam.PolicyStatement) => grantee.grantPrincipal.addToPrincipalPolicy(statement);
     const regions = [this.stack.region, ...copyRegionsOf(this.targets)];
-    // Deletes: only Safekeep-named snapshots that also carry the target tag (both checked by AWS).
+    // Deletes: only snapshots named for one of this deployment's targets that carry this stack's tag and that
+    // target's tag (all checked by AWS), so another stack's or anyone else's snapshots stay out of reach.
     add(
       new iam.PolicyStatement({
         actions: ['rds:DeleteDBSnapshot'],
-        resources: regions.map((region) => this.rdsArn('snapshot', `${SNAPSHOT_PREFIX}-*`, region)),
-        conditions: { StringLike: { [`rds:snapshot-tag/${TAG.target}`]: '*' } },
+        resources: regions.flatMap((region) => this.ownNames.map((name) => this.rdsArn('snapshot', name, region))),
+        conditions: this.ownedBy((key) => `rds:snapshot-tag/${key}`),
       }),
     );
     add(
       new iam.PolicyStatement({
         actions: ['rds:DeleteDBClusterSnapshot'],
-        resources: regions.map((region) => this.rdsArn('cluster-snapshot', `${SNAPSHOT_PREFIX}-*`, region)),
-        conditions: { StringLike: { [`rds:cluster-snapshot-tag/${TAG.target}`]: '*' } },
+        resources: regions.flatMap((region) => this.ownNames.map((name) => this.rdsArn('cluster-snapshot', name, region))),
+        conditions: this.ownedBy((key) => `rds:cluster-snapshot-tag/${key}`),
       }),
     );
+    // EBS snapshot ids are random: the Name tag carries the prefix check.
+    const owned = this.ownedBy((key) => `aws:ResourceTag/${key}`);
     add(
       new iam.PolicyStatement({
         actions: ['ec2:DeleteSnapshot'],
         resources: regions.map((region) => this.ebsSnapshotArn(region)),
-        conditions: { StringLike: { [`aws:ResourceTag/${TAG.target}`]: '*' } },
+        conditions: { ...owned, StringLike: { 'aws:ResourceTag/Name': this.ownNames } },
       }),
     );
   }

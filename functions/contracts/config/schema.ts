@@ -311,6 +311,16 @@ export const bucketSchema = z.strictObject({
     .optional(),
   /** Days access logs are kept in the log bucket. */
   accessLogRetentionDays: z.int().min(1).max(36_500).default(365),
+  /**
+   * The one IAM role that may delete object versions, bypass or shorten Object Lock retention, and schedule the
+   * artifact key's deletion or disable it. Without it nobody can (short of changing the stack).
+   */
+  breakGlassRoleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+      message: 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+    })
+    .optional(),
 });
 
 const configShape = z.strictObject({

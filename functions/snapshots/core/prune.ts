@@ -1,6 +1,7 @@
 /**
  * Pruning a target's snapshots by its retention policy. It only ever considers snapshots that carry
- * `safekeep:target=<target>` AND a `safekeep:run-id` AND a Safekeep name for that target; anything else
+ * `safekeep:target=<target>` AND a `safekeep:run-id` AND a Safekeep name for that target (and, inside a
+ * deployment, its `safekeep:stack`: snapshots from before that tag, or of another stack, are left alone); anything else
  * (AWS's own, the user's, look-alikes) is invisible to it. It never runs after a failed backup of the
  * target, and orders by creation time, never by name.
  */
@@ -33,9 +34,11 @@ export interface PruneOptions {
 }
 
 /** Whether a snapshot is one Safekeep made for `target`: its tags and its name must both say so. */
-export function isOwnedBy(target: string, snapshot: Snapshot): boolean {
+export function isOwnedBy(target: string, snapshot: Snapshot, stack?: string): boolean {
   const name = snapshot.kind === 'ebs' ? (snapshot.tags.Name ?? '') : snapshot.id;
-  return snapshot.tags[TAG.target] === target && Boolean(snapshot.tags[TAG.runId]) && isSafekeepSnapshotOf(target, name);
+  // Inside a deployment, only its own stack's snapshots: IAM would refuse the others' deletes anyway.
+  const ours = stack === undefined || snapshot.tags[TAG.stack] === stack;
+  return ours && snapshot.tags[TAG.target] === target && Boolean(snapshot.tags[TAG.runId]) && isSafekeepSnapshotOf(target, name);
 }
 
 export async function pruneTarget(target: SnapshotTarget, context: FlowContext, options: PruneOptions): Promise<PruneResult> {
@@ -45,7 +48,7 @@ export async function pruneTarget(target: SnapshotTarget, context: FlowContext, 
   const kept: PruneResult['kept'][number][] = [];
   const deleted: PruneResult['deleted'][number][] = [];
   for (const region of regions) {
-    const owned = (await listSnapshots(target, region, context)).filter((s) => isOwnedBy(target.name, s));
+    const owned = (await listSnapshots(target, region, context)).filter((s) => isOwnedBy(target.name, s, context.stack));
     const newest = [...owned].sort(byCreationDesc)[0];
     if (newest?.status === 'failed') {
       return {

@@ -27,6 +27,8 @@ export interface FlowContext {
   readonly telemetry: Telemetry;
   /** Volumes snapshotted at once for tag selectors. */
   readonly concurrency?: number;
+  /** The deployment's stack, tagged on every snapshot (IAM lets prune delete only its own stack's). */
+  readonly stack?: string;
 }
 
 export interface StartedRun {
@@ -38,7 +40,7 @@ export interface StartedRun {
 
 export async function startSnapshots(target: SnapshotTarget, runId: string, context: FlowContext): Promise<StartedRun> {
   const startedAt = context.now();
-  const tags = snapshotTags(target.name, runId);
+  const tags = snapshotTags(target.name, runId, context.stack);
   const name = snapshotName(target.name, startedAt);
   const snapshots = await takeSnapshots(target, name, tags, context);
   context.telemetry.info('snapshots started', { target: target.name, runId, count: snapshots.length });

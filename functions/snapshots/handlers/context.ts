@@ -18,5 +18,5 @@ export function snapshotTarget(name: string): SnapshotTarget {
 export function flowContext(): FlowContext {
   const region = process.env.AWS_REGION;
   if (!region) throw new Error('AWS_REGION is not set');
-  return { ports, region, now: () => new Date(), telemetry: powertoolsTelemetry() };
+  return { ports, region, now: () => new Date(), telemetry: powertoolsTelemetry(), stack: deployment().stack };
 }

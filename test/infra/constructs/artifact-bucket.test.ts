@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { ArtifactBucket, type ArtifactBucketProps } from '#infra/constructs/artifact-bucket.ts';
 import { policyStatements } from '#test/support/cdk.ts';
+import { denies, resolveCfn } from '#test/support/iam.ts';
 
 function build(props: ArtifactBucketProps = {}) {
   const stack = new Stack(new App(), 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
@@ -166,5 +167,109 @@ describe('ArtifactBucket', () => {
       const role = new iam.Role(stack, 'DumpRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
       expect(() => artifacts.grantWriteOnly(role, target)).toThrow(/not a target name/);
     });
+  });
+});
+
+describe('ArtifactBucket policies hold against our own roles', () => {
+  const BREAK_GLASS = 'arn:aws:iam::123456789012:role/break-glass';
+  const DUMP_ROLE = 'arn:aws:iam::123456789012:role/Safekeep-dump-orders';
+  const BUCKET = 'arn:aws:s3:::artifacts';
+  const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/artifacts';
+
+  function policies(props: ArtifactBucketProps = {}) {
+    const template = build(props).template();
+    const bucketId = artifactBucket(template).id;
+    const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0] as string;
+    const values = { 'AWS::Partition': 'aws', [`${bucketId}.Arn`]: BUCKET, [bucketId]: 'artifacts', [`${keyId}.Arn`]: KEY };
+    const bucketPolicy = Object.values(
+      template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: bucketId } } }),
+    );
+    const bucket = bucketPolicy.flatMap((p) => resolveCfn((p as any).Properties.PolicyDocument.Statement, values) as any[]);
+    const key = resolveCfn(
+      (template.findResources('AWS::KMS::Key')[keyId] as any).Properties.KeyPolicy.Statement,
+      values,
+    ) as any[];
+    return { bucket, key };
+  }
+  const put = (key: string, context: Record<string, string> = {}, principalArn = DUMP_ROLE) => ({
+    action: 's3:PutObject',
+    resource: `${BUCKET}/${key}`,
+    principalArn,
+    context: { 'aws:SecureTransport': 'true', ...context },
+  });
+
+  it('lets writes through that use the bucket default, or name the artifact key', () => {
+    const { bucket } = policies();
+    expect(denies(bucket, put('orders/2026/run/db.dump'))).toBe(false);
+    expect(denies(bucket, put('orders/2026/run/manifest.json', { 's3:if-none-match': '*' }))).toBe(false);
+    const artifactKey = { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': KEY };
+    expect(denies(bucket, put('orders/2026/run/db.dump', artifactKey))).toBe(false);
+  });
+
+  it.each([
+    ['SSE-S3', { 's3:x-amz-server-side-encryption': 'AES256' }],
+    [
+      'another KMS key',
+      {
+        's3:x-amz-server-side-encryption': 'aws:kms',
+        's3:x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:eu-west-1:123456789012:key/other',
+      },
+    ],
+    ['aws:kms without a key id (the aws/s3 key)', { 's3:x-amz-server-side-encryption': 'aws:kms' }],
+    ['SSE-C', { 's3:x-amz-server-side-encryption-customer-algorithm': 'AES256' }],
+  ])('denies a write with %s', (_, context) => {
+    expect(denies(policies().bucket, put('orders/2026/run/db.dump', context))).toBe(true);
+  });
+
+  it('denies a manifest put without If-None-Match: * (a manifest is never replaced)', () => {
+    const { bucket } = policies();
+    expect(denies(bucket, put('orders/2026/run/manifest.json'))).toBe(true);
+    expect(denies(bucket, put('orders/2026/run/manifest.json', { 's3:if-none-match': '"etag"' }))).toBe(true);
+  });
+
+  it.each(['s3:DeleteObjectVersion', 's3:BypassGovernanceRetention', 's3:PutObjectRetention'])(
+    'denies %s to everyone without a break-glass role, and to all but it with one',
+    (action) => {
+      const request = (principalArn: string) => ({ action, resource: `${BUCKET}/orders/x`, principalArn, context: {} });
+      expect(denies(policies().bucket, request('arn:aws:iam::123456789012:root'))).toBe(true);
+      const withBreakGlass = policies({ breakGlassRoleArn: BREAK_GLASS }).bucket;
+      expect(denies(withBreakGlass, request(DUMP_ROLE))).toBe(true);
+      expect(denies(withBreakGlass, request(BREAK_GLASS))).toBe(false);
+    },
+  );
+
+  it('keeps key deletion, disabling and rotation off from all but the break-glass role, and the policy from all but it and deploys', () => {
+    const { key } = policies({ breakGlassRoleArn: BREAK_GLASS });
+    const call = (action: string, principalArn: string) => ({ action, resource: KEY, principalArn, context: {} });
+    for (const action of ['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:DisableKeyRotation', 'kms:PutKeyPolicy']) {
+      expect(denies(key, call(action, 'arn:aws:iam::123456789012:role/admin')), action).toBe(true);
+      expect(denies(key, call(action, BREAK_GLASS)), action).toBe(false);
+    }
+    const deployRole = 'arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1';
+    expect(denies(key, call('kms:PutKeyPolicy', deployRole))).toBe(false);
+    expect(denies(key, call('kms:ScheduleKeyDeletion', deployRole))).toBe(true);
+    // Undoing a scheduled deletion stays open to anyone IAM allows.
+    expect(denies(key, call('kms:CancelKeyDeletion', 'arn:aws:iam::123456789012:role/admin'))).toBe(false);
+    // The root keeps kms:* (no lockout).
+    expect(key).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Action: 'kms:*', Principal: { AWS: 'arn:aws:iam::123456789012:root' } }),
+    );
+  });
+
+  it('lets data keys be used only through S3, from this account', () => {
+    const { key } = policies();
+    const decrypt = (context: Record<string, string>) => ({
+      action: 'kms:Decrypt',
+      resource: KEY,
+      principalArn: DUMP_ROLE,
+      context,
+    });
+    expect(denies(key, decrypt({ 'kms:ViaService': 's3.eu-west-1.amazonaws.com', 'kms:CallerAccount': '123456789012' }))).toBe(
+      false,
+    );
+    expect(denies(key, decrypt({ 'kms:CallerAccount': '123456789012' }))).toBe(true);
+    expect(denies(key, decrypt({ 'kms:ViaService': 's3.eu-west-1.amazonaws.com', 'kms:CallerAccount': '999999999999' }))).toBe(
+      true,
+    );
   });
 });

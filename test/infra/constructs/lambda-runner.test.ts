@@ -188,6 +188,9 @@ describe('LambdaRunner', () => {
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
       'lambda:InvokeFunction',
+      // Its own log group only (see SafekeepFunction).
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
     ];
     expect(statements.flatMap(actionsOf).filter((action) => !allowed.includes(action))).toEqual([]);
     expect(JSON.stringify(statements)).not.toMatch(/shop|big/);

@@ -70,7 +70,9 @@ function build() {
   });
   const logKey = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
   const deployment = testDeployment(stack, config, { runsTable: runsTable.tableName });
-  const monitoring = new Monitoring(stack, 'Monitoring', { deployment, runsTable, logKey });
+  // What the freshness rule and the e-mail subscriptions could not deliver (the stack passes its ledger's queue).
+  const undelivered = new sqs.Queue(stack, 'Undelivered', { enforceSSL: true });
+  const monitoring = new Monitoring(stack, 'Monitoring', { deployment, runsTable, logKey, deadLetters: undelivered });
   const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
     stack.getLogicalId(construct.node.defaultChild as CfnElement);
   return { app, stack, config, runsTable, dataKey, monitoring, logicalId };

@@ -49,7 +49,7 @@ function invoker(entries: Map<string, string>, config: SafekeepConfig) {
 }
 
 describe('the snapshot state machine', () => {
-  it('is traced, logs every execution, and gives its steps separate roles: only prune may delete, only with the target tag', () => {
+  it("is traced, logs every execution, and gives its steps separate roles: only prune may delete, only this stack's snapshots of its targets", () => {
     const { template } = build({
       targets: [
         { name: 'orders', kind: 'rds-instance', schedule: { expression: 'rate(1 day)' }, source: { instanceId: 'orders' } },
@@ -63,7 +63,15 @@ describe('the snapshot state machine', () => {
       /"(rds|ec2):Delete/.test(JSON.stringify(statement.Action)),
     );
     expect(new Set(deleters.map((d) => d.resource)).size).toBe(1);
-    for (const { statement } of deleters) expect(JSON.stringify(statement.Condition)).toMatch(/safekeep:target/);
+    for (const { statement } of deleters) {
+      // Only this stack's snapshots of this config's targets: another deployment's are out of reach.
+      const equals = Object.entries((statement.Condition as { StringEquals: Record<string, unknown> }).StringEquals);
+      expect(equals).toEqual([
+        [expect.stringMatching(/(snapshot-tag|ResourceTag)\/safekeep:stack$/), 'Test'],
+        [expect.stringMatching(/(snapshot-tag|ResourceTag)\/safekeep:target$/), ['orders']],
+      ]);
+      expect(JSON.stringify(statement.Resource)).toMatch(/snapshot(:safekeep-orders-\*|\/\*)/);
+    }
   });
 });
 

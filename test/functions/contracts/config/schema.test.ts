@@ -93,3 +93,30 @@ describe('parseConfig', () => {
     expect(() => parseConfig(undefined, 'inline')).toThrow(/field targets: is missing/);
   });
 });
+
+describe('bucket.breakGlassRoleArn', () => {
+  const withRole = (breakGlassRoleArn: string) =>
+    parseConfig(
+      {
+        bucket: { breakGlassRoleArn },
+        targets: [{ name: 'db', kind: 'rds-instance', schedule: { expression: 'rate(1 day)' }, source: { instanceId: 'db' } }],
+      },
+      'test',
+    );
+
+  it('takes an IAM role ARN, path and all', () => {
+    expect(withRole('arn:aws:iam::123456789012:role/ops/safekeep-break-glass').bucket.breakGlassRoleArn).toBe(
+      'arn:aws:iam::123456789012:role/ops/safekeep-break-glass',
+    );
+  });
+
+  it.each([
+    'arn:aws:iam::123456789012:user/alice',
+    'safekeep-break-glass',
+    'arn:aws:iam::123:role/x',
+    'arn:aws:iam::123456789012:role/*',
+  ])('refuses %s in one line that says what it must be', (arn) => {
+    expect(() => withRole(arn)).toThrow(ConfigError);
+    expect(() => withRole(arn)).toThrow(/bucket\.breakGlassRoleArn: got .*; must be an IAM role ARN/);
+  });
+});
