@@ -187,7 +187,7 @@ export class Dispatch extends Construct {
     const { expression, timezone, flexibleWindowMinutes } = target.schedule;
     // The schedule's payload is the dispatcher's own input type: they cannot disagree.
     const payload: DispatchEvent = { target: target.name, trigger: 'schedule' };
-    return new scheduler.Schedule(this, `Schedule-${target.name}`, {
+    const schedule = new scheduler.Schedule(this, `Schedule-${target.name}`, {
       scheduleGroup: group,
       description: `Safekeep: back up ${target.name} (${expression} ${timezone})`,
       schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(timezone)),
@@ -202,6 +202,10 @@ export class Dispatch extends Construct {
         deadLetterQueue: this.deadLetters,
       }),
     });
+    // The schedule names its group by a plain string, not a reference, so CloudFormation (which creates
+    // independent resources in parallel) would not wait for the group without this.
+    schedule.node.addDependency(group);
+    return schedule;
   }
 
   private publish(props: DispatchProps, deployment: Deployment): void {
