@@ -48,6 +48,10 @@ export async function startDeployMoto(): Promise<DeployMoto> {
   child.stderr?.on('data', (chunk) => {
     output += chunk;
   });
+  // A test worker that dies (timeout, SIGTERM) never reaches stop(): take the server down with it.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
+  child.once('exit', () => process.off('exit', orphanGuard));
   const endpoint = `http://127.0.0.1:${port}`;
   // Generous: on a loaded CI machine the Python start alone can take tens of seconds.
   const deadline = Date.now() + 120_000;
