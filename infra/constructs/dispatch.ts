@@ -123,7 +123,7 @@ export class Dispatch extends Construct {
     const { expression, timezone, flexibleWindowMinutes } = target.schedule;
     // The schedule's payload is the dispatcher's own input type: they cannot disagree.
     const payload: DispatchEvent = { target: target.name, trigger: 'schedule' };
-    return new scheduler.Schedule(this, `Schedule-${target.name}`, {
+    const schedule = new scheduler.Schedule(this, `Schedule-${target.name}`, {
       scheduleGroup: group,
       description: `Safekeep: back up ${target.name} (${expression} ${timezone})`,
       schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(timezone)),
@@ -138,5 +138,9 @@ export class Dispatch extends Construct {
         deadLetterQueue: props.ledger.deadLetters,
       }),
     });
+    // The schedule names its group by a plain string, not a reference, so CloudFormation (which creates
+    // independent resources in parallel) would not wait for the group without this.
+    schedule.node.addDependency(group);
+    return schedule;
   }
 }

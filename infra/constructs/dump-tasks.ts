@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, IgnoreMode, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -13,6 +13,24 @@ import { isDumpTarget } from '#functions/contracts/config/schema.ts';
 import { taskFamilyOf, WORKER_CONTAINER } from '#functions/contracts/deployment.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
+
+/**
+ * The worker image's build context, as .dockerignore lines over the repository root: everything out, then the
+ * npm manifests and functions/ back in, then what must never ship even from there.
+ */
+export const WORKER_IMAGE_CONTEXT_EXCLUDE: readonly string[] = [
+  '*',
+  '!package.json',
+  '!package-lock.json',
+  '!functions',
+  '**/node_modules',
+  '**/.env',
+  '**/.env.*',
+  '**/.venv',
+  '**/__pycache__',
+  '**/cdk.out',
+  '**/*.md',
+];
 
 export interface DumpTasksProps {
   /** The deployment document: its dump targets get task definitions, and each task gets its own part of it. */
@@ -67,7 +85,10 @@ export class DumpTasks extends Construct {
     const image = ecs.ContainerImage.fromAsset(REPOSITORY_ROOT, {
       file: 'functions/cli/container/Dockerfile',
       platform: Platform.LINUX_AMD64,
-      exclude: ['node_modules', 'cdk.out', '.git', 'dist', 'test', 'bench', 'docs', '**/*.md', 'layers'],
+      // An allow-list, read as a .dockerignore: the image needs the npm manifests and functions/ only, so
+      // nothing else in the clone (untracked .env files, virtualenvs, a cdk.out inside it) reaches the asset.
+      exclude: [...WORKER_IMAGE_CONTEXT_EXCLUDE],
+      ignoreMode: IgnoreMode.DOCKER,
     });
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_YEAR,

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
-import { Annotations, AssetHashType, DockerImage, Duration, Fn } from 'aws-cdk-lib';
+import { Annotations, Duration, FileSystem, Fn, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DumpTarget } from '#functions/contracts/config/schema.ts';
@@ -40,8 +41,8 @@ export interface LambdaRunnerProps {
   readonly memorySize?: number;
   /**
    * The layer with the database client tools, mounted at /opt.
-   * @default - built from layers/db-clients at deploy time, in Docker, inside Lambda's own Amazon Linux 2023
-   *   image; only when at least one target uses the Lambda runner
+   * @default - built from layers/db-clients when `cdk deploy` publishes it, in Docker, inside Lambda's own
+   *   Amazon Linux 2023 image; only when at least one target uses the Lambda runner
    */
   readonly clientTools?: lambda.ILayerVersion;
 }
@@ -60,8 +61,8 @@ const WORKER_TIMEOUT = Duration.minutes(15);
  * objects under its own target's prefix (and, for Dolt, read them back; with retention, prune them into
  * delete markers), read its own secret, nothing else.
  *
- * The layer needs Docker at deploy time; it is created only when a target uses this runner, so a config
- * without one synthesizes with no Docker engine.
+ * The layer needs Docker at deploy time only (see DbClientToolsLayer); it is created only when a target
+ * uses this runner.
  */
 export class LambdaRunner extends Construct {
   /** The worker of each target with runner "lambda" (what the dispatcher invokes). */
@@ -185,10 +186,13 @@ function secretOf(scope: Construct, reference: string): secretsmanager.ISecret {
 }
 
 /**
- * The db-clients layer: PostgreSQL and MariaDB client tools for arm64 Lambda, built at deploy time by
+ * The db-clients layer: PostgreSQL and MariaDB client tools for arm64 Lambda, built by
  * `layers/db-clients/build.sh` inside Lambda's own Node 24 image (Amazon Linux 2023), so the tools match the
- * runtime they run in. Building needs Docker (and arm64 emulation on an x86 host). The asset hash is the
- * build script's: the layer is rebuilt when the script changes, not on every deploy.
+ * runtime they run in. Building needs Docker (and arm64 emulation on an x86 host), and happens when
+ * `cdk deploy` publishes the asset, never during synth: the asset's source is a build command
+ * (`layers/db-clients/package.sh`), not a bundled directory, so `cdk synth` of any config needs no Docker.
+ * The asset hash is the layer directory's content: the layer is rebuilt when its scripts change, not on
+ * every deploy, and an asset already in the bootstrap bucket is not built again.
  */
 export class DbClientToolsLayer extends Construct {
   /** The layer version. */
@@ -196,23 +200,21 @@ export class DbClientToolsLayer extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
+    const source = join(REPOSITORY_ROOT, 'layers', 'db-clients');
+    const asset = Stack.of(this).synthesizer.addFileAsset({
+      sourceHash: FileSystem.fingerprint(source, { exclude: ['*.md'] }),
+      executable: ['sh', join(source, 'package.sh')],
+      displayName: `${this.node.path}/Code`,
+    });
+    Annotations.of(this).acknowledgeWarning(
+      '@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified',
+      'the object key is the content hash: a changed layer is a new object, so the layer version changes with it',
+    );
     this.layer = new lambda.LayerVersion(this, 'Layer', {
       description: 'Safekeep: pg_dump, pg_dumpall, pg_restore, psql, mariadb-dump, mariadb for Node 24 on arm64 (AL2023)',
       compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
       compatibleArchitectures: [lambda.Architecture.ARM_64],
-      code: lambda.Code.fromAsset(join(REPOSITORY_ROOT, 'layers', 'db-clients'), {
-        exclude: ['*.md'],
-        assetHashType: AssetHashType.SOURCE,
-        bundling: {
-          image: DockerImage.fromRegistry('public.ecr.aws/lambda/nodejs:24'),
-          platform: 'linux/arm64',
-          // The image's own entrypoint starts the Lambda runtime; run the build script instead, as root
-          // (it installs packages) and hand the files back to the host user at the end.
-          entrypoint: ['/bin/sh'],
-          command: ['/asset-input/build.sh', '/asset-output'],
-          user: 'root',
-        },
-      }),
+      code: lambda.Code.fromBucketV2(s3.Bucket.fromBucketName(this, 'AssetBucket', asset.bucketName), asset.objectKey),
     });
   }
 }
