@@ -4,6 +4,7 @@ import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
@@ -54,7 +55,11 @@ export class Dispatch extends Construct {
     // One delivery, one run: Lambda's async retries of a failed dispatch would each record another failed
     // run. A failed dispatch is recorded once and goes to the dead-letter queue; Scheduler retries only
     // deliveries that never reached the function.
-    this.dispatchFunction.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
+    this.dispatchFunction.function.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: Duration.hours(1),
+      onFailure: new destinations.SqsDestination(props.ledger.deadLetters),
+    });
 
     // Retries: the recorder's one-time schedule puts "Backup Retry Due" on the default bus when the backoff
     // is over; its detail is the dispatcher's input ({ target, trigger, retryOf, attempt }).
