@@ -33,6 +33,39 @@ export const manifestObjectSchema = z.object({
   rowCounts: z.record(z.string(), z.number().int().nonnegative()).optional(),
 });
 
+/** What one branch of a Doltgres database holds besides rows, read over SQL after the sync. */
+export const doltgresInventorySchema = z.object({
+  branch: z.string(),
+  /** Base tables, schema-qualified. */
+  tables: z.array(z.string()),
+  views: z.array(z.object({ name: z.string(), definition: z.string() })),
+  /** `next` is what nextval would return, read in a rolled-back transaction; null when it would fail (exhausted). */
+  sequences: z.array(
+    z.object({
+      name: z.string(),
+      dataType: z.string(),
+      start: z.string(),
+      increment: z.string(),
+      minimum: z.string(),
+      maximum: z.string(),
+      cycle: z.boolean(),
+      next: z.string().nullable(),
+    }),
+  ),
+  /** User types; `kind` is pg_type.typtype (e: enum, c: composite, d: domain, r: range). */
+  types: z.array(z.object({ name: z.string(), kind: z.string() })),
+  /** Functions and procedures by signature (`public.add1(int4)`); Doltgres shows no definitions over SQL. */
+  functions: z.array(z.string()),
+});
+
+/** An object of the inventory this backup does not hold (allowed explicitly at dump time). */
+export const missingObjectSchema = z.object({
+  branch: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  reason: z.string(),
+});
+
 export const doltDatabaseSchema = z.object({
   database: z.string(),
   /** The remote URL the backup was synced to; `dolt backup restore` reads it back. */
@@ -43,6 +76,12 @@ export const doltDatabaseSchema = z.object({
   tags: z.array(z.object({ name: z.string(), hash: z.string() })),
   /** Branches whose working set differs from their head (uncommitted changes, which the backup carries). */
   dirtyBranches: z.array(z.string()),
+  /** Doltgres: every branch's objects, compared after every restore (restore, verify, drill). */
+  inventory: z.array(doltgresInventorySchema).optional(),
+  /** Doltgres: objects of the inventory this backup does not hold, so a restore lacks them. */
+  missing: z.array(missingObjectSchema).optional(),
+  /** What a backup of this engine never holds (e.g. Doltgres users), and where to keep it instead. */
+  notIncluded: z.array(z.string()).optional(),
 });
 
 export const manifestSchema = z.object({
@@ -77,6 +116,8 @@ export const manifestSchema = z.object({
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestObject = z.infer<typeof manifestObjectSchema>;
 export type DoltDatabaseManifest = z.infer<typeof doltDatabaseSchema>;
+export type DoltgresInventory = z.infer<typeof doltgresInventorySchema>;
+export type MissingObject = z.infer<typeof missingObjectSchema>;
 
 export interface LoadedManifest {
   readonly manifest: Manifest;

@@ -36,6 +36,8 @@ export interface DoltRemoteOptions {
   readonly dynamoTable?: string;
   /** Base remote URL instead (file:///..., aws://[table:bucket]/path); each run and database gets its own directory below it. */
   readonly baseUrl?: string;
+  /** Doltgres: back up even when objects the engine's backup drops cannot be carried; the manifest lists them as missing. */
+  readonly allowMissingObjects?: boolean;
 }
 
 /** Handed to an engine's dump: how to stream an object into the run, and the run's coordinates. */
