@@ -15,7 +15,8 @@ export const EXTENSIONS: Record<Compression, string> = { zstd: '.zst', gzip: '.g
 export const ENGINE_NAMES = ['postgres', 'mysql', 'dolt', 'doltgres'] as const;
 export type Engine = (typeof ENGINE_NAMES)[number];
 
-export const OBJECT_ROLES = ['database', 'globals', 'grants', 'branch-control', 'dolt-file'] as const;
+/** `server-config`: a file of a Dolt sql-server's own (config YAML, global `.dolt`, per-database config), with --server-dir. */
+export const OBJECT_ROLES = ['database', 'globals', 'grants', 'branch-control', 'dolt-file', 'server-config'] as const;
 
 export const manifestObjectSchema = z.object({
   key: z.string(),

@@ -63,6 +63,22 @@ const DUMP_FLAGS = {
     description:
       'Doltgres: back up even when objects its own backup drops cannot be carried (the manifest lists them as missing)',
   },
+  'server-dir': {
+    type: 'string',
+    placeholder: 'DIR',
+    description:
+      "Dolt: the sql-server's data directory, reachable here: also store its privileges, branch control and each database's .dolt/config.json and repo_state.json",
+  },
+  'server-config': {
+    type: 'string',
+    placeholder: 'FILE',
+    description: "Dolt, with --server-dir: also store the sql-server's YAML file",
+  },
+  'dolt-root': {
+    type: 'string',
+    placeholder: 'DIR',
+    description: 'Dolt, with --server-dir: also store DIR/.dolt, the global configuration (DOLT_ROOT_PATH), without its creds',
+  },
   'part-size': { type: 'string', placeholder: 'SIZE', description: 'S3 multipart part size, 5MiB to 5GiB (e.g. 64MiB)' },
   'run-id': { type: 'string', placeholder: 'ID', description: 'the run id (or SAFEKEEP_RUN_ID; by default a new one)' },
   ...TLS_FLAGS,
@@ -256,6 +272,9 @@ async function adHocRequest(values: DumpFlags, context: CliContext): Promise<Dum
       dynamoTable: values['dolt-dynamodb-table'] ?? context.env.SAFEKEEP_DOLT_DYNAMODB_TABLE,
       baseUrl: values['dolt-url'] ?? context.env.SAFEKEEP_DOLT_URL,
       allowMissingObjects: values['allow-missing-objects'],
+      serverDir: values['server-dir'],
+      serverConfig: values['server-config'],
+      doltRoot: values['dolt-root'],
     },
   };
 }

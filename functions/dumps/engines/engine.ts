@@ -38,6 +38,12 @@ export interface DoltRemoteOptions {
   readonly baseUrl?: string;
   /** Doltgres: back up even when objects the engine's backup drops cannot be carried; the manifest lists them as missing. */
   readonly allowMissingObjects?: boolean;
+  /** Dolt: the sql-server's data directory, reachable from here: its files are stored too (--server-dir). */
+  readonly serverDir?: string;
+  /** Dolt, with serverDir: the sql-server's YAML file. */
+  readonly serverConfig?: string;
+  /** Dolt, with serverDir: the directory whose `.dolt` is the global configuration (DOLT_ROOT_PATH). */
+  readonly doltRoot?: string;
 }
 
 /** Handed to an engine's dump: how to stream an object into the run, and the run's coordinates. */

@@ -23,6 +23,7 @@ import {
 } from './dolt-backup.ts';
 import { checkWithDoltCli } from './dolt-cli-check.ts';
 import { mysqlSession } from './mysql-session.ts';
+import { stageServerFiles } from './server-dir.ts';
 
 const SYSTEM_DATABASES = ['information_schema', 'performance_schema', 'mysql', 'sys', 'dolt_cluster'];
 /** Accounts the server manages itself; recreating them elsewhere would clash with that server's own. */
@@ -83,7 +84,10 @@ async function dump(run: DumpRun): Promise<DumpOutcome> {
     ),
     completeness: scriptCompleteness(GRANTS_SCRIPT),
   });
-  return stageBranchControlAndBackUp(run, server, branchControl);
+  const outcome = await stageBranchControlAndBackUp(run, server, branchControl);
+  const { serverDir, serverConfig, doltRoot } = run.dolt;
+  if (serverDir) await stageServerFiles(run, { serverDir, serverConfig, doltRoot });
+  return outcome;
 }
 
 /**
