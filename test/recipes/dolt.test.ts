@@ -115,7 +115,7 @@ describe.skipIf(!versitygw || !moto)('recipe: a whole Dolt server rebuilt from -
 
   afterAll(async () => {
     await stop();
-    if (base) await rm(base, { recursive: true, force: true });
+    if (base) await rm(base, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   });
 
   it('backs up, loses the data directory, YAML and global .dolt, and rebuilds a server that serves all of it', async () => {
@@ -150,8 +150,11 @@ describe.skipIf(!versitygw || !moto)('recipe: a whole Dolt server rebuilt from -
     expect(dump.code, dump.stderr).toBe(0);
     const manifestUrl = manifestUrlOf(dump);
     const manifest = await readManifest(s3, manifestUrl);
+    const verify = await runCli(['verify', '--from', manifestUrl, '--endpoint-url', s3Peer.endpoint], env);
+    expect(verify.code, verify.stderr).toBe(0);
     await stop();
-    for (const lost of [data, yaml, join(home, '.dolt')]) await rm(lost, { recursive: true, force: true });
+    for (const lost of [data, yaml, join(home, '.dolt')])
+      await rm(lost, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     const restore = await runCli(['restore', '--from', manifestUrl, '--endpoint-url', s3Peer.endpoint, ...dirs], env);
     expect(restore.code, restore.stderr).toBe(0);
     await start();
