@@ -57,6 +57,10 @@ export const doltgresInventorySchema = z.object({
   types: z.array(z.object({ name: z.string(), kind: z.string() })),
   /** Functions and procedures by signature (`public.add1(int4)`); Doltgres shows no definitions over SQL. */
   functions: z.array(z.string()),
+  /** Triggers as `schema.table.trigger`; Doltgres shows them only in Dolt's diffs. */
+  triggers: z.array(z.string()).optional(),
+  /** Objects of the branch's root that are none of the above. */
+  others: z.array(z.string()).optional(),
 });
 
 /** An object of the inventory this backup does not hold (allowed explicitly at dump time). */

@@ -2,9 +2,9 @@
  * Every branch's objects of a Doltgres database, read over SQL: what `dolt_backup` must bring back beyond
  * refs and rows. Doltgres 0.56.3's backup (and push, clone) drops sequences, types and functions
  * (dolthub/doltgresql#2836), so a restore checks each branch against this inventory, and Safekeep carries
- * across what it can: sequences, recreated from information_schema with their next value. Enum labels and
- * function definitions are not shown over SQL in 0.56.3 (pg_enum and pg_proc are empty), so those cannot
- * be carried: a dump fails on them unless they are explicitly allowed to be missing.
+ * across what it can: sequences, recreated from information_schema with their next value. Enum labels,
+ * function and trigger definitions are not shown over SQL in 0.56.3 (pg_enum, pg_proc, pg_trigger are
+ * empty), so those cannot be carried: a dump fails on them unless they are explicitly allowed to be missing.
  */
 import type { DoltgresInventory, MissingObject } from '../../../contracts/manifest.ts';
 import type { DoltSession } from './session.ts';
@@ -55,7 +55,11 @@ export async function readInventory(session: DoltSession, branch: string): Promi
     `SELECT to_table_name AS name FROM dolt_diff_summary((SELECT commit_hash FROM dolt_log ORDER BY date LIMIT 1), 'WORKING')
       WHERE diff_type <> 'removed' ORDER BY 1`,
   );
-  const functions = objects.map((o) => o.name).filter((name) => !known.has(name) && name.includes('('));
+  const rest = objects.map((o) => o.name).filter((name) => !known.has(name));
+  const functions = rest.filter((name) => name.includes('('));
+  const onTable = (name: string) => tables.some((t) => name.startsWith(`${t.name}.`));
+  const triggers = rest.filter((name) => !name.includes('(') && onTable(name));
+  const others = rest.filter((name) => !name.includes('(') && !onTable(name));
   return {
     branch,
     tables: tables.map((t) => t.name),
@@ -63,6 +67,8 @@ export async function readInventory(session: DoltSession, branch: string): Promi
     sequences,
     types: types.map((t) => ({ name: t.name, kind: t.kind })),
     functions,
+    triggers,
+    others,
   };
 }
 
@@ -82,7 +88,7 @@ async function nextValue(session: DoltSession, name: string): Promise<string | n
 /** What Safekeep cannot carry across when the engine's backup drops it. */
 export function uncarriable(inventory: readonly DoltgresInventory[]): MissingObject[] {
   const out: MissingObject[] = [];
-  for (const { branch, sequences, types, functions } of inventory) {
+  for (const { branch, sequences, types, functions, triggers = [], others = [] } of inventory) {
     for (const s of sequences) {
       if (s.next === null)
         out.push({ branch, kind: 'sequence', name: s.name, reason: 'its next value cannot be read (exhausted)' });
@@ -92,6 +98,12 @@ export function uncarriable(inventory: readonly DoltgresInventory[]): MissingObj
     }
     for (const name of functions) {
       out.push({ branch, kind: 'function', name, reason: 'Doltgres shows no function definitions over SQL' });
+    }
+    for (const name of triggers) {
+      out.push({ branch, kind: 'trigger', name, reason: 'Doltgres shows no trigger definitions over SQL' });
+    }
+    for (const name of others) {
+      out.push({ branch, kind: 'object', name, reason: 'Safekeep does not know what it is, so it cannot carry it' });
     }
   }
   return out;
@@ -117,6 +129,8 @@ export function inventoryDifferences(
     actual.types.map((t) => t.name),
   );
   absent('function', expected.functions, actual.functions);
+  absent('trigger', expected.triggers ?? [], actual.triggers ?? []);
+  absent('object', expected.others ?? [], actual.others ?? []);
   const views = new Map(actual.views.map((v) => [v.name, v.definition]));
   for (const view of expected.views) {
     const got = views.get(view.name);

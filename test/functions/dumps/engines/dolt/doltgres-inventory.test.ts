@@ -24,6 +24,7 @@ const main: DoltgresInventory = {
   sequences: [sequence],
   types: [{ name: 'public.mood', kind: 'e' }],
   functions: ['public.bump(int4)'],
+  triggers: ['public.orders.audit'],
 };
 
 describe('the Doltgres object inventory', () => {
@@ -46,7 +47,7 @@ describe('the Doltgres object inventory', () => {
   });
 
   it('leaves out what the manifest records as missing', () => {
-    const restored: DoltgresInventory = { ...main, types: [], functions: [] };
+    const restored: DoltgresInventory = { ...main, types: [], functions: [], triggers: [] };
 
     expect(inventoryDifferences(main, restored, uncarriable([main]))).toEqual([]);
   });
@@ -58,6 +59,7 @@ describe('the Doltgres object inventory', () => {
       'sequence public.orders_seq',
       'type (e) public.mood',
       'function public.bump(int4)',
+      'trigger public.orders.audit',
     ]);
   });
 
