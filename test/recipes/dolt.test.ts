@@ -148,6 +148,7 @@ describe.skipIf(!versitygw || !moto)('recipe: a whole Dolt server rebuilt from -
       env,
     );
     expect(dump.code, dump.stderr).toBe(0);
+    expect(dump.stderr).toMatch(/warning: not in this backup: the creds directory of the global \.dolt/);
     const manifestUrl = manifestUrlOf(dump);
     const manifest = await readManifest(s3, manifestUrl);
     const verify = await runCli(['verify', '--from', manifestUrl, '--endpoint-url', s3Peer.endpoint], env);
