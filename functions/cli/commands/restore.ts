@@ -125,6 +125,7 @@ async function restore({ values }: ParsedArgs<typeof RESTORE_FLAGS>, context: Cl
     },
     { store: context.openStore(bucket, values['endpoint-url']), log: cliLogger(context.terminal, values.verbose ?? false) },
   );
+  for (const line of outcome.warnings ?? []) context.terminal.stderr.write(`safekeep: warning: ${line}\n`);
   if (values.json) {
     context.terminal.stdout.write(`${JSON.stringify({ ok: true, ...outcome })}\n`);
   } else {

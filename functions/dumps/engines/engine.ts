@@ -98,6 +98,8 @@ export interface RestoreOutcome {
   readonly tables?: number;
   /** With --recipe bytebase: migration_history rows moved to the restored database's name. */
   readonly namespaceRewritten?: number;
+  /** Dolt/Doltgres: what the restored database lacks or got only uncommitted, one line each, for the CLI to warn. */
+  readonly warnings?: readonly string[];
 }
 
 /** Restore recipes: `bytebase` rewrites migration_history.namespace to the restored name (PostgreSQL only). */

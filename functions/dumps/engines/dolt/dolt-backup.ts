@@ -39,7 +39,7 @@ export interface DoltServer {
   /** After the sync: what else the manifest should record of the database (Doltgres: its object inventory). */
   describe?(run: DumpRun, entry: DoltDatabaseManifest): Promise<Partial<DoltDatabaseManifest>>;
   /** After a restore whose refs matched: carry across what the engine's restore dropped, and check the rest. */
-  completeRestore?(request: RestoreRequest, name: string, entry: DoltDatabaseManifest): Promise<void>;
+  completeRestore?(request: RestoreRequest, name: string, entry: DoltDatabaseManifest): Promise<string[]>;
 }
 
 const SYNC_ATTEMPTS = 3;
@@ -158,13 +158,13 @@ export async function restoreDatabase(request: RestoreRequest, server: DoltServe
     assertRefsMatch(entry, await readRefs(session), `the restored database "${name}"`);
     return server.countTables(session);
   });
-  await server.completeRestore?.(request, name, entry);
+  const warnings = (await server.completeRestore?.(request, name, entry)) ?? [];
   if (request.withGlobals) {
     await replayStoredScripts(request, server, 'grants', GRANTS_SCRIPT, undefined);
     // Branch permissions name databases and are visible only from inside one, so they go into the restored one.
     await replayStoredScripts(request, server, 'branch-control', BRANCH_CONTROL_SCRIPT, name);
   }
-  return { database: name, tables };
+  return { database: name, tables, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 /** Replays every stored script of `role` on the target, inside `database` (or the server's default). */

@@ -63,6 +63,17 @@ const server: DoltServer = {
     if (carried.length > 0)
       request.log.info('recreated the sequences Doltgres dropped, uncommitted in each branch', { sequences: carried });
     if (differences.length > 0) throw inventoryError(`the restored database "${name}"`, differences);
+    const missing = entry.missing ?? [];
+    return [
+      ...(carried.length > 0
+        ? [
+            `recreated ${carried.length} sequences Doltgres's restore dropped, uncommitted in each branch's working set: ${carried.slice(0, 5).join(', ')}`,
+          ]
+        : []),
+      ...(missing.length > 0
+        ? [`"${name}" lacks ${missing.length} objects this backup does not hold: ${describeMissing(missing)}`]
+        : []),
+    ];
   },
 };
 

@@ -97,6 +97,7 @@ describe.skipIf(!doltgres || !versitygw || !moto)('Doltgres sequences, types and
     expect(verify.code, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/all intact/);
     expect(restore.code, restore.stderr).toBe(0);
+    expect(restore.stderr).toMatch(/warning: recreated 2 sequences .*uncommitted/);
     for (const [branch, value] of [
       ['main', '103'],
       ['feature', '107'],
@@ -154,6 +155,7 @@ describe.skipIf(!doltgres || !versitygw || !moto)('Doltgres sequences, types and
     expect(verify.stdout).not.toMatch(/all intact/);
     expect(verify.stdout).toMatch(/without 4 objects of the source/);
     expect(restore.code, restore.stderr).toBe(0);
+    expect(restore.stderr).toMatch(/warning: ".*" lacks 4 objects this backup does not hold/);
     await withDatabase(gresPeer, restored, async (db) => {
       expect((await db.query("SELECT nextval('ticket_seq') AS n")).rows[0]?.n).toBe('42');
     });
