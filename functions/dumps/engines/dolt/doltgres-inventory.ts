@@ -12,6 +12,8 @@ import type { DoltSession } from './session.ts';
 type Sequence = DoltgresInventory['sequences'][number];
 
 const USER_SCHEMAS = "NOT IN ('pg_catalog', 'information_schema', 'dolt')";
+/** The database's first commit, the one without a parent (dates can tie: commits come milliseconds apart). */
+const ROOT_COMMIT = "SELECT commit_hash FROM dolt_commit_ancestors WHERE parent_hash IS NULL OR parent_hash = '' LIMIT 1";
 
 /** The inventory of one branch; `session` must be on that branch (database `db/branch`). */
 export async function readInventory(session: DoltSession, branch: string): Promise<DoltgresInventory> {
@@ -50,9 +52,9 @@ export async function readInventory(session: DoltSession, branch: string): Promi
   const isArrayOfAnother = (name: string) => /\._/.test(name) && typeNames.has(name.replace(/\._/, '.'));
   const types = typeRows.filter((row) => !isArrayOfAnother(row.name));
   const known = new Set([...tables.map((t) => t.name), ...sequences.map((s) => s.name), ...typeNames, 'public.dolt_schemas']);
-  // Functions appear nowhere but in Dolt's diff of the branch against its first commit: `public.add1(int4)`.
+  // Functions and triggers appear nowhere but in Dolt's diff of the branch against its first commit: `public.add1(int4)`.
   const objects = await session.rows<{ name: string }>(
-    `SELECT to_table_name AS name FROM dolt_diff_summary((SELECT commit_hash FROM dolt_log ORDER BY date LIMIT 1), 'WORKING')
+    `SELECT to_table_name AS name FROM dolt_diff_summary((${ROOT_COMMIT}), 'WORKING')
       WHERE diff_type <> 'removed' ORDER BY 1`,
   );
   const rest = objects.map((o) => o.name).filter((name) => !known.has(name));
