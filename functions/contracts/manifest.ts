@@ -15,7 +15,8 @@ export const EXTENSIONS: Record<Compression, string> = { zstd: '.zst', gzip: '.g
 export const ENGINE_NAMES = ['postgres', 'mysql', 'dolt', 'doltgres'] as const;
 export type Engine = (typeof ENGINE_NAMES)[number];
 
-export const OBJECT_ROLES = ['database', 'globals', 'grants', 'branch-control', 'dolt-file'] as const;
+/** `server-config`: a file of a Dolt sql-server's own (config YAML, global `.dolt`, per-database config), with --server-dir. */
+export const OBJECT_ROLES = ['database', 'globals', 'grants', 'branch-control', 'dolt-file', 'server-config'] as const;
 
 export const manifestObjectSchema = z.object({
   key: z.string(),
@@ -33,6 +34,43 @@ export const manifestObjectSchema = z.object({
   rowCounts: z.record(z.string(), z.number().int().nonnegative()).optional(),
 });
 
+/** What one branch of a Doltgres database holds besides rows, read over SQL after the sync. */
+export const doltgresInventorySchema = z.object({
+  branch: z.string(),
+  /** Base tables, schema-qualified. */
+  tables: z.array(z.string()),
+  views: z.array(z.object({ name: z.string(), definition: z.string() })),
+  /** `next` is what nextval would return, read in a rolled-back transaction; null when it would fail (exhausted). */
+  sequences: z.array(
+    z.object({
+      name: z.string(),
+      dataType: z.string(),
+      start: z.string(),
+      increment: z.string(),
+      minimum: z.string(),
+      maximum: z.string(),
+      cycle: z.boolean(),
+      next: z.string().nullable(),
+    }),
+  ),
+  /** User types; `kind` is pg_type.typtype (e: enum, c: composite, d: domain, r: range). */
+  types: z.array(z.object({ name: z.string(), kind: z.string() })),
+  /** Functions and procedures by signature (`public.add1(int4)`); Doltgres shows no definitions over SQL. */
+  functions: z.array(z.string()),
+  /** Triggers as `schema.table.trigger`; Doltgres shows them only in Dolt's diffs. */
+  triggers: z.array(z.string()).optional(),
+  /** Objects of the branch's root that are none of the above. */
+  others: z.array(z.string()).optional(),
+});
+
+/** An object of the inventory this backup does not hold (allowed explicitly at dump time). */
+export const missingObjectSchema = z.object({
+  branch: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  reason: z.string(),
+});
+
 export const doltDatabaseSchema = z.object({
   database: z.string(),
   /** The remote URL the backup was synced to; `dolt backup restore` reads it back. */
@@ -43,6 +81,12 @@ export const doltDatabaseSchema = z.object({
   tags: z.array(z.object({ name: z.string(), hash: z.string() })),
   /** Branches whose working set differs from their head (uncommitted changes, which the backup carries). */
   dirtyBranches: z.array(z.string()),
+  /** Doltgres: every branch's objects, compared after every restore (restore, verify, drill). */
+  inventory: z.array(doltgresInventorySchema).optional(),
+  /** Doltgres: objects of the inventory this backup does not hold, so a restore lacks them. */
+  missing: z.array(missingObjectSchema).optional(),
+  /** What a backup of this engine never holds (e.g. Doltgres users), and where to keep it instead. */
+  notIncluded: z.array(z.string()).optional(),
 });
 
 export const manifestSchema = z.object({
@@ -77,6 +121,8 @@ export const manifestSchema = z.object({
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestObject = z.infer<typeof manifestObjectSchema>;
 export type DoltDatabaseManifest = z.infer<typeof doltDatabaseSchema>;
+export type DoltgresInventory = z.infer<typeof doltgresInventorySchema>;
+export type MissingObject = z.infer<typeof missingObjectSchema>;
 
 export interface LoadedManifest {
   readonly manifest: Manifest;

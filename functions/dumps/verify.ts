@@ -5,6 +5,7 @@
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import { loadManifest } from '../contracts/manifest.ts';
 import type { Logger } from '../contracts/telemetry.ts';
+import { missingCount, notHeldBy } from './engines/dolt/backup-notes.ts';
 import { engineFor } from './engines/registry.ts';
 import { openVerified } from './read-artifacts.ts';
 
@@ -14,6 +15,10 @@ export interface VerifyResult {
   readonly engine: string;
   readonly objects: readonly string[];
   readonly storedBytes: number;
+  /** What the backup does not hold (Doltgres: users, server state, objects recorded as missing). */
+  readonly notHeld: readonly string[];
+  /** Objects the manifest records as missing: when any, the backup is not whole. */
+  readonly missingObjects: number;
 }
 
 export async function runVerify(
@@ -36,5 +41,7 @@ export async function runVerify(
     engine: manifest.engine,
     objects: checked,
     storedBytes: manifest.totals.storedBytes,
+    notHeld: notHeldBy(manifest),
+    missingObjects: missingCount(manifest),
   };
 }

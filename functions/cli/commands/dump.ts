@@ -8,6 +8,7 @@ import { COMPRESSIONS, type Compression, ENGINE_NAMES, type Engine } from '../..
 import { TASK_RUN_VARIABLES } from '../../contracts/run-payloads.ts';
 import { fixedPartSize, MAX_PART_SIZE, MIN_PART_SIZE } from '../../dumps/commit/part-size.ts';
 import { type DumpRequest, runDump } from '../../dumps/dump.ts';
+import { notHeldBy } from '../../dumps/engines/dolt/backup-notes.ts';
 import { engineFor } from '../../dumps/engines/registry.ts';
 import { dumpRequestFor } from '../../dumps/request.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl, withTls } from '../../dumps/source.ts';
@@ -55,6 +56,28 @@ const DUMP_FLAGS = {
     type: 'string',
     placeholder: 'file:///DIR',
     description: 'Dolt: back up to this remote instead (or SAFEKEEP_DOLT_URL)',
+  },
+  'allow-missing-objects': {
+    type: 'boolean',
+    default: false,
+    description:
+      'Doltgres: back up even when objects its own backup drops cannot be carried (the manifest lists them as missing)',
+  },
+  'server-dir': {
+    type: 'string',
+    placeholder: 'DIR',
+    description:
+      "Dolt: the sql-server's data directory, reachable here: also store its privileges, branch control and each database's .dolt/config.json and repo_state.json",
+  },
+  'server-config': {
+    type: 'string',
+    placeholder: 'FILE',
+    description: "Dolt, with --server-dir: also store the sql-server's YAML file",
+  },
+  'dolt-root': {
+    type: 'string',
+    placeholder: 'DIR',
+    description: 'Dolt, with --server-dir: also store DIR/.dolt, the global configuration (DOLT_ROOT_PATH), without its creds',
   },
   'part-size': { type: 'string', placeholder: 'SIZE', description: 'S3 multipart part size, 5MiB to 5GiB (e.g. 64MiB)' },
   'run-id': { type: 'string', placeholder: 'ID', description: 'the run id (or SAFEKEEP_RUN_ID; by default a new one)' },
@@ -113,6 +136,7 @@ async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliConte
         ? { error: prune.error }
         : { kept: prune.kept.length, deleted: prune.deleted.map(({ backup }) => backup.id) };
   if (pruned && 'error' in pruned) context.terminal.stderr.write(`safekeep: warning: ${pruned.error}\n`);
+  for (const line of notHeldBy(manifest)) context.terminal.stderr.write(`safekeep: warning: ${line}\n`);
   if (values.json) {
     context.terminal.stdout.write(`${JSON.stringify({ ok: true, manifest: url, ...manifest, ...(pruned ? { pruned } : {}) })}\n`);
   } else {
@@ -247,6 +271,10 @@ async function adHocRequest(values: DumpFlags, context: CliContext): Promise<Dum
     dolt: {
       dynamoTable: values['dolt-dynamodb-table'] ?? context.env.SAFEKEEP_DOLT_DYNAMODB_TABLE,
       baseUrl: values['dolt-url'] ?? context.env.SAFEKEEP_DOLT_URL,
+      allowMissingObjects: values['allow-missing-objects'],
+      serverDir: values['server-dir'],
+      serverConfig: values['server-config'],
+      doltRoot: values['dolt-root'],
     },
   };
 }

@@ -1,5 +1,6 @@
 import { UsageError } from '../../contracts/errors.ts';
 import { ENGINE_NAMES, type Engine } from '../../contracts/manifest.ts';
+import { restoreServerDir } from '../../dumps/engines/dolt/server-dir.ts';
 import { RESTORE_RECIPES, type RestoreRecipe } from '../../dumps/engines/engine.ts';
 import { manifestLocation } from '../../dumps/read-artifacts.ts';
 import { runRestore } from '../../dumps/restore.ts';
@@ -20,7 +21,6 @@ const RESTORE_FLAGS = {
   },
   target: {
     type: 'string',
-    required: true,
     placeholder: 'URL',
     description: 'the database to restore into, e.g. postgres://app@db:5432/metadb_restored',
   },
@@ -39,6 +39,22 @@ const RESTORE_FLAGS = {
   },
   secret: { type: 'string', placeholder: 'ID', description: 'a Secrets Manager secret holding the username and password' },
   timeout: { type: 'string', default: '4h', placeholder: 'DURATION', description: 'give up after this long (90s, 30m, 4h)' },
+  'server-dir': {
+    type: 'string',
+    placeholder: 'DIR',
+    description:
+      'Dolt, instead of --target: rebuild a whole sql-server into this empty data directory (a backup taken with --server-dir)',
+  },
+  'server-config': {
+    type: 'string',
+    placeholder: 'FILE',
+    description: "with --server-dir: where to write the sql-server's YAML file",
+  },
+  'dolt-root': {
+    type: 'string',
+    placeholder: 'DIR',
+    description: 'with --server-dir: where to write the global .dolt (DOLT_ROOT_PATH)',
+  },
   ...TLS_FLAGS,
 } as const satisfies FlagDefinitions;
 
@@ -60,6 +76,27 @@ async function restore({ values }: ParsedArgs<typeof RESTORE_FLAGS>, context: Cl
   const { bucket, key } = manifestLocation(
     required(values.from, '--from', 's3://my-backups/orders-db/2026/11/21/<run-id>/manifest.json'),
   );
+  const serverDir = values['server-dir'];
+  if (serverDir) {
+    const rebuilt = await restoreServerDir(
+      {
+        manifestKey: key,
+        manifestVersionId: values['version-id'],
+        serverDir,
+        serverConfig: values['server-config'],
+        doltRoot: values['dolt-root'],
+        endpointUrl: values['endpoint-url'],
+        timeoutMs: parseDuration(values.timeout, '--timeout'),
+      },
+      { store: context.openStore(bucket, values['endpoint-url']), log: cliLogger(context.terminal, values.verbose ?? false) },
+    );
+    context.terminal.stdout.write(
+      values.json
+        ? `${JSON.stringify({ ok: true, ...rebuilt })}\n`
+        : `rebuilt the server of run ${rebuilt.runId} in ${serverDir}: ${rebuilt.databases.join(', ')} and ${rebuilt.files} server files; start it with dolt sql-server\n`,
+    );
+    return 0;
+  }
   const targetUrl = required(values.target, '--target', 'postgres://user@host:5432/metadb_restored');
   const engine = engineOfUrl(targetUrl);
   const fromSecret = values.secret ? await context.readSecret(values.secret) : {};
@@ -88,6 +125,7 @@ async function restore({ values }: ParsedArgs<typeof RESTORE_FLAGS>, context: Cl
     },
     { store: context.openStore(bucket, values['endpoint-url']), log: cliLogger(context.terminal, values.verbose ?? false) },
   );
+  for (const line of outcome.warnings ?? []) context.terminal.stderr.write(`safekeep: warning: ${line}\n`);
   if (values.json) {
     context.terminal.stdout.write(`${JSON.stringify({ ok: true, ...outcome })}\n`);
   } else {

@@ -31,7 +31,8 @@ async function verify({ values }: ParsedArgs<typeof VERIFY_FLAGS>, context: CliC
   if (values.json) context.terminal.stdout.write(`${JSON.stringify({ ok: true, ...result })}\n`);
   else
     context.terminal.stdout.write(
-      `verified run ${result.runId} of ${result.target} (${result.engine}): ${result.objects.length} objects, ${formatBytes(result.storedBytes)}, all intact\n`,
+      `verified run ${result.runId} of ${result.target} (${result.engine}): ${result.objects.length} objects, ${formatBytes(result.storedBytes)}, ${result.missingObjects > 0 ? `intact as stored, but without ${result.missingObjects} objects of the source` : 'all intact'}\n`,
     );
+  for (const line of result.notHeld) context.terminal.stderr.write(`safekeep: warning: ${line}\n`);
   return 0;
 }

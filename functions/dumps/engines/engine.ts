@@ -36,6 +36,14 @@ export interface DoltRemoteOptions {
   readonly dynamoTable?: string;
   /** Base remote URL instead (file:///..., aws://[table:bucket]/path); each run and database gets its own directory below it. */
   readonly baseUrl?: string;
+  /** Doltgres: back up even when objects the engine's backup drops cannot be carried; the manifest lists them as missing. */
+  readonly allowMissingObjects?: boolean;
+  /** Dolt: the sql-server's data directory, reachable from here: its files are stored too (--server-dir). */
+  readonly serverDir?: string;
+  /** Dolt, with serverDir: the sql-server's YAML file. */
+  readonly serverConfig?: string;
+  /** Dolt, with serverDir: the directory whose `.dolt` is the global configuration (DOLT_ROOT_PATH). */
+  readonly doltRoot?: string;
 }
 
 /** Handed to an engine's dump: how to stream an object into the run, and the run's coordinates. */
@@ -90,6 +98,8 @@ export interface RestoreOutcome {
   readonly tables?: number;
   /** With --recipe bytebase: migration_history rows moved to the restored database's name. */
   readonly namespaceRewritten?: number;
+  /** Dolt/Doltgres: what the restored database lacks or got only uncommitted, one line each, for the CLI to warn. */
+  readonly warnings?: readonly string[];
 }
 
 /** Restore recipes: `bytebase` rewrites migration_history.namespace to the restored name (PostgreSQL only). */

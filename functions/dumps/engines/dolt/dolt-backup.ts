@@ -36,6 +36,10 @@ export interface DoltServer {
   databaseExists(session: DoltSession, name: string): Promise<boolean>;
   /** Base tables on the session's current branch. */
   countTables(session: DoltSession): Promise<number>;
+  /** After the sync: what else the manifest should record of the database (Doltgres: its object inventory). */
+  describe?(run: DumpRun, entry: DoltDatabaseManifest): Promise<Partial<DoltDatabaseManifest>>;
+  /** After a restore whose refs matched: carry across what the engine's restore dropped, and check the rest. */
+  completeRestore?(request: RestoreRequest, name: string, entry: DoltDatabaseManifest): Promise<string[]>;
 }
 
 const SYNC_ATTEMPTS = 3;
@@ -90,7 +94,8 @@ export async function backUpDatabase(run: DumpRun, server: DoltServer, database:
     });
   }
   const files = remote.bucketPrefix ? await hashBackupFiles(run.store, remote.bucketPrefix, database) : [];
-  return { manifest: { database, url: remote.url, prefix: remote.bucketPrefix ?? '', ...refs }, files };
+  const manifest: DoltDatabaseManifest = { database, url: remote.url, prefix: remote.bucketPrefix ?? '', ...refs };
+  return { manifest: { ...manifest, ...(await server.describe?.(run, manifest)) }, files };
 }
 
 /**
@@ -153,12 +158,13 @@ export async function restoreDatabase(request: RestoreRequest, server: DoltServe
     assertRefsMatch(entry, await readRefs(session), `the restored database "${name}"`);
     return server.countTables(session);
   });
+  const warnings = (await server.completeRestore?.(request, name, entry)) ?? [];
   if (request.withGlobals) {
     await replayStoredScripts(request, server, 'grants', GRANTS_SCRIPT, undefined);
     // Branch permissions name databases and are visible only from inside one, so they go into the restored one.
     await replayStoredScripts(request, server, 'branch-control', BRANCH_CONTROL_SCRIPT, name);
   }
-  return { database: name, tables };
+  return { database: name, tables, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 /** Replays every stored script of `role` on the target, inside `database` (or the server's default). */

@@ -23,6 +23,7 @@ import {
 } from './dolt-backup.ts';
 import { checkWithDoltCli } from './dolt-cli-check.ts';
 import { mysqlSession } from './mysql-session.ts';
+import { stageServerFiles } from './server-dir.ts';
 
 const SYSTEM_DATABASES = ['information_schema', 'performance_schema', 'mysql', 'sys', 'dolt_cluster'];
 /** Accounts the server manages itself; recreating them elsewhere would clash with that server's own. */
@@ -42,7 +43,14 @@ const server: DoltServer = {
     );
     return Number(row?.n ?? 0);
   },
+  describe: async (run) => ({ notIncluded: run.dolt.serverDir ? [LEFT_OUT_WITH_SERVER_DIR] : [LEFT_OUT_WITHOUT_SERVER_DIR] }),
 };
+
+/** What a Dolt backup does not hold, said in its manifest and by dump and verify. */
+const LEFT_OUT_WITHOUT_SERVER_DIR =
+  "the server's YAML, global .dolt, .doltcfg and each database's .dolt/config.json and repo_state.json: dump with --server-dir where the data directory is reachable, or snapshot the data volume";
+const LEFT_OUT_WITH_SERVER_DIR =
+  'the creds directory of the global .dolt (remote signing keys), left out on purpose: recreate it with dolt creds after a rebuild';
 
 async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
   const facts = await withMysql(source, undefined, async (db) => {
@@ -83,7 +91,10 @@ async function dump(run: DumpRun): Promise<DumpOutcome> {
     ),
     completeness: scriptCompleteness(GRANTS_SCRIPT),
   });
-  return stageBranchControlAndBackUp(run, server, branchControl);
+  const outcome = await stageBranchControlAndBackUp(run, server, branchControl);
+  const { serverDir, serverConfig, doltRoot } = run.dolt;
+  if (serverDir) await stageServerFiles(run, { serverDir, serverConfig, doltRoot });
+  return outcome;
 }
 
 /**

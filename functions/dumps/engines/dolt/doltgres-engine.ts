@@ -6,7 +6,8 @@
  * data directory (docs/dolt.md).
  */
 import type pg from 'pg';
-import { PreflightError } from '../../../contracts/errors.ts';
+import { DumpError, IntegrityError, PreflightError } from '../../../contracts/errors.ts';
+import type { DoltDatabaseManifest, DoltgresInventory } from '../../../contracts/manifest.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpOutcome, DumpRun, SourceFacts, VerifyRequest } from '../engine.ts';
@@ -18,6 +19,7 @@ import {
   stageBranchControlAndBackUp,
   verifyStoredObjects,
 } from './dolt-backup.ts';
+import { backupDropsRootObjects, carryAndCompare, describeMissing, readInventory, uncarriable } from './doltgres-inventory.ts';
 import { pgSession } from './pg-session.ts';
 import { checkWithScratchDoltgres } from './scratch-doltgres.ts';
 
@@ -30,6 +32,12 @@ const PERMISSION_BITS: readonly [number, string][] = [
   [2, 'write'],
   [4, 'merge'],
   [8, 'read'],
+];
+
+/** Said in every Doltgres manifest and dump: what its backup never holds, and how to keep it. */
+export const DOLTGRES_NOT_INCLUDED = [
+  'users and grants: Doltgres keeps them in auth.db in its data directory and shows none of them over SQL; snapshot the data volume (an ebs-volume target)',
+  'the server itself: its config.yaml and data directory outside the databases; snapshot the data volume (an ebs-volume target)',
 ];
 
 const server: DoltServer = {
@@ -45,7 +53,57 @@ const server: DoltServer = {
     );
     return Number(row?.n ?? 0);
   },
+  describe: describeDatabase,
+  async completeRestore(request, name, entry) {
+    const { carried, differences } = await carryAndCompare(
+      (branch, use) => server.session(request.target, `${name}/${branch}`, use),
+      entry.inventory ?? [],
+      entry.missing ?? [],
+    );
+    if (carried.length > 0)
+      request.log.info('recreated the sequences Doltgres dropped, uncommitted in each branch', { sequences: carried });
+    if (differences.length > 0) throw inventoryError(`the restored database "${name}"`, differences);
+    const missing = entry.missing ?? [];
+    return [
+      ...(carried.length > 0
+        ? [
+            `recreated ${carried.length} sequences Doltgres's restore dropped, uncommitted in each branch's working set: ${carried.slice(0, 5).join(', ')}`,
+          ]
+        : []),
+      ...(missing.length > 0
+        ? [`"${name}" lacks ${missing.length} objects this backup does not hold: ${describeMissing(missing)}`]
+        : []),
+    ];
+  },
 };
+
+/** Every branch's objects, read after the sync (so sequence values are at least those synced). */
+async function describeDatabase(run: DumpRun, entry: DoltDatabaseManifest): Promise<Partial<DoltDatabaseManifest>> {
+  const inventory: DoltgresInventory[] = [];
+  for (const branch of entry.branches) {
+    inventory.push(
+      await server.session(run.source, `${entry.database}/${branch.name}`, (session) => readInventory(session, branch.name)),
+    );
+  }
+  const missing = backupDropsRootObjects(run.facts.serverVersion) ? uncarriable(inventory) : [];
+  if (missing.length > 0 && !run.dolt.allowMissingObjects) {
+    throw new DumpError(
+      `Doltgres ${run.facts.serverVersion}'s backup of "${entry.database}" drops ${missing.length} objects Safekeep cannot read to carry across (${describeMissing(missing)}); pass --allow-missing-objects to back up without them (the manifest lists them as missing)`,
+    );
+  }
+  if (missing.length > 0) {
+    run.log.warn('this backup does not hold some objects (allowed with --allow-missing-objects)', {
+      database: entry.database,
+      missing: describeMissing(missing, 20),
+    });
+  }
+  return { inventory, ...(missing.length > 0 ? { missing } : {}), notIncluded: DOLTGRES_NOT_INCLUDED };
+}
+
+export function inventoryError(what: string, differences: readonly string[]): IntegrityError {
+  const more = differences.length > 5 ? `; and ${differences.length - 5} more` : '';
+  return new IntegrityError(`${what} lacks objects the backup recorded: ${differences.slice(0, 5).join('; ')}${more}`);
+}
 
 async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
   const facts = await withPostgres(source, source.databases[0] ?? ADMIN_DATABASE, async (db) => {
@@ -74,7 +132,7 @@ async function doltgresVersion(db: pg.Client, source: DatabaseEndpoint): Promise
 
 async function dump(run: DumpRun): Promise<DumpOutcome> {
   const { source } = run;
-  run.log.warn('Doltgres shows no users or grants over SQL; back up its auth.db with the data directory', {
+  run.log.warn('a Doltgres backup holds no users, grants or server state; snapshot the data volume to keep them', {
     server: `${source.host}:${source.port}`,
   });
   return stageBranchControlAndBackUp(run, server, branchControl);

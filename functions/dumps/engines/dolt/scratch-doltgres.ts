@@ -17,6 +17,7 @@ import type { Producer } from '../../commit/producer.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import type { VerifyRequest } from '../engine.ts';
 import { withPostgres } from '../postgres/connection.ts';
+import { carryAndCompare } from './doltgres-inventory.ts';
 import { pgSession } from './pg-session.ts';
 import { assertRefsMatch, readRefs } from './refs.ts';
 import { awsToolEnvironment, doltgresBinary, scratchDirectory } from './tools.ts';
@@ -71,6 +72,16 @@ async function checkOne(endpoint: DatabaseEndpoint, scratchName: string, entry: 
       for (const { name } of tables) await db.query(`SELECT count(*) FROM ${name}`);
     }
   });
+  const { differences } = await carryAndCompare(
+    (branch, use) => withPostgres(endpoint, `${scratchName}/${branch}`, (db) => use(pgSession(db))),
+    entry.inventory ?? [],
+    entry.missing ?? [],
+  );
+  if (differences.length > 0) {
+    throw new IntegrityError(
+      `the scratch restore of "${entry.database}" lacks objects the backup recorded: ${differences.slice(0, 5).join('; ')}`,
+    );
+  }
 }
 
 /** Schema-qualified, quoted names of the user tables on the session's branch. */

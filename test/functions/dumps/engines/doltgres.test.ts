@@ -56,6 +56,8 @@ describe.skipIf(!doltgres || !versitygw || !moto)('Doltgres backups', () => {
         '--dolt-dynamodb-table',
         dynamoTable,
         ...s3Flags,
+        // Doltgres 0.56.3's backup drops the trigger and its plpgsql function, and Safekeep cannot read their definitions.
+        '--allow-missing-objects',
         '--json',
       ],
       env,
@@ -84,6 +86,10 @@ describe.skipIf(!doltgres || !versitygw || !moto)('Doltgres backups', () => {
     const files = manifest.objects.filter((o) => o.role === 'dolt-file');
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) expect(file).toMatchObject({ database: source, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const missing = (entry as { missing?: { branch: string; name: string }[] } | undefined)?.missing;
+    expect(missing?.map((m) => `${m.branch}:${m.name}`).sort()).toEqual(
+      BRANCHES.flatMap((branch) => [`${branch}:public.audit_wide()`, `${branch}:public.wide.wide_audit`]),
+    );
     // Doltgres shows no users or grants over SQL, so there is nothing to store for them.
     expect(manifest.objects.map((o) => o.role).filter((role) => role !== 'dolt-file')).toEqual(['branch-control']);
   });
