@@ -3,7 +3,7 @@
  * with the user's own AWS credentials (no deployed role is involved) and makes new resources only.
  */
 import { UsageError } from '../../contracts/errors.ts';
-import type { RestoredResource } from '../../snapshots/core/ports.ts';
+import type { DatabaseNetwork, RestoredResource } from '../../snapshots/core/ports.ts';
 import { restoreSnapshot } from '../../snapshots/core/restore.ts';
 import type { FlagDefinitions } from '../command.ts';
 import type { CliContext } from '../context.ts';
@@ -24,6 +24,16 @@ export const SNAPSHOT_RESTORE_FLAGS = {
     placeholder: 'CLASS',
     description: "the restored instance's (or Aurora writer's) class; default the source's",
   },
+  'subnet-group': {
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'the DB subnet group a restored database goes into (default: the default one)',
+  },
+  'security-group-ids': {
+    type: 'string',
+    placeholder: 'sg-1,sg-2',
+    description: "a restored database's VPC security groups (default: the VPC's default)",
+  },
   wait: { type: 'boolean', description: 'wait until what was restored is available (at most --timeout)' },
   config: { type: 'string', placeholder: 'FILE', description: 'the Safekeep config holding --target (snapshot restores)' },
   region: {
@@ -39,6 +49,8 @@ interface SnapshotRestoreValues {
   readonly as?: string;
   readonly 'availability-zone'?: string;
   readonly class?: string;
+  readonly 'subnet-group'?: string;
+  readonly 'security-group-ids'?: string;
   readonly wait?: boolean;
   readonly config?: string;
   readonly region?: string;
@@ -79,6 +91,7 @@ export async function restoreFromSnapshot(values: SnapshotRestoreValues, context
       as,
       availabilityZone: values['availability-zone'],
       instanceClass: values.class,
+      network: networkOf(values),
       waitMs: values.wait ? parseDuration(values.timeout, '--timeout') : undefined,
     },
     { ports, region },
@@ -94,6 +107,16 @@ export async function restoreFromSnapshot(values: SnapshotRestoreValues, context
     `${outcome.waited ? 'available now' : 'still being created; pass --wait to wait for it'}. These are new resources in your account, billed until you delete them; the source was not touched.\n`,
   );
   return 0;
+}
+
+function networkOf(values: SnapshotRestoreValues): DatabaseNetwork | undefined {
+  const subnetGroup = values['subnet-group'];
+  const securityGroupIds = values['security-group-ids']
+    ?.split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  if (subnetGroup === undefined && securityGroupIds === undefined) return undefined;
+  return { subnetGroup, securityGroupIds };
 }
 
 function describe(resource: RestoredResource): string {

@@ -232,6 +232,8 @@ export function rdsSnapshots(client: RDSClient, region: string, quotaClient: RDS
           DBInstanceIdentifier: request.name,
           DBSnapshotIdentifier: snapshot.id,
           DBInstanceClass: request.instanceClass,
+          DBSubnetGroupName: request.network?.subnetGroup,
+          VpcSecurityGroupIds: request.network?.securityGroupIds ? [...request.network.securityGroupIds] : undefined,
           Tags: toTags(request.tags),
         }),
       );
@@ -258,6 +260,8 @@ export function rdsSnapshots(client: RDSClient, region: string, quotaClient: RDS
           EngineVersion: source.EngineVersion,
           // The snapshot's own key, named so a copy restores with its region's key, never a default one.
           KmsKeyId: snapshot.encrypted ? snapshot.kmsKeyId : undefined,
+          DBSubnetGroupName: request.network?.subnetGroup,
+          VpcSecurityGroupIds: request.network?.securityGroupIds ? [...request.network.securityGroupIds] : undefined,
           Tags: toTags(request.tags),
         }),
       );

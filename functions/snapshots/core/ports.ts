@@ -57,6 +57,12 @@ export interface RestoreRequest {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+/** Where a restored database goes; by default the account's default DB subnet group and security group. */
+export interface DatabaseNetwork {
+  readonly subnetGroup?: string;
+  readonly securityGroupIds?: readonly string[];
+}
+
 /** A resource a restore created. */
 export interface RestoredResource {
   readonly kind: 'rds-instance' | 'rds-cluster' | 'ebs-volume';
@@ -81,9 +87,15 @@ export interface RdsPort extends SnapshotStore {
   /** The instance class of a cluster's writer, when the cluster exists and has one. */
   clusterWriterClass(clusterId: string): Promise<string | undefined>;
   /** A new instance from an instance snapshot; its class is the original's unless `instanceClass` says. */
-  restoreInstance(snapshot: Snapshot, request: RestoreRequest & { readonly instanceClass?: string }): Promise<RestoredResource>;
+  restoreInstance(
+    snapshot: Snapshot,
+    request: RestoreRequest & { readonly instanceClass?: string; readonly network?: DatabaseNetwork },
+  ): Promise<RestoredResource>;
   /** A new cluster from a cluster snapshot (engine and version from the snapshot, encrypted with its key). */
-  restoreCluster(snapshot: Snapshot, request: RestoreRequest): Promise<RestoredResource & { readonly engine: string }>;
+  restoreCluster(
+    snapshot: Snapshot,
+    request: RestoreRequest & { readonly network?: DatabaseNetwork },
+  ): Promise<RestoredResource & { readonly engine: string }>;
   /** A new instance in `clusterId` (the first one becomes its writer). */
   createClusterInstance(
     clusterId: string,

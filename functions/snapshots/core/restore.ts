@@ -9,7 +9,7 @@
 import type { SnapshotTarget } from '../../contracts/config/schema.ts';
 import { SnapshotError, UsageError } from '../../contracts/errors.ts';
 import { TAG } from '../../contracts/snapshot-naming.ts';
-import type { RestoredResource, Snapshot, SnapshotPorts } from './ports.ts';
+import type { DatabaseNetwork, RestoredResource, Snapshot, SnapshotPorts } from './ports.ts';
 import { isOwnedBy, listSnapshots } from './prune.ts';
 
 export interface RestoreOptions {
@@ -21,6 +21,8 @@ export interface RestoreOptions {
   readonly availabilityZone?: string;
   /** The new instance's class; by default the source's. */
   readonly instanceClass?: string;
+  /** The restored database's subnet group and security groups (RDS only; the writer joins its cluster's). */
+  readonly network?: DatabaseNetwork;
   /** Wait until everything restored is available, at most this long. */
   readonly waitMs?: number;
 }
@@ -45,6 +47,7 @@ export async function restoreSnapshot(
   options: RestoreOptions,
   context: RestoreContext,
 ): Promise<RestoreOutcome> {
+  refuseBadOptions(target, options, context.region);
   const snapshots = await pickSnapshots(target, options, context);
   const runId = snapshots[0]?.tags[TAG.runId] ?? '';
   const tags = (snapshot: Snapshot) => ({ [TAG.target]: target.name, [TAG.restoredFrom]: snapshot.id });
@@ -56,7 +59,12 @@ export async function restoreSnapshot(
       await refuseTaken(await rds.describeInstance(options.as), `an RDS instance "${options.as}"`, region);
       const snapshot = snapshots[0] as Snapshot;
       restored.push(
-        await rds.restoreInstance(snapshot, { name: options.as, tags: tags(snapshot), instanceClass: options.instanceClass }),
+        await rds.restoreInstance(snapshot, {
+          name: options.as,
+          tags: tags(snapshot),
+          instanceClass: options.instanceClass,
+          network: options.network,
+        }),
       );
       if (options.waitMs !== undefined) await rds.waitUntilAvailable('rds-instance', options.as, options.waitMs);
       break;
@@ -74,7 +82,7 @@ export async function restoreSnapshot(
         );
       }
       const snapshot = snapshots[0] as Snapshot;
-      const cluster = await rds.restoreCluster(snapshot, { name: options.as, tags: tags(snapshot) });
+      const cluster = await rds.restoreCluster(snapshot, { name: options.as, tags: tags(snapshot), network: options.network });
       restored.push(cluster);
       try {
         restored.push(
@@ -100,11 +108,7 @@ export async function restoreSnapshot(
     case 'ebs-volume':
     case 'ec2-instance': {
       const ec2 = context.ports.ec2(region);
-      const zone = options.availabilityZone;
-      if (!zone) throw new UsageError(`restoring an EBS snapshot needs --availability-zone, e.g. ${region}a`);
-      if (!zone.startsWith(region)) {
-        throw new UsageError(`--availability-zone ${zone} is not in ${region}; pick one of ${region}'s zones, e.g. ${region}a`);
-      }
+      const zone = options.availabilityZone as string; // checked by refuseBadOptions
       const taken = [
         ...(await ec2.volumesByTags({ Name: options.as })),
         ...(await ec2.volumesByTags({ [TAG.restoredAs]: options.as })),
@@ -132,6 +136,17 @@ export async function restoreSnapshot(
   return { target: target.name, region, runId, snapshots, restored, waited: options.waitMs !== undefined };
 }
 
+/** Mistakes in the options, before anything is looked up. */
+function refuseBadOptions(target: SnapshotTarget, options: RestoreOptions, region: string): void {
+  if (target.kind !== 'ebs-volume' && target.kind !== 'ec2-instance') return;
+  if (options.network) throw new UsageError('--subnet-group and --security-group-ids apply to RDS restores, not EBS volumes');
+  const zone = options.availabilityZone;
+  if (!zone) throw new UsageError(`restoring an EBS snapshot needs --availability-zone, e.g. ${region}a`);
+  if (!zone.startsWith(region)) {
+    throw new UsageError(`--availability-zone ${zone} is not in ${region}; pick one of ${region}'s zones, e.g. ${region}a`);
+  }
+}
+
 async function refuseTaken(existing: { id: string } | undefined, what: string, region: string): Promise<void> {
   if (existing) throw new UsageError(`${what} already exists in ${region}; a restore never overwrites, so pick another --as`);
 }
@@ -144,7 +159,12 @@ async function pickSnapshots(target: SnapshotTarget, options: RestoreOptions, co
   const list = `the ${target.kind.startsWith('rds') ? 'RDS' : 'EC2'} console's Snapshots page in ${region} lists them, tagged ${TAG.target}=${target.name}`;
   let chosen: Snapshot[];
   if (options.pick === 'latest') {
-    const newest = [...available].sort(byCreationDesc)[0];
+    // An EC2 instance's newest backup is its newest run whose every snapshot is available.
+    const candidates =
+      target.kind === 'ec2-instance'
+        ? available.filter((s) => owned.every((o) => o.tags[TAG.runId] !== s.tags[TAG.runId] || o.status === 'available'))
+        : available;
+    const newest = [...candidates].sort(byCreationDesc)[0];
     if (!newest)
       throw new UsageError(
         `target "${target.name}" has no available Safekeep snapshot in ${region}; take one with safekeep snapshot`,

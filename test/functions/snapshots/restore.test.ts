@@ -1,6 +1,9 @@
 import {
   AttachVolumeCommand,
+  CreateSecurityGroupCommand,
   CreateSnapshotCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
   DescribeImagesCommand,
   DescribeVolumesCommand,
   RunInstancesCommand,
@@ -9,12 +12,14 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CreateDBInstanceCommand,
   CreateDBSnapshotCommand,
+  CreateDBSubnetGroupCommand,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
 } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotTarget } from '#functions/contracts/config/schema.ts';
 import { awsSnapshotPorts } from '#functions/snapshots/adapters/aws-clients.ts';
+import type { Ec2Port, Snapshot, SnapshotPorts } from '#functions/snapshots/core/ports.ts';
 import { restoreSnapshot } from '#functions/snapshots/core/restore.ts';
 import { type FlowContext, runSnapshotFlow } from '#functions/snapshots/core/snapshot-flow.ts';
 import { MOTO_CREDENTIALS } from '#test/support/aws.ts';
@@ -130,7 +135,7 @@ describe.skipIf(!moto)('restores from snapshots (moto)', () => {
     const [target] = snapshotTargets([{ name: source, kind: 'rds-cluster', source: { clusterId: source } }]) as [SnapshotTarget];
     const [older, newer] = await twoRuns(target);
 
-    const latest = await restoreSnapshot(target, { pick: 'latest', as: `${source}-latest` }, context);
+    const latest = await restoreSnapshot(target, { pick: 'latest', as: `${source}-latest`, waitMs: 30_000 }, context);
     await restoreSnapshot(
       target,
       { pick: { snapshot: older?.[0]?.id ?? '' }, as: `${source}-named`, instanceClass: 'db.serverless' },
@@ -299,5 +304,173 @@ describe.skipIf(!moto)('restores from snapshots (moto)', () => {
     expect(db.snapshots[0]?.region).toBe(COPY_REGION);
     const [restored] = (await far.ec2.send(new DescribeVolumesCommand({ VolumeIds: [vol.restored[0]?.id ?? ''] }))).Volumes ?? [];
     expect(restored).toMatchObject({ Encrypted: true, KmsKeyId: key, SnapshotId: vol.snapshots[0]?.id });
+  });
+});
+
+describe.skipIf(!moto)('restore edge cases (moto)', () => {
+  const endpoint = (moto as NonNullable<typeof moto>).endpoint;
+  const ports = awsSnapshotPorts({ endpointUrl: endpoint });
+  const context = { ports, region: REGION };
+  const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+  const snap = async (target: SnapshotTarget, runId: string) =>
+    runSnapshotFlow(
+      target,
+      runId,
+      { ports, region: REGION, now: () => new Date(), telemetry: recordingTelemetry().telemetry },
+      loop,
+    );
+
+  it('puts a restored database into the subnet group and security groups asked for', async () => {
+    const { rds, ec2 } = motoClients(endpoint, REGION);
+    const name = `rst-net-${unique()}`;
+    await createInstances(rds, [name]);
+    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }))).Vpc?.VpcId;
+    const subnets = await Promise.all(
+      ['a', 'b'].map(
+        async (zone, i) =>
+          (
+            await ec2.send(
+              new CreateSubnetCommand({ VpcId: vpc, CidrBlock: `10.42.${i}.0/24`, AvailabilityZone: `${REGION}${zone}` }),
+            )
+          ).Subnet?.SubnetId ?? '',
+      ),
+    );
+    await rds.send(
+      new CreateDBSubnetGroupCommand({ DBSubnetGroupName: name, DBSubnetGroupDescription: 'restores', SubnetIds: subnets }),
+    );
+    const group =
+      (await ec2.send(new CreateSecurityGroupCommand({ GroupName: name, Description: 'restores', VpcId: vpc }))).GroupId ?? '';
+    const [target] = snapshotTargets([{ name, kind: 'rds-instance', source: { instanceId: name } }]) as [SnapshotTarget];
+    await snap(target, '20261121T030000Z-rstnet');
+
+    await restoreSnapshot(
+      target,
+      { pick: 'latest', as: `${name}-r`, network: { subnetGroup: name, securityGroupIds: [group] } },
+      context,
+    );
+
+    const [restored] = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: `${name}-r` }))).DBInstances ?? [];
+    expect(restored?.DBSubnetGroup?.DBSubnetGroupName).toBe(name);
+    expect(restored?.VpcSecurityGroups?.map((g) => g.VpcSecurityGroupId)).toEqual([group]);
+    await expect(
+      restoreSnapshot(target, { pick: 'latest', as: `${name}-x`, network: { subnetGroup: 'ghost' } }, context),
+    ).rejects.toThrow(/ghost/);
+  });
+
+  it('asks which volume when the newest run of a tag selector snapshotted several', async () => {
+    const { ec2 } = motoClients(endpoint, REGION);
+    const name = `rst-many-${unique()}`;
+    await createVolumes(ec2, REGION, 2, { app: name });
+    const [target] = snapshotTargets([{ name, kind: 'ebs-volume', source: { tags: { app: name } } }]) as [SnapshotTarget];
+    const { snapshots } = await snap(target, '20261121T030000Z-rstmny');
+
+    await expect(
+      restoreSnapshot(target, { pick: 'latest', as: `${name}-r`, availabilityZone: `${REGION}a` }, context),
+    ).rejects.toThrow(`the newest run of target "${name}" snapshotted 2 volumes; pick one with --snapshot <snap-id>`);
+    const one = await restoreSnapshot(
+      target,
+      { pick: { snapshot: snapshots[1]?.id ?? '' }, as: `${name}-r`, availabilityZone: `${REGION}a` },
+      context,
+    );
+    expect(one.restored.map((r) => r.snapshotId)).toEqual([snapshots[1]?.id]);
+  });
+
+  it('keeps the restored cluster and says how to finish when its writer cannot be created', async () => {
+    const { rds } = motoClients(endpoint, REGION);
+    const name = `rst-half-${unique()}`;
+    await createClusters(rds, [name]);
+    const [target] = snapshotTargets([{ name, kind: 'rds-cluster', source: { clusterId: name } }]) as [SnapshotTarget];
+    await snap(target, '20261121T030000Z-rsthlf');
+    const failingWriter: SnapshotPorts = {
+      ...ports,
+      rds: (region) => ({
+        ...ports.rds(region),
+        createClusterInstance: async () => {
+          throw new Error('InsufficientDBInstanceCapacity');
+        },
+      }),
+    };
+
+    await expect(
+      restoreSnapshot(
+        target,
+        { pick: 'latest', as: `${name}-r`, instanceClass: 'db.r6g.large' },
+        { ports: failingWriter, region: REGION },
+      ),
+    ).rejects.toThrow(
+      `restored Aurora cluster "${name}-r" but creating its writer "${name}-r-writer" failed (InsufficientDBInstanceCapacity); add an instance to the cluster in the RDS console, or delete the cluster`,
+    );
+    const [cluster] = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: `${name}-r` }))).DBClusters ?? [];
+    expect(cluster?.DBClusterIdentifier).toBe(`${name}-r`);
+  });
+
+  it('refuses RDS network flags and a zone of another region for an EBS restore, before looking anything up', async () => {
+    const [target] = snapshotTargets([{ name: 'disk', kind: 'ebs-volume', source: { volumeId: 'vol-0a1b2c3d' } }]) as [
+      SnapshotTarget,
+    ];
+    const unreachable = {} as SnapshotPorts;
+    const restore = (options: Partial<Parameters<typeof restoreSnapshot>[1]>) =>
+      restoreSnapshot(target, { pick: 'latest', as: 'x', ...options }, { ports: unreachable, region: REGION });
+    await expect(restore({ availabilityZone: `${REGION}a`, network: { subnetGroup: 'g' } })).rejects.toThrow(
+      '--subnet-group and --security-group-ids apply to RDS restores, not EBS volumes',
+    );
+    await expect(restore({ availabilityZone: 'eu-west-1a' })).rejects.toThrow(
+      `--availability-zone eu-west-1a is not in ${REGION}; pick one of ${REGION}'s zones, e.g. ${REGION}a`,
+    );
+  });
+});
+
+describe('which run an EC2 instance restore picks', () => {
+  const snapshot = (id: string, runId: string, at: string, status: Snapshot['status'], volume: string): Snapshot => ({
+    kind: 'ebs',
+    id,
+    arn: `arn:${id}`,
+    region: REGION,
+    source: volume,
+    status,
+    createdAt: new Date(at),
+    tags: {
+      Name: `safekeep-host-${at.slice(0, 10).replaceAll('-', '')}t030000z`,
+      'safekeep:target': 'host',
+      'safekeep:run-id': runId,
+    },
+    encrypted: false,
+  });
+  const listed = [
+    snapshot('snap-old-root', 'run-old', '2026-11-20T03:00:00Z', 'available', 'vol-root'),
+    snapshot('snap-old-data', 'run-old', '2026-11-20T03:00:00Z', 'available', 'vol-data'),
+    snapshot('snap-new-root', 'run-new', '2026-11-21T03:00:00Z', 'available', 'vol-root'),
+    snapshot('snap-new-data', 'run-new', '2026-11-21T03:00:00Z', 'pending', 'vol-data'),
+  ];
+  const ports = (created: string[]): SnapshotPorts =>
+    ({
+      ec2: () =>
+        ({
+          listTargetSnapshots: async () => listed,
+          volumesByTags: async () => [],
+          createVolumeFromSnapshot: async (s: Snapshot) => {
+            created.push(s.id);
+            return { kind: 'ebs-volume', id: `vol-from-${s.id}`, region: REGION, status: 'creating', snapshotId: s.id };
+          },
+        }) as unknown as Ec2Port,
+    }) as unknown as SnapshotPorts;
+  const [target] = snapshotTargets([{ name: 'host', kind: 'ec2-instance', source: { instanceId: 'i-0a1b2c3d' } }]) as [
+    SnapshotTarget,
+  ];
+  const options = { as: 'host-r', availabilityZone: `${REGION}a` };
+
+  it('--latest takes the newest run whose every volume is available', async () => {
+    const created: string[] = [];
+    const outcome = await restoreSnapshot(target, { ...options, pick: 'latest' }, { ports: ports(created), region: REGION });
+    expect(outcome.runId).toBe('run-old');
+    expect(created.sort()).toEqual(['snap-old-data', 'snap-old-root']);
+  });
+
+  it('refuses a named run that is not complete, restoring nothing', async () => {
+    const created: string[] = [];
+    await expect(
+      restoreSnapshot(target, { ...options, pick: { snapshot: 'snap-new-root' } }, { ports: ports(created), region: REGION }),
+    ).rejects.toThrow('run run-new of target "host" is incomplete (snap-new-data is pending); pick another run');
+    expect(created).toEqual([]);
   });
 });
