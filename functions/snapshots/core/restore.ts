@@ -56,7 +56,7 @@ export async function restoreSnapshot(
   switch (target.kind) {
     case 'rds-instance': {
       const rds = context.ports.rds(region);
-      await refuseTaken(await rds.describeInstance(options.as), `an RDS instance "${options.as}"`, region);
+      refuseTaken(await rds.describeInstance(options.as), `an RDS instance "${options.as}"`, region);
       const snapshot = snapshots[0] as Snapshot;
       restored.push(
         await rds.restoreInstance(snapshot, {
@@ -72,8 +72,8 @@ export async function restoreSnapshot(
     case 'rds-cluster': {
       const rds = context.ports.rds(region);
       const writer = `${options.as}-writer`;
-      await refuseTaken(await rds.describeCluster(options.as), `an Aurora cluster "${options.as}"`, region);
-      await refuseTaken(await rds.describeInstance(writer), `an RDS instance "${writer}" (the new cluster's writer)`, region);
+      refuseTaken(await rds.describeCluster(options.as), `an Aurora cluster "${options.as}"`, region);
+      refuseTaken(await rds.describeInstance(writer), `an RDS instance "${writer}" (the new cluster's writer)`, region);
       // The writer's class: the flag, else the source writer's (when the source lives in this region).
       const instanceClass = options.instanceClass ?? (await rds.clusterWriterClass(target.source.clusterId));
       if (!instanceClass) {
@@ -113,7 +113,7 @@ export async function restoreSnapshot(
         ...(await ec2.volumesByTags({ Name: options.as })),
         ...(await ec2.volumesByTags({ [TAG.restoredAs]: options.as })),
       ];
-      await refuseTaken(taken[0] ? { id: taken[0] } : undefined, `an EBS volume named "${options.as}" (${taken[0]})`, region);
+      refuseTaken(taken[0] ? { id: taken[0] } : undefined, `an EBS volume named "${options.as}" (${taken[0]})`, region);
       // One volume: Name=<as>. An instance's volumes: <as>-<source volume>, so each says which disk it was.
       for (const snapshot of snapshots) {
         const name = target.kind === 'ebs-volume' ? options.as : `${options.as}-${snapshot.source}`;
@@ -138,7 +138,12 @@ export async function restoreSnapshot(
 
 /** Mistakes in the options, before anything is looked up. */
 function refuseBadOptions(target: SnapshotTarget, options: RestoreOptions, region: string): void {
-  if (target.kind !== 'ebs-volume' && target.kind !== 'ec2-instance') return;
+  if (target.kind !== 'ebs-volume' && target.kind !== 'ec2-instance') {
+    if (options.availabilityZone)
+      throw new UsageError('--availability-zone applies to EBS restores; RDS picks the zone from --subnet-group');
+    return;
+  }
+  if (options.instanceClass) throw new UsageError('--class applies to RDS restores, not EBS volumes');
   if (options.network) throw new UsageError('--subnet-group and --security-group-ids apply to RDS restores, not EBS volumes');
   const zone = options.availabilityZone;
   if (!zone) throw new UsageError(`restoring an EBS snapshot needs --availability-zone, e.g. ${region}a`);
@@ -147,7 +152,7 @@ function refuseBadOptions(target: SnapshotTarget, options: RestoreOptions, regio
   }
 }
 
-async function refuseTaken(existing: { id: string } | undefined, what: string, region: string): Promise<void> {
+function refuseTaken(existing: { id: string } | undefined, what: string, region: string): void {
   if (existing) throw new UsageError(`${what} already exists in ${region}; a restore never overwrites, so pick another --as`);
 }
 

@@ -414,6 +414,17 @@ describe.skipIf(!moto)('restore edge cases (moto)', () => {
     await expect(restore({ availabilityZone: `${REGION}a`, network: { subnetGroup: 'g' } })).rejects.toThrow(
       '--subnet-group and --security-group-ids apply to RDS restores, not EBS volumes',
     );
+    await expect(restore({ availabilityZone: `${REGION}a`, instanceClass: 'db.t4g.micro' })).rejects.toThrow(
+      '--class applies to RDS restores, not EBS volumes',
+    );
+    const [database] = snapshotTargets([{ name: 'db', kind: 'rds-instance', source: { instanceId: 'db' } }]) as [SnapshotTarget];
+    await expect(
+      restoreSnapshot(
+        database,
+        { pick: 'latest', as: 'x', availabilityZone: `${REGION}a` },
+        { ports: unreachable, region: REGION },
+      ),
+    ).rejects.toThrow('--availability-zone applies to EBS restores; RDS picks the zone from --subnet-group');
     await expect(restore({ availabilityZone: 'eu-west-1a' })).rejects.toThrow(
       `--availability-zone eu-west-1a is not in ${REGION}; pick one of ${REGION}'s zones, e.g. ${REGION}a`,
     );
