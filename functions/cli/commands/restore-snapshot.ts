@@ -43,7 +43,10 @@ export const SNAPSHOT_RESTORE_FLAGS = {
   },
 } as const satisfies FlagDefinitions;
 
-interface SnapshotRestoreValues {
+/** The dump form's own flags, refused in the snapshot form rather than ignored. */
+const DUMP_ONLY_FLAGS = ['version-id', 'database', 'swap', 'force', 'with-globals', 'recipe', 'secret'] as const;
+
+interface SnapshotRestoreValues extends Partial<Record<(typeof DUMP_ONLY_FLAGS)[number], string | boolean>> {
   readonly snapshot?: string;
   readonly latest?: boolean;
   readonly as?: string;
@@ -78,6 +81,8 @@ export async function restoreFromSnapshot(values: SnapshotRestoreValues, context
   if (values.from !== undefined) {
     throw new UsageError('--from restores a dump and --snapshot/--latest a snapshot; give one of them');
   }
+  const dumpOnly = DUMP_ONLY_FLAGS.find((flag) => values[flag] !== undefined && values[flag] !== false);
+  if (dumpOnly) throw new UsageError(`--${dumpOnly} belongs to a dump restore (--from), not to --snapshot/--latest`);
   const target = snapshotTarget(
     required(values.config, '--config', 'safekeep.config.yaml'),
     required(values.target, '--target', 'orders-db'),
