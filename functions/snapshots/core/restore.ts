@@ -66,7 +66,11 @@ export async function restoreSnapshot(
           network: options.network,
         }),
       );
-      if (options.waitMs !== undefined) await rds.waitUntilAvailable('rds-instance', options.as, options.waitMs);
+      if (options.waitMs !== undefined) {
+        await waitFor(`RDS instance "${options.as}"`, options.waitMs, () =>
+          rds.waitUntilAvailable('rds-instance', options.as, options.waitMs as number),
+        );
+      }
       break;
     }
     case 'rds-cluster': {
@@ -100,8 +104,9 @@ export async function restoreSnapshot(
         );
       }
       if (options.waitMs !== undefined) {
-        await rds.waitUntilAvailable('rds-cluster', options.as, options.waitMs);
-        await rds.waitUntilAvailable('rds-instance', writer, options.waitMs);
+        const waitMs = options.waitMs;
+        await waitFor(`Aurora cluster "${options.as}"`, waitMs, () => rds.waitUntilAvailable('rds-cluster', options.as, waitMs));
+        await waitFor(`writer "${writer}"`, waitMs, () => rds.waitUntilAvailable('rds-instance', writer, waitMs));
       }
       break;
     }
@@ -125,15 +130,25 @@ export async function restoreSnapshot(
         );
       }
       if (options.waitMs !== undefined) {
-        await ec2.waitUntilVolumesAvailable(
-          restored.map((r) => r.id),
-          options.waitMs,
-        );
+        const waitMs = options.waitMs;
+        const ids = restored.map((r) => r.id);
+        await waitFor(`volumes ${ids.join(', ')}`, waitMs, () => ec2.waitUntilVolumesAvailable(ids, waitMs));
       }
       break;
     }
   }
   return { target: target.name, region, runId, snapshots, restored, waited: options.waitMs !== undefined };
+}
+
+/** A waiter's timeout or failure, said as what it means: the restore was made, it is just not ready (yet). */
+async function waitFor(what: string, waitMs: number, wait: () => Promise<void>): Promise<void> {
+  try {
+    await wait();
+  } catch (error) {
+    throw new SnapshotError(
+      `restored ${what}, but it was not available within ${Math.round(waitMs / 1000)} s (${(error as Error).message.split('\n')[0]}); it exists and is yours: watch it in the console, or delete it`,
+    );
+  }
 }
 
 /** Mistakes in the options, before anything is looked up. */

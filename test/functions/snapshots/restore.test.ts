@@ -404,6 +404,29 @@ describe.skipIf(!moto)('restore edge cases (moto)', () => {
     expect(cluster?.DBClusterIdentifier).toBe(`${name}-r`);
   });
 
+  it('says the restore exists when waiting for it times out', async () => {
+    const { rds } = motoClients(endpoint, REGION);
+    const name = `rst-slow-${unique()}`;
+    await createInstances(rds, [name]);
+    const [target] = snapshotTargets([{ name, kind: 'rds-instance', source: { instanceId: name } }]) as [SnapshotTarget];
+    await snap(target, '20261121T030000Z-rstslw');
+    const slow: SnapshotPorts = {
+      ...ports,
+      rds: (region) => ({
+        ...ports.rds(region),
+        waitUntilAvailable: async () => {
+          throw Object.assign(new Error('Waiter has timed out'), { name: 'TimeoutError' });
+        },
+      }),
+    };
+
+    await expect(
+      restoreSnapshot(target, { pick: 'latest', as: `${name}-r`, waitMs: 2_000 }, { ports: slow, region: REGION }),
+    ).rejects.toThrow(
+      `restored RDS instance "${name}-r", but it was not available within 2 s (Waiter has timed out); it exists and is yours: watch it in the console, or delete it`,
+    );
+  });
+
   it('refuses RDS network flags and a zone of another region for an EBS restore, before looking anything up', async () => {
     const [target] = snapshotTargets([{ name: 'disk', kind: 'ebs-volume', source: { volumeId: 'vol-0a1b2c3d' } }]) as [
       SnapshotTarget,
