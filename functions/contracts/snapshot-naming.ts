@@ -10,6 +10,10 @@ export const TAG = {
   runId: 'safekeep:run-id',
   /** On copies: the snapshot they were copied from. */
   copyOf: 'safekeep:copy-of',
+  /** On restored resources: the snapshot they were restored from. */
+  restoredFrom: 'safekeep:restored-from',
+  /** On restored volumes: the --as name of the restore that made them (an EC2 instance's restore makes several). */
+  restoredAs: 'safekeep:restored-as',
 } as const;
 
 /** `20261121t031500z`: RDS identifiers are case-insensitive and stored lowercase. */

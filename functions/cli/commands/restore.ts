@@ -11,9 +11,10 @@ import { parseDuration, required } from '../flags.ts';
 import { PASSWORDS_NOTE } from '../help.ts';
 import { cliLogger } from '../output.ts';
 import { TLS_FLAGS, tlsChoice } from '../tls-flags.ts';
+import { isSnapshotRestore, refuseSnapshotFlags, restoreFromSnapshot, SNAPSHOT_RESTORE_FLAGS } from './restore-snapshot.ts';
 
 const RESTORE_FLAGS = {
-  from: { type: 'string', required: true, placeholder: 's3://.../manifest.json', description: 'the backup, by its manifest' },
+  from: { type: 'string', placeholder: 's3://.../manifest.json', description: 'the dump backup, by its manifest' },
   'version-id': {
     type: 'string',
     placeholder: 'ID',
@@ -21,8 +22,9 @@ const RESTORE_FLAGS = {
   },
   target: {
     type: 'string',
-    placeholder: 'URL',
-    description: 'the database to restore into, e.g. postgres://app@db:5432/metadb_restored',
+    placeholder: 'URL|NAME',
+    description:
+      'with --from: the database to restore into (postgres://app@db:5432/metadb_restored); with --snapshot/--latest: the snapshot target',
   },
   database: { type: 'string', placeholder: 'NAME', description: 'which database of the backup, when it holds several' },
   swap: {
@@ -56,23 +58,41 @@ const RESTORE_FLAGS = {
     description: 'with --server-dir: where to write the global .dolt (DOLT_ROOT_PATH)',
   },
   ...TLS_FLAGS,
+  ...SNAPSHOT_RESTORE_FLAGS,
 } as const satisfies FlagDefinitions;
 
 export const restoreCommand = defineCommand({
   name: 'restore',
-  summary: 'restore a backup into a new database, or swap it into place',
+  summary: 'restore a backup into a new database, or swap it into place; or a snapshot into a new resource',
+  usage: [
+    'safekeep restore --from s3://.../manifest.json --target URL [options]',
+    'safekeep restore --snapshot ID|--latest --target NAME --config FILE --as NEW [--availability-zone AZ] [--wait] [options]',
+  ],
   flags: RESTORE_FLAGS,
-  notes: [PASSWORDS_NOTE],
+  notes: [
+    PASSWORDS_NOTE,
+    [
+      '--target is a database URL with --from, and a snapshot target of --config with --snapshot or --latest.',
+      'A snapshot restore makes a new RDS instance, Aurora cluster (plus its writer <as>-writer) or EBS volumes',
+      '(an EC2 instance: <as>-<volume id> for every volume of the run), never touches the source, and refuses an',
+      '--as that exists. It uses your AWS credentials; what it makes is yours, billed until you delete it.',
+    ].join('\n'),
+  ],
   examples: [
     'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb_restored',
     'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb --swap',
     'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --target postgres://app@db:5432/metadb2 --recipe bytebase',
     'safekeep restore --from s3://my-backups/bytebase-meta/2026/11/21/<run-id>/manifest.json --version-id <id> --target postgres://app@db:5432/metadb_restored',
+    'safekeep restore --latest --config safekeep.config.yaml --target openmetadata-rds --as openmetadata-rds-restored --wait',
+    'safekeep restore --snapshot <run-id> --config safekeep.config.yaml --target build-host --as build-host-restored --availability-zone eu-west-1a',
+    'safekeep restore --latest --config safekeep.config.yaml --target orders-db --region eu-central-1 --as orders-db-dr',
   ],
   run: restore,
 });
 
 async function restore({ values }: ParsedArgs<typeof RESTORE_FLAGS>, context: CliContext): Promise<number> {
+  if (isSnapshotRestore(values)) return restoreFromSnapshot(values, context);
+  refuseSnapshotFlags(values);
   const { bucket, key } = manifestLocation(
     required(values.from, '--from', 's3://my-backups/orders-db/2026/11/21/<run-id>/manifest.json'),
   );

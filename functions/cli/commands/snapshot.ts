@@ -38,7 +38,8 @@ export const snapshotCommand = defineCommand({
   run: snapshot,
 });
 
-function snapshotTarget(configPath: string, name: string): SnapshotTarget {
+/** The snapshot target `name` of the config at `configPath` (safekeep restore --snapshot uses it too). */
+export function snapshotTarget(configPath: string, name: string): SnapshotTarget {
   const config = loadConfigFile(configPath);
   const target = config.targets.find((t) => t.name === name);
   if (!target)

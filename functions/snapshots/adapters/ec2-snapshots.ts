@@ -3,6 +3,7 @@ import {
   CopySnapshotCommand,
   CreateSnapshotCommand,
   CreateSnapshotsCommand,
+  CreateVolumeCommand,
   DeleteSnapshotCommand,
   DescribeInstancesCommand,
   DescribeVolumesCommand,
@@ -12,6 +13,7 @@ import {
   paginateDescribeSnapshots,
   paginateDescribeVolumes,
   type SnapshotInfo,
+  waitUntilVolumeAvailable,
 } from '@aws-sdk/client-ec2';
 import { partition } from '@aws-sdk/core/client';
 import { build as buildArn } from '@aws-sdk/core/util';
@@ -165,6 +167,30 @@ export function ec2Snapshots(client: EC2Client, region: string): Ec2Port {
         encrypted: true,
         kmsKeyId: request.kmsKeyArn,
       };
+    },
+    async createVolumeFromSnapshot(snapshot, availabilityZone, request) {
+      // Only our tags: the source volume's (a tag selector's) would make the new volume part of the next backup.
+      const created = await client.send(
+        new CreateVolumeCommand({
+          SnapshotId: snapshot.id,
+          AvailabilityZone: availabilityZone,
+          // The snapshot's own key, named so a copy restores with its region's key, never the account default.
+          ...(snapshot.encrypted ? { Encrypted: true, KmsKeyId: snapshot.kmsKeyId } : {}),
+          TagSpecifications: [{ ResourceType: 'volume', Tags: toTags({ Name: request.name, ...request.tags }) }],
+        }),
+      );
+      return {
+        kind: 'ebs-volume',
+        id: created.VolumeId ?? '',
+        region,
+        status: created.State ?? 'creating',
+        snapshotId: snapshot.id,
+      };
+    },
+    async waitUntilVolumesAvailable(volumeIds, timeoutMs) {
+      if (volumeIds.length === 0) return;
+      const waiter = { client, maxWaitTime: Math.max(1, Math.ceil(timeoutMs / 1000)), minDelay: 5 };
+      await waitUntilVolumeAvailable(waiter, { VolumeIds: [...volumeIds] });
     },
     async copiesInProgress() {
       return (

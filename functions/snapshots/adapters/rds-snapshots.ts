@@ -3,6 +3,7 @@ import {
   CopyDBClusterSnapshotCommand,
   CopyDBSnapshotCommand,
   CreateDBClusterSnapshotCommand,
+  CreateDBInstanceCommand,
   CreateDBSnapshotCommand,
   type DBClusterSnapshot,
   type DBSnapshot,
@@ -16,7 +17,11 @@ import {
   paginateDescribeDBClusterSnapshots,
   paginateDescribeDBSnapshots,
   type RDSClient,
+  RestoreDBClusterFromSnapshotCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
   type Tag,
+  waitUntilDBClusterAvailable,
+  waitUntilDBInstanceAvailable,
 } from '@aws-sdk/client-rds';
 import { SnapshotError } from '../../contracts/errors.ts';
 import { TAG } from '../../contracts/snapshot-naming.ts';
@@ -205,6 +210,92 @@ export function rdsSnapshots(client: RDSClient, region: string, quotaClient: RDS
       const copying = (s: { Status?: string; TagList?: Tag[] }) =>
         s.Status !== 'available' && (s.TagList ?? []).some((t) => t.Key === TAG.copyOf);
       return instances.filter(copying).length + clusters.filter(copying).length;
+    },
+    async clusterWriterClass(clusterId) {
+      try {
+        const [cluster] = (await client.send(new DescribeDBClustersCommand({ DBClusterIdentifier: clusterId }))).DBClusters ?? [];
+        const writer = cluster?.DBClusterMembers?.find((m) => m.IsClusterWriter)?.DBInstanceIdentifier;
+        if (!writer) return undefined;
+        const [instance] =
+          (await client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: writer }))).DBInstances ?? [];
+        return instance?.DBInstanceClass;
+      } catch (error) {
+        if ((error as Error).name.startsWith('DBClusterNotFound') || (error as Error).name.startsWith('DBInstanceNotFound'))
+          return undefined;
+        throw error;
+      }
+    },
+    async restoreInstance(snapshot, request) {
+      // No KmsKeyId: RDS restores an encrypted snapshot with the key it is encrypted with (a copy's: its region's).
+      const { DBInstance: created } = await client.send(
+        new RestoreDBInstanceFromDBSnapshotCommand({
+          DBInstanceIdentifier: request.name,
+          DBSnapshotIdentifier: snapshot.id,
+          DBInstanceClass: request.instanceClass,
+          DBSubnetGroupName: request.network?.subnetGroup,
+          VpcSecurityGroupIds: request.network?.securityGroupIds ? [...request.network.securityGroupIds] : undefined,
+          Tags: toTags(request.tags),
+        }),
+      );
+      return {
+        kind: 'rds-instance',
+        id: created?.DBInstanceIdentifier ?? request.name,
+        region,
+        status: created?.DBInstanceStatus ?? 'creating',
+        snapshotId: snapshot.id,
+      };
+    },
+    async restoreCluster(snapshot, request) {
+      const [source] =
+        (await client.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: snapshot.id })))
+          .DBClusterSnapshots ?? [];
+      const engine = source?.Engine;
+      if (!engine)
+        throw new SnapshotError(`Aurora cluster snapshot ${snapshot.id} in ${region} names no engine; it cannot be restored`);
+      const { DBCluster: created } = await client.send(
+        new RestoreDBClusterFromSnapshotCommand({
+          DBClusterIdentifier: request.name,
+          SnapshotIdentifier: snapshot.id,
+          Engine: engine,
+          EngineVersion: source.EngineVersion,
+          // The snapshot's own key, named so a copy restores with its region's key, never a default one.
+          KmsKeyId: snapshot.encrypted ? snapshot.kmsKeyId : undefined,
+          DBSubnetGroupName: request.network?.subnetGroup,
+          VpcSecurityGroupIds: request.network?.securityGroupIds ? [...request.network.securityGroupIds] : undefined,
+          Tags: toTags(request.tags),
+        }),
+      );
+      return {
+        kind: 'rds-cluster',
+        id: created?.DBClusterIdentifier ?? request.name,
+        region,
+        status: created?.Status ?? 'creating',
+        snapshotId: snapshot.id,
+        engine,
+      };
+    },
+    async createClusterInstance(clusterId, request) {
+      const { DBInstance: created } = await client.send(
+        new CreateDBInstanceCommand({
+          DBInstanceIdentifier: request.name,
+          DBClusterIdentifier: clusterId,
+          Engine: request.engine,
+          DBInstanceClass: request.instanceClass,
+          Tags: toTags(request.tags),
+        }),
+      );
+      return {
+        kind: 'rds-instance',
+        id: created?.DBInstanceIdentifier ?? request.name,
+        region,
+        status: created?.DBInstanceStatus ?? 'creating',
+        snapshotId: request.tags[TAG.restoredFrom] ?? '',
+      };
+    },
+    async waitUntilAvailable(kind, id, timeoutMs) {
+      const waiter = { client, maxWaitTime: Math.max(1, Math.ceil(timeoutMs / 1000)), minDelay: 5 };
+      if (kind === 'rds-cluster') await waitUntilDBClusterAvailable(waiter, { DBClusterIdentifier: id });
+      else await waitUntilDBInstanceAvailable(waiter, { DBInstanceIdentifier: id });
     },
     async manualSnapshotQuota() {
       // One lookup a minute is plenty: every target of a fleet run would otherwise ask again.

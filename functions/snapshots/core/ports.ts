@@ -50,6 +50,30 @@ export interface SnapshotStore {
   copiesInProgress(): Promise<number>;
 }
 
+/** What a restore makes: a new resource named by the user, tagged with where it came from. */
+export interface RestoreRequest {
+  /** The new DB instance or cluster identifier, or the new volume's Name tag. */
+  readonly name: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Where a restored database goes; by default the account's default DB subnet group and security group. */
+export interface DatabaseNetwork {
+  readonly subnetGroup?: string;
+  readonly securityGroupIds?: readonly string[];
+}
+
+/** A resource a restore created. */
+export interface RestoredResource {
+  readonly kind: 'rds-instance' | 'rds-cluster' | 'ebs-volume';
+  /** DBInstanceIdentifier, DBClusterIdentifier or vol-... */
+  readonly id: string;
+  readonly region: string;
+  readonly status: string;
+  /** The snapshot it was restored from. */
+  readonly snapshotId: string;
+}
+
 /** RDS (instances and Aurora clusters) in one region. */
 export interface RdsPort extends SnapshotStore {
   describeInstance(id: string): Promise<DatabaseResource | undefined>;
@@ -60,6 +84,25 @@ export interface RdsPort extends SnapshotStore {
   listTargetSnapshots(kind: 'rds-instance' | 'rds-cluster', target: string, sourceId: string): Promise<Snapshot[]>;
   /** Manual snapshots used and allowed in this region, when the service says. */
   manualSnapshotQuota(): Promise<{ used: number; max: number } | undefined>;
+  /** The instance class of a cluster's writer, when the cluster exists and has one. */
+  clusterWriterClass(clusterId: string): Promise<string | undefined>;
+  /** A new instance from an instance snapshot; its class is the original's unless `instanceClass` says. */
+  restoreInstance(
+    snapshot: Snapshot,
+    request: RestoreRequest & { readonly instanceClass?: string; readonly network?: DatabaseNetwork },
+  ): Promise<RestoredResource>;
+  /** A new cluster from a cluster snapshot (engine and version from the snapshot, encrypted with its key). */
+  restoreCluster(
+    snapshot: Snapshot,
+    request: RestoreRequest & { readonly network?: DatabaseNetwork },
+  ): Promise<RestoredResource & { readonly engine: string }>;
+  /** A new instance in `clusterId` (the first one becomes its writer). */
+  createClusterInstance(
+    clusterId: string,
+    request: RestoreRequest & { readonly engine: string; readonly instanceClass: string },
+  ): Promise<RestoredResource>;
+  /** Resolves once the instance or cluster is available; throws after `timeoutMs`. */
+  waitUntilAvailable(kind: 'rds-instance' | 'rds-cluster', id: string, timeoutMs: number): Promise<void>;
 }
 
 /** EC2 (EBS volumes and instances) in one region. */
@@ -71,6 +114,10 @@ export interface Ec2Port extends SnapshotStore {
   /** Crash-consistent snapshots of all (or all but the root) volumes of an instance, one call. */
   snapshotInstanceVolumes(instanceId: string, excludeBootVolume: boolean, request: SnapshotRequest): Promise<Snapshot[]>;
   listTargetSnapshots(target: string): Promise<Snapshot[]>;
+  /** A new volume from `snapshot` in `availabilityZone`, encrypted with the snapshot's key when it is encrypted. */
+  createVolumeFromSnapshot(snapshot: Snapshot, availabilityZone: string, request: RestoreRequest): Promise<RestoredResource>;
+  /** Resolves once every volume is available; throws after `timeoutMs`. */
+  waitUntilVolumesAvailable(volumeIds: readonly string[], timeoutMs: number): Promise<void>;
 }
 
 export interface KmsPort {

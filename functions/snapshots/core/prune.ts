@@ -81,7 +81,12 @@ function removals(decision: RetentionDecision<SnapshotBackup>): PruneResult['del
   return decision.remove.flatMap(({ backup, reason }) => backup.snapshots.map((snapshot) => ({ snapshot, reason })));
 }
 
-async function listSnapshots(target: SnapshotTarget, region: string, context: FlowContext): Promise<Snapshot[]> {
+/** Every snapshot in `region` that may be the target's (owned or not: filter with isOwnedBy). */
+export async function listSnapshots(
+  target: SnapshotTarget,
+  region: string,
+  context: Pick<FlowContext, 'ports'>,
+): Promise<Snapshot[]> {
   switch (target.kind) {
     case 'rds-instance':
       return context.ports.rds(region).listTargetSnapshots(target.kind, target.name, target.source.instanceId);
