@@ -1,7 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '#functions/contracts/config/load.ts';
-import { ACKNOWLEDGEMENTS, acknowledgeKnownFindings, nagPacks } from '#infra/compliance.ts';
+import { acknowledgeKnownFindings, nagPacks } from '#infra/compliance.ts';
+import { ACKNOWLEDGEMENTS } from '#infra/compliance-acknowledgements.ts';
 import { ArtifactBucket } from '#infra/constructs/artifact-bucket.ts';
 import { SafekeepStack } from '#infra/safekeep-stack.ts';
 import { CDK_CONTEXT, synthApp } from '#test/support/cdk.ts';
