@@ -334,7 +334,10 @@ class SubscriptionModel(_Model, CloudFormationModel):
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> SubscriptionModel:
         props = cloudformation_json["Properties"]
-        subscription = sns_backends[account_id][region_name].subscribe(props["TopicArn"], props["Endpoint"], props["Protocol"])
+        backend = sns_backends[account_id][region_name]
+        subscription = backend.subscribe(props["TopicArn"], props["Endpoint"], props["Protocol"])
+        if "RedrivePolicy" in props:  # where undeliverable notifications go
+            backend.set_subscription_attributes(subscription.arn, "RedrivePolicy", json.dumps(props["RedrivePolicy"]))
         return cls(subscription.arn, account_id, region_name, {"Arn": subscription.arn})
 
     def delete(self, account_id: str, region_name: str) -> None:

@@ -18,10 +18,13 @@ import { DescribeContinuousBackupsCommand, DescribeTableCommand, DynamoDBClient 
 import { DescribeClustersCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeRuleCommand, EventBridgeClient, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import {
+  GetPolicyCommand as GetManagedPolicyCommand,
+  GetPolicyVersionCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
   ListAttachedRolePoliciesCommand,
+  ListEntitiesForPolicyCommand,
   ListRolePoliciesCommand,
 } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -383,7 +386,14 @@ const READERS: Record<string, Reader> = {
     phase: 1,
     async read({ physicalId, clients }) {
       const { Attributes: a } = await clients.sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: physicalId }));
-      return { properties: { TopicArn: a?.TopicArn, Protocol: a?.Protocol, Endpoint: a?.Endpoint } };
+      return {
+        properties: {
+          TopicArn: a?.TopicArn,
+          Protocol: a?.Protocol,
+          Endpoint: a?.Endpoint,
+          RedrivePolicy: json(a?.RedrivePolicy),
+        },
+      };
     },
   },
   'AWS::SNS::TopicPolicy': {
@@ -476,6 +486,22 @@ const READERS: Record<string, Reader> = {
           Policies: policies,
         },
         attributes: { Arn: role?.Arn, RoleId: role?.RoleId },
+      };
+    },
+  },
+  'AWS::IAM::ManagedPolicy': {
+    phase: 2,
+    async read({ physicalId: PolicyArn, clients: { iam } }) {
+      const { Policy: policy } = await iam.send(new GetManagedPolicyCommand({ PolicyArn }));
+      const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn, VersionId: policy?.DefaultVersionId }));
+      const entities = await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn }));
+      return {
+        properties: {
+          Description: policy?.Description,
+          Path: policy?.Path,
+          PolicyDocument: json(version.PolicyVersion?.Document),
+          Roles: entities.PolicyRoles?.map((r) => r.RoleName),
+        },
       };
     },
   },
