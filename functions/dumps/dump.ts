@@ -37,7 +37,7 @@ export interface DumpRequest {
   readonly retention?: DumpRetention;
 }
 
-export interface DumpDependencies {
+export interface DumpContext {
   readonly store: ArtifactStore;
   readonly log: Logger;
   readonly now: () => Date;
@@ -58,20 +58,20 @@ export interface DumpResult {
   readonly prune?: DumpPruneResult | { readonly error: string };
 }
 
-export async function runDump(request: DumpRequest, deps: DumpDependencies): Promise<DumpResult> {
+export async function runDump(request: DumpRequest, context: DumpContext): Promise<DumpResult> {
   const { engine, source } = request;
-  const startedAt = deps.now();
+  const startedAt = context.now();
   const stopped = () =>
     new StoppedError(
-      `the backup of ${request.target} was stopped (${String(deps.stop?.reason ?? 'stop requested')}) before it finished; every upload was aborted and no manifest written, so there is no backup of this run`,
+      `the backup of ${request.target} was stopped (${String(context.stop?.reason ?? 'stop requested')}) before it finished; every upload was aborted and no manifest written, so there is no backup of this run`,
     );
   const facts = await engine.preflight(source, request.timeoutMs);
-  if (deps.stop?.aborted) throw stopped();
-  const runId = request.runId ?? newRunId(startedAt, deps.randomSuffix());
+  if (context.stop?.aborted) throw stopped();
+  const runId = request.runId ?? newRunId(startedAt, context.randomSuffix());
   if (!RUN_ID_PATTERN.test(runId))
     throw new UsageError(`run id "${runId}" is not valid: expected yyyymmddThhmmssZ-suffix, as the dispatcher makes them`);
   const prefix = runPrefix(request.destination.prefix, runDate(runId) ?? startedAt, runId);
-  deps.log.info('backup started', { target: request.target, engine: engine.engine, runId, databases: facts.databases });
+  context.log.info('backup started', { target: request.target, engine: engine.engine, runId, databases: facts.databases });
 
   const staged: StagedObject[] = [];
   const described: Omit<ManifestObject, 'versionId'>[] = [];
@@ -80,10 +80,10 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
   const stopTools = () => {
     for (const producer of live) producer.kill();
   };
-  deps.stop?.addEventListener('abort', stopTools, { once: true });
+  context.stop?.addEventListener('abort', stopTools, { once: true });
   const stage = async (spec: StageSpec) => {
     const key = `${prefix}${spec.name}`;
-    if (deps.stop?.aborted) {
+    if (context.stop?.aborted) {
       spec.producer.kill();
       spec.completeness.abort();
       throw stopped();
@@ -91,7 +91,7 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
     live.add(spec.producer);
     let upload: Awaited<ReturnType<ArtifactStore['startUpload']>>;
     try {
-      upload = await deps.store.startUpload(key, contentTypeOf(spec.format, request.compression));
+      upload = await context.store.startUpload(key, contentTypeOf(spec.format, request.compression));
     } catch (error) {
       spec.producer.kill();
       spec.completeness.abort();
@@ -103,7 +103,7 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
       compression: request.compression,
       completeness: spec.completeness,
       partSizes: request.partSizes ?? DEFAULT_PART_SIZES,
-      onProgress: (rawBytes, storedBytes) => deps.onProgress?.({ object: spec.name, rawBytes, storedBytes }),
+      onProgress: (rawBytes, storedBytes) => context.onProgress?.({ object: spec.name, rawBytes, storedBytes }),
     }).finally(() => live.delete(spec.producer));
     staged.push(object);
     described.push({
@@ -124,21 +124,21 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
     outcome = await engine.dump({
       source,
       facts,
-      store: deps.store,
+      store: context.store,
       endpointUrl: request.endpointUrl,
       dolt: request.dolt ?? {},
       prefix,
       compression: request.compression,
       timeoutMs: request.timeoutMs,
-      log: deps.log,
+      log: context.log,
       stage,
     });
-    if (deps.stop?.aborted) throw stopped();
+    if (context.stop?.aborted) throw stopped();
   } catch (error) {
     await abandon(staged);
-    throw deps.stop?.aborted ? stopped() : error;
+    throw context.stop?.aborted ? stopped() : error;
   } finally {
-    deps.stop?.removeEventListener('abort', stopTools);
+    context.stop?.removeEventListener('abort', stopTools);
   }
 
   const manifestKey = `${prefix}${MANIFEST_FILE}`;
@@ -147,7 +147,7 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
       ...described.map((object) => ({ ...object, versionId: versions.get(object.key) })),
       ...(outcome.extraObjects ?? []),
     ];
-    const finishedAt = deps.now();
+    const finishedAt = context.now();
     const record = manifestSchema.parse({
       safekeepManifest: 1,
       target: request.target,
@@ -167,16 +167,21 @@ export async function runDump(request: DumpRequest, deps: DumpDependencies): Pro
       },
     });
     // The last moment a stop can still leave no backup behind: nothing is a backup without its manifest.
-    if (deps.stop?.aborted) throw stopped();
-    const put = await deps.store.putIfAbsent(manifestKey, `${JSON.stringify(record, null, 2)}\n`, 'application/json');
+    if (context.stop?.aborted) throw stopped();
+    const put = await context.store.putIfAbsent(manifestKey, `${JSON.stringify(record, null, 2)}\n`, 'application/json');
     if (!put.created) {
       throw new StoreError(`a manifest already exists at ${manifestKey}; run ids must be unique, so this run was not recorded`);
     }
     return record;
   });
-  deps.log.info('backup committed', { target: request.target, runId, manifest: manifestKey, bytes: manifest.totals.storedBytes });
+  context.log.info('backup committed', {
+    target: request.target,
+    runId,
+    manifest: manifestKey,
+    bytes: manifest.totals.storedBytes,
+  });
   if (!request.retention?.policy) return { manifest, manifestKey };
-  return { manifest, manifestKey, prune: await pruneAfterRun(request, request.retention, runId, deps) };
+  return { manifest, manifestKey, prune: await pruneAfterRun(request, request.retention, runId, context) };
 }
 
 /**
@@ -191,21 +196,21 @@ async function pruneAfterRun(
   request: DumpRequest,
   retention: DumpRetention,
   runId: string,
-  deps: DumpDependencies,
+  context: DumpContext,
 ): Promise<DumpPruneResult | { error: string }> {
   try {
-    const result = await pruneDumpTarget(deps.store, {
+    const result = await pruneDumpTarget(context.store, {
       target: request.destination.prefix,
       retention,
-      now: deps.now(),
+      now: context.now(),
       dryRun: false,
       protectRunId: runId,
     });
-    deps.log.info('pruned', { target: request.target, kept: result.kept.length, deleted: result.deleted.length });
+    context.log.info('pruned', { target: request.target, kept: result.kept.length, deleted: result.deleted.length });
     return result;
   } catch (error) {
     const message = `the backup is committed, but pruning older backups of "${request.target}" failed (${(error as Error).message}); run safekeep prune --target ${request.target}`;
-    deps.log.warn(message, { target: request.target });
+    context.log.warn(message, { target: request.target });
     return { error: message };
   }
 }

@@ -2,7 +2,7 @@
  * One dump run inside Lambda (`runner: lambda`): the deployed target becomes its `DumpRequest` through the
  * same `dumpRequestFor` the Fargate task uses, credentials come from the target's secret at run time, and the
  * result is what the async-invoke destination (the run recorder) needs. The core reads no environment and
- * imports no SDK: the handler hands it its ports.
+ * imports no SDK: the handler hands it its ports (in its context).
  */
 
 import { newRunId } from '../contracts/artifact-layout.ts';
@@ -24,7 +24,7 @@ export interface LambdaDumpResult extends RunRef {
   readonly storedBytes: number;
 }
 
-export interface LambdaDumpPorts {
+export interface LambdaDumpContext {
   readonly deployment: Deployment;
   /** This function's own name: the deployment says which target it runs. */
   readonly functionName: string;
@@ -54,16 +54,16 @@ export interface WorkerEndRecord {
  * other (the console's synchronous test, which fires no destination) reports its own end, success or failure,
  * so it is recorded, counted and alarmed like a scheduled run.
  */
-export async function runLambdaWorker(event: WorkerEvent, ports: LambdaDumpPorts): Promise<LambdaDumpResult> {
-  const run = { target: event.target, runId: event.runId ?? newRunId(ports.now(), ports.randomSuffix()) };
-  if (event.dispatched) return runLambdaDump(run, ports);
-  ports.log.info('run not started by the dispatcher: reporting its end to the recorder', run);
+export async function runLambdaWorker(event: WorkerEvent, context: LambdaDumpContext): Promise<LambdaDumpResult> {
+  const run = { target: event.target, runId: event.runId ?? newRunId(context.now(), context.randomSuffix()) };
+  if (event.dispatched) return runLambdaDump(run, context);
+  context.log.info('run not started by the dispatcher: reporting its end to the recorder', run);
   try {
-    const result = await runLambdaDump(run, ports);
-    await ports.reportToRecorder(endRecord(run, 'Success', result, ports.now()));
+    const result = await runLambdaDump(run, context);
+    await context.reportToRecorder(endRecord(run, 'Success', result, context.now()));
     return result;
   } catch (error) {
-    await ports.reportToRecorder(endRecord(run, 'Error', { errorMessage: (error as Error).message }, ports.now()));
+    await context.reportToRecorder(endRecord(run, 'Error', { errorMessage: (error as Error).message }, context.now()));
     throw error;
   }
 }
@@ -77,12 +77,12 @@ function endRecord(
   return { requestContext: { condition }, requestPayload: run, responsePayload, timestamp: at.toISOString() };
 }
 
-export async function runLambdaDump(event: RunRef, ports: LambdaDumpPorts): Promise<LambdaDumpResult> {
-  const target = lambdaRunnerTarget(ports.deployment, event.target, ports.functionName);
-  const credentials = await ports.readCredentials(target.source.secret);
-  const { resources } = ports.deployment;
+export async function runLambdaDump(event: RunRef, context: LambdaDumpContext): Promise<LambdaDumpResult> {
+  const target = lambdaRunnerTarget(context.deployment, event.target, context.functionName);
+  const credentials = await context.readCredentials(target.source.secret);
+  const { resources } = context.deployment;
   const request = dumpRequestFor(target, { bucket: resources.bucket, doltTable: resources.doltTable }, credentials, event.runId);
-  const { manifest, manifestKey } = await runDump(request, ports);
+  const { manifest, manifestKey } = await runDump(request, context);
   return {
     target: target.name,
     runId: manifest.runId,

@@ -32,9 +32,9 @@ export interface RestoreCommand {
 
 export async function runRestore(
   command: RestoreCommand,
-  deps: { store: ArtifactStore; log: Logger },
+  context: { store: ArtifactStore; log: Logger },
 ): Promise<RestoreOutcome & { runId: string }> {
-  const { manifest, prefix } = await loadManifest(deps.store, command.manifestKey, command.manifestVersionId);
+  const { manifest, prefix } = await loadManifest(context.store, command.manifestKey, command.manifestVersionId);
   if (manifest.engine !== command.target.engine) {
     throw new UsageError(
       `the backup was taken with --engine ${manifest.engine}, but the restore target is ${command.target.engine}`,
@@ -66,14 +66,14 @@ export async function runRestore(
   const syncedByServer = manifest.dolt?.some((entry) => entry.database === sourceDatabase) ?? false;
   if (needed.length === 0 && !syncedByServer)
     throw new RestoreError(`the backup holds no objects for database "${sourceDatabase}"`);
-  for (const object of needed) await checkStoredHash(deps.store, object);
-  deps.log.info('artifacts verified, restoring', { runId: manifest.runId, database: sourceDatabase, into: targetDatabase });
+  for (const object of needed) await checkStoredHash(context.store, object);
+  context.log.info('artifacts verified, restoring', { runId: manifest.runId, database: sourceDatabase, into: targetDatabase });
 
   const outcome = await engine.restore({
     manifest,
     prefix,
     endpointUrl: command.endpointUrl,
-    store: deps.store,
+    store: context.store,
     target: command.target,
     sourceDatabase,
     targetDatabase,
@@ -82,8 +82,8 @@ export async function runRestore(
     withGlobals: command.withGlobals,
     recipe: command.recipe,
     timeoutMs: command.timeoutMs,
-    log: deps.log,
-    openVerified: (object) => openVerified(deps.store, object),
+    log: context.log,
+    openVerified: (object) => openVerified(context.store, object),
   });
   return { ...outcome, runId: manifest.runId };
 }

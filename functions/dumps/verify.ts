@@ -23,18 +23,18 @@ export interface VerifyResult {
 
 export async function runVerify(
   manifestKey: string,
-  deps: { store: ArtifactStore; log: Logger; timeoutMs: number; endpointUrl?: string },
+  context: { store: ArtifactStore; log: Logger; timeoutMs: number; endpointUrl?: string },
 ): Promise<VerifyResult> {
-  const { manifest } = await loadManifest(deps.store, manifestKey);
+  const { manifest } = await loadManifest(context.store, manifestKey);
   const { checked } = await engineFor(manifest.engine).verify({
     manifest,
-    store: deps.store,
-    endpointUrl: deps.endpointUrl,
-    timeoutMs: deps.timeoutMs,
-    log: deps.log,
-    openVerified: (object) => openVerified(deps.store, object),
+    store: context.store,
+    endpointUrl: context.endpointUrl,
+    timeoutMs: context.timeoutMs,
+    log: context.log,
+    openVerified: (object) => openVerified(context.store, object),
   });
-  deps.log.info('backup verified', { runId: manifest.runId, objects: checked.length });
+  context.log.info('backup verified', { runId: manifest.runId, objects: checked.length });
   return {
     runId: manifest.runId,
     target: manifest.target,
