@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { synthApp } from '#test/support/cdk.ts';
 
 const CFN_LINT = join(process.env.SAFEKEEP_HOME ?? join(homedir(), '.cache', 'safekeep'), 'bin', 'cfn-lint');
-const CONFIGS = ['safekeep.config.yaml', 'test/support/deploy/maximal.config.yaml'];
+const CONFIGS = ['safekeep.config.yaml', 'test/fixtures/maximal.config.yaml'];
 
 const missing = existsSync(CFN_LINT) ? undefined : `no cfn-lint at ${CFN_LINT}: run scripts/setup.sh`;
 if (missing && process.env.CI === 'true') throw new Error(`cfn-lint test cannot run under CI: ${missing}`);

@@ -33,7 +33,7 @@ import {
 const STACK = 'Safekeep';
 const CONFIGS = {
   example: 'safekeep.config.yaml',
-  maximal: 'test/support/deploy/maximal.config.yaml',
+  maximal: 'test/fixtures/maximal.config.yaml',
 } as const;
 type ConfigName = keyof typeof CONFIGS;
 

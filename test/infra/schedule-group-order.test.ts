@@ -8,7 +8,7 @@ import { synthApp } from '#test/support/cdk.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: string | string[] };
 
-describe.each(['safekeep.config.yaml', 'test/support/deploy/maximal.config.yaml'])('the schedules of %s', (configPath) => {
+describe.each(['safekeep.config.yaml', 'test/fixtures/maximal.config.yaml'])('the schedules of %s', (configPath) => {
   it('each depend on the schedule group they name', () => {
     // Prepare
     const resources = synthApp(configPath).template.toJSON().Resources as Record<string, Resource>;
