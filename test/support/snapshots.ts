@@ -15,7 +15,8 @@ import { MOTO_CREDENTIALS } from './aws.ts';
 /**
  * A moto of the test's own on `port`, without moto's ~1,300 public AMI snapshots (foreign.test.ts keeps
  * those on the shared peer): moto filters tags by scanning everything, so on the shared, long-lived server
- * a large test slows by minutes and its timing skews. Start it in beforeAll, stop it in afterAll.
+ * a large test slows by minutes and its timing skews. Start it in beforeAll, stop it in afterAll. Give it a
+ * port above Linux's ephemeral range (32768-60999), so no outgoing connection can be holding it at start.
  */
 export function privateMoto(port: number, name: string) {
   const env = {

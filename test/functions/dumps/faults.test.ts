@@ -161,7 +161,7 @@ describe.skipIf(!postgres || !versitygw)('a failed PostgreSQL dump leaves nothin
 
   describe('the S3 server stops mid-upload', () => {
     const runDir = mkdtempSync(join(tmpdir(), 'safekeep-fault-s3-'));
-    const peersEnv = { ...process.env, SAFEKEEP_RUN: runDir, SAFEKEEP_S3_PORT: '57171' };
+    const peersEnv = { ...process.env, SAFEKEEP_RUN: runDir, SAFEKEEP_S3_PORT: '61171' };
     const peers = (command: string) => promisify(execFile)('bash', ['scripts/peers.sh', command, 'versitygw'], { env: peersEnv });
     let privateS3: S3Peer;
     let privateClient: S3Client;
@@ -175,7 +175,7 @@ describe.skipIf(!postgres || !versitygw)('a failed PostgreSQL dump leaves nothin
           .map((line) => line.split('=', 2) as [string, string]),
       );
       privateS3 = {
-        endpoint: 'http://127.0.0.1:57171',
+        endpoint: 'http://127.0.0.1:61171', // above the ephemeral range: no outgoing connection holds it
         accessKeyId: credentials.SAFEKEEP_S3_ACCESS_KEY_ID ?? '',
         secretAccessKey: credentials.SAFEKEEP_S3_SECRET_ACCESS_KEY ?? '',
       };

@@ -25,7 +25,7 @@ import {
 
 const moto = await peer('moto');
 const REGION = 'ap-southeast-2';
-const fleetMoto = privateMoto(55099, 'fleet');
+const fleetMoto = privateMoto(61099, 'fleet');
 const TARGETS_AT_ONCE = 16;
 
 describe.skipIf(!moto)('a fleet-wide snapshot run', () => {

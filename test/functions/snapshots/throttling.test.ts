@@ -23,7 +23,7 @@ import {
 const moto = await peer('moto');
 const REGION = 'us-east-2';
 const THROTTLE_RATE = 0.3;
-const throttledMoto = privateMoto(55098, 'throttle');
+const throttledMoto = privateMoto(61098, 'throttle');
 
 describe.skipIf(!moto)('snapshots under API throttling', () => {
   beforeAll(() => throttledMoto.start());
