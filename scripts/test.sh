@@ -16,7 +16,10 @@ stop_started() {
   if [ "${#down[@]}" -gt 0 ] && [ "${SAFEKEEP_KEEP_PEERS:-0}" != 1 ]; then bash "$here/peers.sh" stop "${down[@]}"; fi
 }
 trap stop_started EXIT
-if [ "${#down[@]}" -gt 0 ]; then bash "$here/peers.sh" start "${down[@]}"; fi
+# Starting is idempotent, so a peer whose port was briefly held (a socket still closing) gets one more try.
+if [ "${#down[@]}" -gt 0 ]; then
+  bash "$here/peers.sh" start "${down[@]}" || { sleep 3 && bash "$here/peers.sh" start "${down[@]}"; }
+fi
 
 cd "$root"
 echo "[test] typecheck" >&2
