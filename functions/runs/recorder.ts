@@ -168,24 +168,17 @@ async function dumpTaskOutcome(
   const startedAt = isoOrUndefined(detail.startedAt ?? detail.createdAt);
   const worker = detail.containers.find((c) => c.name === WORKER_CONTAINER);
   const durationSeconds = secondsBetween(detail.startedAt ?? detail.createdAt, detail.stoppedAt);
+  const failed = { target, runId, kind, startedAt, status: 'failed' } as const;
   if (worker?.exitCode === undefined) {
     // Never ran: image pull, capacity, networking or secrets failed before the container started.
     return {
-      target,
-      runId,
-      kind,
-      startedAt,
-      status: 'failed',
+      ...failed,
       reason: `the task never started (${detail.stopCode ?? 'no stop code'}: ${detail.stoppedReason ?? worker?.reason ?? 'no reason given'})`,
     };
   }
   if (worker.exitCode !== 0) {
     return {
-      target,
-      runId,
-      kind,
-      startedAt,
-      status: 'failed',
+      ...failed,
       durationSeconds,
       reason: exitReason(worker.exitCode, detail.stopCode, detail.stoppedReason),
     };

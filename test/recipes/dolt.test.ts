@@ -4,17 +4,19 @@
  * and setting, and global config. Back up with --server-dir, delete the data directory, the YAML and the
  * global .dolt, restore with --server-dir, start the server again and compare everything.
  */
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Client } from '#test/support/aws.ts';
 import { peer } from '#test/support/peers.ts';
+import { freePort } from '#test/support/ports.ts';
 import { createVersionedBucket, manifestUrlOf, peerEnvironment, runCli, uniqueName } from '#test/support/worker.ts';
 import { createRemoteTable, readManifest } from '../functions/dumps/engines/dolt-support.ts';
 
@@ -205,17 +207,6 @@ async function serverState(connect: () => Promise<mysql.Connection>) {
   } finally {
     await db.end();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function waitForPort(port: number): Promise<void> {

@@ -232,8 +232,7 @@ export function rdsSnapshots(client: RDSClient, region: string, quotaClient: RDS
           DBInstanceIdentifier: request.name,
           DBSnapshotIdentifier: snapshot.id,
           DBInstanceClass: request.instanceClass,
-          DBSubnetGroupName: request.network?.subnetGroup,
-          VpcSecurityGroupIds: request.network?.securityGroupIds ? [...request.network.securityGroupIds] : undefined,
+          ...networkOf(request),
           Tags: toTags(request.tags),
         }),
       );
@@ -260,8 +259,7 @@ export function rdsSnapshots(client: RDSClient, region: string, quotaClient: RDS
           EngineVersion: source.EngineVersion,
           // The snapshot's own key, named so a copy restores with its region's key, never a default one.
           KmsKeyId: snapshot.encrypted ? snapshot.kmsKeyId : undefined,
-          DBSubnetGroupName: request.network?.subnetGroup,
-          VpcSecurityGroupIds: request.network?.securityGroupIds ? [...request.network.securityGroupIds] : undefined,
+          ...networkOf(request),
           Tags: toTags(request.tags),
         }),
       );
@@ -312,5 +310,13 @@ export function rdsSnapshots(client: RDSClient, region: string, quotaClient: RDS
       quota = { at: Date.now(), value };
       return value;
     },
+  };
+}
+
+/** Where a restored instance or cluster goes: the subnet group and security groups asked for, if any. */
+function networkOf(request: { network?: { subnetGroup?: string; securityGroupIds?: readonly string[] } }) {
+  return {
+    DBSubnetGroupName: request.network?.subnetGroup,
+    VpcSecurityGroupIds: request.network?.securityGroupIds ? [...request.network.securityGroupIds] : undefined,
   };
 }

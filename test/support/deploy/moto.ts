@@ -2,11 +2,12 @@
  * The deploy test's own moto server: started on a free port with the CloudFormation plugin
  * (moto_cfn_plugin.py, through moto_server.py) and stopped by the test, apart from the shared peers.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../ports.ts';
 
 const SAFEKEEP_HOME = process.env.SAFEKEEP_HOME ?? join(homedir(), '.cache', 'safekeep');
 /** The Python of the venv scripts/setup.sh installs moto into. */
@@ -24,18 +25,6 @@ export interface DeployMoto {
 /** Why the deploy test cannot run here, or undefined when it can. */
 export function deployMotoMissing(): string | undefined {
   return existsSync(MOTO_PYTHON) ? undefined : `no moto venv at ${MOTO_PYTHON}: run scripts/setup.sh`;
-}
-
-/** A port nobody listens on right now (the kernel picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export async function startDeployMoto(): Promise<DeployMoto> {
