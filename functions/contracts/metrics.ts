@@ -16,6 +16,13 @@ export const METRIC = {
   bytes: 'BackupBytes',
   /** Computed on a schedule from the runs table, so a backup that never ran is caught too. */
   secondsSinceLastGoodBackup: 'SecondsSinceLastGoodBackup',
+  /** 1 per restore drill whose restore matched what the backup recorded (contracts/drill.ts). */
+  drillSucceeded: 'DrillSucceeded',
+  /** 1 per restore drill that failed: a hash, a count, a missing feature, or the restore itself. */
+  drillFailed: 'DrillFailed',
+  drillDurationSeconds: 'DrillDurationSeconds',
+  /** Computed with the backups' freshness, from the runs table's drill records. */
+  secondsSinceLastGoodDrill: 'SecondsSinceLastGoodDrill',
 } as const;
 
 export const TARGET_DIMENSION = 'Target';

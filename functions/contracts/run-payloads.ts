@@ -14,6 +14,10 @@ export const dispatchEventSchema = z.object({
   /** A retry (the detail of a "Backup Retry Due" event): the run it retries and which attempt this is. */
   retryOf: z.string().regex(RUN_ID_PATTERN).optional(),
   attempt: z.int().min(2).optional(),
+  /** `drill`: restore a backup and compare it with what it recorded (contracts/drill.ts), instead of backing up. */
+  action: z.enum(['backup', 'drill']).default('backup'),
+  /** A drill of this backup (its manifest key), instead of the one the target's `drill.pick` chooses. */
+  from: z.string().min(1).optional(),
 });
 export type DispatchEvent = z.input<typeof dispatchEventSchema>;
 

@@ -4,6 +4,7 @@
  */
 import { parse as parseArn, validate as validateArn } from '@aws-sdk/core/util';
 import * as z from 'zod';
+import { drillSettingsShape } from '../drill.ts';
 import { TLS_MODES } from '../tls.ts';
 import { isIanaTimeZone, parseScheduleExpression, ScheduleExpressionError } from './schedule-expression.ts';
 import { allowedAgeSeconds, ScheduleIntervalError } from './schedule-interval.ts';
@@ -192,6 +193,8 @@ const common = {
   schedule: scheduleSchema.optional(),
   retention: retentionSchema.optional(),
   alerts: alertsSchema.optional(),
+  /** Restore drills on their own schedule (contracts/drill.ts); none by default. */
+  drill: z.strictObject({ schedule: scheduleSchema, ...drillSettingsShape }).optional(),
   /** Default: 2 attempts, 10 minutes apart (DEFAULT_RETRIES). */
   retries: z
     .strictObject({
