@@ -23,4 +23,14 @@ export { SafekeepFunction, type SafekeepFunctionNetwork, type SafekeepFunctionPr
 export { SnapshotFlow, type SnapshotFlowInput, type SnapshotFlowProps } from './constructs/snapshot-flow.ts';
 export { Safekeep, type SafekeepProps } from './safekeep.ts';
 export { createSafekeepApp, DEFAULT_CONFIG_PATH, type SafekeepAppOptions } from './safekeep-app.ts';
+export type {
+  CopyWithKey,
+  DumpNetwork,
+  DumpTargetProps,
+  EbsVolumeTargetProps,
+  Ec2InstanceTargetProps,
+  RdsClusterTargetProps,
+  RdsInstanceTargetProps,
+  SafekeepTargetProps,
+} from './safekeep-props.ts';
 export { SafekeepStack, type SafekeepStackProps } from './safekeep-stack.ts';

@@ -3,8 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { parseConfig } from '#functions/contracts/config/load.ts';
-import type { BucketSettings, SafekeepConfig, SafekeepConfigInput, Target } from '#functions/contracts/config/schema.ts';
+import type { BucketSettings, SafekeepConfig, Target } from '#functions/contracts/config/schema.ts';
 import { isSnapshotTarget } from '#functions/contracts/config/schema.ts';
 import { ArtifactBucket } from './constructs/artifact-bucket.ts';
 import { DeploymentDocument } from './constructs/deployment-document.ts';
@@ -14,19 +13,18 @@ import { LambdaRunner } from './constructs/lambda-runner.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { RunLedger } from './constructs/run-ledger.ts';
 import { SnapshotFlow } from './constructs/snapshot-flow.ts';
+import { parseConfigWithTokens } from './deferred-config.ts';
+import { type SafekeepProps, toConfigInput } from './safekeep-props.ts';
 
-/**
- * Everything `safekeep.config.yaml` describes. The construct takes the same shape as the file, so an
- * app can build it from YAML (see `infra/app.ts`) or from code, and both are validated the same way.
- */
-export interface SafekeepProps extends SafekeepConfigInput {}
+export type { SafekeepProps } from './safekeep-props.ts';
 
 /**
  * Safekeep: scheduled, verified backups of RDS, Aurora, EBS, EC2 and self-managed PostgreSQL, MySQL,
  * MariaDB, Dolt and Doltgres into one versioned, KMS-encrypted bucket.
  *
  * Props are validated eagerly: an invalid config throws a `ConfigError` listing every problem
- * before any resource is created.
+ * before any resource is created. Where a target names a resource, the app may pass its own reference
+ * (database, secret, VPC, key) or a token; literals are validated as in the config file.
  */
 export class Safekeep extends Construct {
   /** The validated config, with defaults applied. */
@@ -54,7 +52,8 @@ export class Safekeep extends Construct {
 
   constructor(scope: Construct, id: string, props: SafekeepProps) {
     super(scope, id);
-    this.config = parseConfig(props, `Safekeep construct ${this.node.path}`);
+    const { input, references, placeholders } = toConfigInput(props);
+    this.config = parseConfigWithTokens(input, `Safekeep construct ${this.node.path}`, placeholders);
     this.artifacts = new ArtifactBucket(this, 'Artifacts', artifactBucketProps(this.config.bucket));
     this.logKey = new kms.Key(this, 'LogKey', {
       description: 'Safekeep: encrypts its CloudWatch log groups',
@@ -101,7 +100,12 @@ export class Safekeep extends Construct {
       this.deployment.register({ stateMachineArn: this.snapshots.stateMachine.stateMachineArn });
       this.ledger.recordExecutions(this.snapshots.stateMachine);
     }
-    this.dumps = new DumpTasks(this, 'Dumps', { deployment: this.deployment, artifacts: this.artifacts, logKey: this.logKey });
+    this.dumps = new DumpTasks(this, 'Dumps', {
+      deployment: this.deployment,
+      artifacts: this.artifacts,
+      logKey: this.logKey,
+      references,
+    });
     this.ledger.recordTaskStops(this.dumps.cluster.attrArn);
     this.lambdaRunner = new LambdaRunner(this, 'LambdaRunner', {
       deployment: this.deployment,
@@ -109,6 +113,7 @@ export class Safekeep extends Construct {
       logKey: this.logKey,
       doltManifests: this.dumps.doltManifests,
       onResult: this.ledger.recorderFunction.function,
+      references,
     });
     this.dispatch = new Dispatch(this, 'Dispatch', {
       deployment: this.deployment,

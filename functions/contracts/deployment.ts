@@ -75,12 +75,27 @@ export function parseDeployment(raw: unknown, source: string): Deployment {
 }
 
 /**
+ * What stands in the bundled half for a value only CloudFormation knows (a target's secret ARN or subnet ids
+ * given as references in a CDK app): the variable half's `deferred` maps each placeholder to its value.
+ */
+export const DEFERRED_PREFIX = 'safekeep-deferred:';
+
+/**
  * Joins the halves: `variable` (SAFEKEEP_DEPLOYMENT's JSON) wins over `bundled` (deployment.json), field by
- * field, so a task's whole document needs no file and a function's resources need no targets.
+ * field, so a task's whole document needs no file and a function's resources need no targets; then every
+ * deferred placeholder in it is replaced by its value.
  */
 export function joinDeploymentHalves(bundled: unknown, variable: unknown): unknown {
   const asObject = (value: unknown) => (value && typeof value === 'object' ? (value as Record<string, unknown>) : {});
-  return { ...asObject(bundled), ...asObject(variable) };
+  const { deferred, ...rest } = asObject(variable);
+  const values = asObject(deferred);
+  const resolve = (node: unknown): unknown => {
+    if (typeof node === 'string' && node.startsWith(DEFERRED_PREFIX) && typeof values[node] === 'string') return values[node];
+    if (Array.isArray(node)) return node.map(resolve);
+    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(v)]));
+    return node;
+  };
+  return resolve({ ...asObject(bundled), ...rest });
 }
 
 /** The named target, or an error that lists the ones that exist (a typo in a console test event). */

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lazy, Stack } from 'aws-cdk-lib';
+import { Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { SafekeepConfig, Target } from '#functions/contracts/config/schema.ts';
 import {
+  DEFERRED_PREFIX,
   DEPLOYMENT_VARIABLE,
   type Deployment,
   type DeploymentResources,
@@ -48,12 +49,17 @@ export class DeploymentDocument extends Construct {
   readonly config: SafekeepConfig;
   readonly taskFamilyPrefix: string;
   private readonly resources: Partial<DeploymentResources> = {};
+  /** The targets as bundled at synth: each token (a value CloudFormation resolves) replaced by a placeholder. */
+  private readonly bundledTargets: readonly Target[];
+  /** Each placeholder's token, for the deploy-time half of whoever bundles it. */
+  private readonly deferred = new Map<string, string>();
 
   constructor(scope: Construct, id: string, props: DeploymentDocumentProps) {
     super(scope, id);
     this.config = props.config;
     this.taskFamilyPrefix = props.taskFamilyPrefix;
     this.resources.region = Stack.of(this).region;
+    this.bundledTargets = this.config.targets.map((target) => this.deferTokens(target) as Target);
   }
 
   /** Records where a resource is (tokens are fine: they resolve at deploy time). */
@@ -67,7 +73,7 @@ export class DeploymentDocument extends Construct {
       version: 1,
       stack: Stack.of(this).stackName,
       taskFamilyPrefix: this.taskFamilyPrefix,
-      targets: this.config.targets.filter(slice.targets ?? (() => true)),
+      targets: this.bundledTargets.filter(slice.targets ?? (() => true)),
     };
     const text = `${JSON.stringify(half)}\n`;
     const dir = join(tmpdir(), 'safekeep-deployment');
@@ -80,7 +86,9 @@ export class DeploymentDocument extends Construct {
   /** SAFEKEEP_DEPLOYMENT for a function whose bundle holds the other half: the resources, resolved at deploy time. */
   functionEnvironment(slice: DeploymentSlice = {}): Record<string, string> {
     return {
-      [DEPLOYMENT_VARIABLE]: Lazy.string({ produce: () => Stack.of(this).toJsonString({ resources: this.resourcesFor(slice) }) }),
+      [DEPLOYMENT_VARIABLE]: Lazy.string({
+        produce: () => Stack.of(this).toJsonString({ resources: this.resourcesFor(slice), ...this.deferredFor(slice) }),
+      }),
     };
   }
 
@@ -106,9 +114,31 @@ export class DeploymentDocument extends Construct {
       new ssm.StringParameter(this, `Target-${target.name}`, {
         parameterName: `${path.targets}${target.name}`,
         description: `Safekeep: the validated config of target ${target.name}`,
-        stringValue: JSON.stringify(target),
+        // A target holding tokens is JSON only once CloudFormation resolves them.
+        stringValue: Token.isUnresolved(JSON.stringify(target)) ? Stack.of(this).toJsonString(target) : JSON.stringify(target),
       });
     }
+  }
+
+  /** Replaces every token in `node` by a placeholder the loader swaps back for its value (joinDeploymentHalves). */
+  private deferTokens(node: unknown): unknown {
+    if (typeof node === 'string' && Token.isUnresolved(node)) {
+      const placeholder = `${DEFERRED_PREFIX}${this.deferred.size}`;
+      this.deferred.set(placeholder, node);
+      return placeholder;
+    }
+    if (Array.isArray(node)) return node.map((item) => this.deferTokens(item));
+    if (node && typeof node === 'object') {
+      return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, this.deferTokens(value)]));
+    }
+    return node;
+  }
+
+  /** The values of the placeholders in the slice's bundled targets (none without tokens: the half stays as it was). */
+  private deferredFor(slice: DeploymentSlice): { deferred?: Record<string, string> } {
+    const bundled = JSON.stringify(this.bundledTargets.filter(slice.targets ?? (() => true)));
+    const used = [...this.deferred].filter(([placeholder]) => bundled.includes(`"${placeholder}"`));
+    return used.length > 0 ? { deferred: Object.fromEntries(used) } : {};
   }
 
   private documentFor(slice: DeploymentSlice): Deployment {

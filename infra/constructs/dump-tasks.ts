@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Duration, IgnoreMode, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -11,6 +10,8 @@ import { Construct } from 'constructs';
 import type { DumpTarget } from '#functions/contracts/config/schema.ts';
 import { isDumpTarget } from '#functions/contracts/config/schema.ts';
 import { taskFamilyOf, WORKER_CONTAINER } from '#functions/contracts/deployment.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
+import type { TargetReferences } from '../safekeep-props.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
 
@@ -48,9 +49,14 @@ export interface DumpTasksProps {
    * @default 4096
    */
   readonly memoryLimitMiB?: number;
+  /**
+   * The app's own secrets of targets given as references: ECS injects them and grants on them directly.
+   * @default - every target's secret imported from its name or ARN
+   */
+  readonly references?: ReadonlyMap<string, TargetReferences>;
 }
 
-const REPOSITORY_ROOT = join(import.meta.dirname, '..', '..');
+const REPOSITORY_ROOT = PACKAGE_ROOT;
 
 /** How long ECS waits after SIGTERM before SIGKILL: Fargate's maximum (the default would be 30 s). */
 export const WORKER_STOP_TIMEOUT = Duration.seconds(120);
@@ -117,7 +123,7 @@ export class DumpTasks extends Construct {
         `Safekeep: pulls the image and secret of ${target.name}'s task`,
       ),
     });
-    const secret = secretOf(this, `Secret-${target.name}`, target.source.secret);
+    const secret = props.references?.get(target.name)?.secret ?? secretOf(this, `Secret-${target.name}`, target.source.secret);
     // The root filesystem is read-only; the tools' temporary files (option files, scratch copies) go to /tmp.
     definition.addVolume({ name: 'tmp' });
     const container = definition.addContainer(WORKER_CONTAINER, {

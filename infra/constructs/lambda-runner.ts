@@ -11,6 +11,8 @@ import { Construct } from 'constructs';
 import type { DumpTarget } from '#functions/contracts/config/schema.ts';
 import { isDumpTarget } from '#functions/contracts/config/schema.ts';
 import type { RunRef } from '#functions/contracts/run-payloads.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
+import type { TargetReferences } from '../safekeep-props.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
@@ -45,12 +47,17 @@ export interface LambdaRunnerProps {
    *   Amazon Linux 2023 image; only when at least one target uses the Lambda runner
    */
   readonly clientTools?: lambda.ILayerVersion;
+  /**
+   * The app's own secret and VPC objects of targets given as references: granted and placed on directly.
+   * @default - every target's secret and network imported from its names and ids
+   */
+  readonly references?: ReadonlyMap<string, TargetReferences>;
 }
 
 /** What the dispatcher sends to a worker: the handler's own event type. */
 export type LambdaRunnerEvent = RunRef;
 
-const REPOSITORY_ROOT = join(import.meta.dirname, '..', '..');
+const REPOSITORY_ROOT = PACKAGE_ROOT;
 /** Lambda stops a function at 15 minutes; the config keeps dumps to 14, leaving time to abort uploads. */
 const WORKER_TIMEOUT = Duration.minutes(15);
 
@@ -139,7 +146,8 @@ export class LambdaRunner extends Construct {
       'subnets are given by id; nothing selects subnets by zone',
     );
     Annotations.of(scope).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'no route is added to these subnets');
-    const network = {
+    const given = props.references?.get(target.name);
+    const network = given?.network ?? {
       // Imported from the config's ids alone: no lookups, so synth stays offline. The subnets are named
       // explicitly, so the VPC's zones matter to nothing here.
       vpc: ec2.Vpc.fromVpcAttributes(scope, 'Vpc', { vpcId: target.network.vpcId, availabilityZones: Fn.getAzs() }),
@@ -169,7 +177,8 @@ export class LambdaRunner extends Construct {
       props.artifacts.grantReadTarget(fn, target.name);
       props.doltManifests?.grant(fn, 'dynamodb:GetItem');
     }
-    secretOf(scope, target.source.secret).grantRead(fn);
+    // The app's own secret also grants its key (a secret encrypted with a customer-managed key needs kms:Decrypt).
+    (given?.secret ?? secretOf(scope, target.source.secret)).grantRead(fn);
     return worker;
   }
 }

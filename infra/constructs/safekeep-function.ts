@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -10,6 +11,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEPLOYMENT_FILE } from '#functions/contracts/deployment.ts';
 import { METRICS_NAMESPACE } from '#functions/contracts/metrics.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import type { DeploymentDocument, DeploymentSlice } from './deployment-document.ts';
 
 export interface SafekeepFunctionProps {
@@ -59,7 +61,14 @@ export interface SafekeepFunctionNetwork {
   readonly securityGroups: ec2.ISecurityGroup[];
 }
 
-const REPOSITORY_ROOT = join(import.meta.dirname, '..', '..');
+const REPOSITORY_ROOT = PACKAGE_ROOT;
+/**
+ * npm never publishes package-lock.json, so an installed Safekeep has none. Nothing is installed into a bundle
+ * (esbuild bundles every dependency), so NodejsFunction reads the file only to pick npm: package.json serves.
+ */
+const LOCK_FILE = existsSync(join(REPOSITORY_ROOT, 'package-lock.json'))
+  ? join(REPOSITORY_ROOT, 'package-lock.json')
+  : join(REPOSITORY_ROOT, 'package.json');
 
 /**
  * How esbuild bundles every handler (test/infra/bundle-size.test.ts builds them the same way and holds each
@@ -107,7 +116,7 @@ export class SafekeepFunction extends Construct {
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(REPOSITORY_ROOT, props.entry),
       projectRoot: REPOSITORY_ROOT,
-      depsLockFilePath: join(REPOSITORY_ROOT, 'package-lock.json'),
+      depsLockFilePath: LOCK_FILE,
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
