@@ -32,6 +32,14 @@ export const manifestObjectSchema = z.object({
   versionId: z.string().optional(),
   /** Rows per table counted in the artifact itself (PostgreSQL COPY blocks). */
   rowCounts: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  /**
+   * Schema objects of the database by kind, as the artifact holds them (a pg_dump archive's TOC entries:
+   * `TABLE`, `VIEW`, `SEQUENCE`, `FUNCTION`, `INDEX`, `TRIGGER`, ...; a mysqldump's statements); the restore
+   * drill compares them with what the restored database holds.
+   */
+  schemaObjects: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  /** PostgreSQL: the extensions the database uses (a server without one cannot restore it). */
+  extensions: z.array(z.string()).optional(),
 });
 
 /** What one branch of a Doltgres database holds besides rows, read over SQL after the sync. */
