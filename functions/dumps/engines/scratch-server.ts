@@ -97,6 +97,18 @@ export async function stopServer(server: Producer): Promise<void> {
   await server.exited;
 }
 
+/** A server that listens may still be starting up (or running its init file); retry for a few seconds. */
+export async function whenReady<T>(attempt: () => Promise<T>, tries = 100): Promise<T> {
+  for (let tried = 1; ; tried++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (tried >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();

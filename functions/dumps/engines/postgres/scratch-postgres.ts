@@ -18,6 +18,7 @@ import {
   scratchPassword,
   stopServer,
   waitUntilListening,
+  whenReady,
 } from '../scratch-server.ts';
 import { withPostgres } from './connection.ts';
 
@@ -137,17 +138,5 @@ export async function startScratchPostgres(env: Environment = process.env): Prom
   } catch (error) {
     await dir.dispose();
     throw error;
-  }
-}
-
-/** A server that listens may still be starting up ("the database system is starting up"); retry for a few seconds. */
-async function whenReady<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (tries >= 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 }
