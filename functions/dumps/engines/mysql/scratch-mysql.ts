@@ -4,6 +4,7 @@
  * MySQL when a `mysqld` is at hand (SAFEKEEP_MYSQLD), otherwise into MariaDB, and the drill's result says so.
  * The drill logs in as its own account, so replaying the backup's users and grants cannot lock it out.
  */
+import { existsSync } from 'node:fs';
 import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PreflightError } from '../../../contracts/errors.ts';
@@ -31,7 +32,13 @@ export function scratchFlavor(
   sourceVersion: string,
   env: Environment = process.env,
 ): { flavor: 'mysql' | 'mariadb'; note?: string } {
-  if (/mariadb/i.test(sourceVersion)) return { flavor: 'mariadb' };
+  if (/mariadb/i.test(sourceVersion)) {
+    if (env.SAFEKEEP_MARIADBD || onPath('mariadbd', env) || !env.SAFEKEEP_MYSQLD) return { flavor: 'mariadb' };
+    return {
+      flavor: 'mysql',
+      note: `MySQL stood in for MariaDB ${sourceVersion} (no mariadbd here; install the MariaDB server to drill on MariaDB itself)`,
+    };
+  }
   if (env.SAFEKEEP_MYSQLD) return { flavor: 'mysql' };
   return {
     flavor: 'mariadb',
@@ -137,6 +144,10 @@ export async function startScratchMysql(sourceVersion: string, env: Environment 
     await dir.dispose();
     throw error;
   }
+}
+
+function onPath(command: string, env: Environment): boolean {
+  return (env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, command)));
 }
 
 async function own(runAs: RunAs | undefined, path: string): Promise<void> {
