@@ -9,7 +9,7 @@
 
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import { type DrillPick, type DrillResult, drillKeyOf } from '../contracts/drill.ts';
-import { SafekeepError } from '../contracts/errors.ts';
+import { SafekeepError, StoppedError } from '../contracts/errors.ts';
 import { type Engine, loadManifest, type Manifest } from '../contracts/manifest.ts';
 import type { Logger } from '../contracts/telemetry.ts';
 import { doltDrill, doltgresDrill } from './drill/dolt.ts';
@@ -43,6 +43,12 @@ export interface DrillContext {
   readonly store: ArtifactStore;
   readonly log: Logger;
   readonly now: () => Date;
+  /**
+   * Aborted by SIGTERM/SIGINT: the scratch server is stopped at once (it runs in its own process group, so a
+   * signal to ours would not reach it), nothing is written, and the drill ends with a StoppedError: a drill
+   * cut short proves nothing either way.
+   */
+  readonly stop?: AbortSignal;
 }
 
 /** Runs the drill and writes its result; a failed drill is a result (FAILED), not an exception. */
@@ -51,6 +57,8 @@ export async function runDrill(request: DrillRequest, context: DrillContext): Pr
   const findings = new Findings();
   let manifest: Manifest | undefined;
   let scratch: ScratchServer | undefined;
+  const onStop = () => void scratch?.stop();
+  context.stop?.addEventListener('abort', onStop, { once: true });
   try {
     manifest = (await loadManifest(context.store, request.manifestKey)).manifest;
     await checkHashes(manifest, context.store, findings);
@@ -58,14 +66,27 @@ export async function runDrill(request: DrillRequest, context: DrillContext): Pr
       const drill = DRILLS[manifest.engine];
       context.log.info('starting a scratch server for the drill', { engine: manifest.engine, runId: manifest.runId });
       scratch = await drill.start(manifest, request.endpointUrl);
+      if (context.stop?.aborted) onStop();
       context.log.info('restoring into the scratch server', { engine: scratch.engine, version: scratch.serverVersion });
       await drill.restoreAndCompare(drillContext(manifest, scratch, request, context, findings));
+      findings.check({
+        what: 'databases',
+        expected: manifest.source.databases.length,
+        found: findings.counts.databases ?? 0,
+        ok: (findings.counts.databases ?? 0) === manifest.source.databases.length,
+      });
     }
   } catch (error) {
     if (!(error instanceof SafekeepError)) throw error;
     findings.fail(error.message);
   } finally {
+    context.stop?.removeEventListener('abort', onStop);
     await scratch?.stop();
+  }
+  if (context.stop?.aborted) {
+    throw new StoppedError(
+      `the drill of ${request.manifestKey} was stopped (${String(context.stop.reason)}); nothing was recorded`,
+    );
   }
   const result = drillResult(request, manifest, scratch, findings, startedAt, context.now());
   const key = drillKeyOf(request.manifestKey);

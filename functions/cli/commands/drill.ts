@@ -25,6 +25,7 @@ import type { CliContext } from '../context.ts';
 import { STACK_FLAGS } from '../deployment.ts';
 import { parseDuration } from '../flags.ts';
 import { cliLogger } from '../output.ts';
+import { stopOnSignal } from '../signals.ts';
 
 const DRILL_FLAGS = {
   from: {
@@ -72,6 +73,7 @@ async function drill({ values, positionals }: ParsedArgs<typeof DRILL_FLAGS>, co
   const local = values.config !== undefined || values['endpoint-url'] !== undefined || values.from !== undefined;
   if (!inTask && !local) return startDeployedDrill(name, values, context);
   const plan = inTask ? taskDrill(name, context) : await localDrill(name, values, context);
+  const stop = stopOnSignal();
   const { result } = await runDrill(
     {
       manifestKey: plan.manifestKey,
@@ -81,8 +83,8 @@ async function drill({ values, positionals }: ParsedArgs<typeof DRILL_FLAGS>, co
       timeoutMs: parseDuration(values.timeout, '--timeout'),
       endpointUrl: values['endpoint-url'],
     },
-    { store: plan.store, log: cliLogger(context.terminal, values.verbose ?? false), now: context.now },
-  );
+    { store: plan.store, log: cliLogger(context.terminal, values.verbose ?? false), now: context.now, stop: stop.signal },
+  ).finally(stop.release);
   return report(context, values.json ?? false, result, `s3://${plan.store.bucket}/${plan.manifestKey}`);
 }
 

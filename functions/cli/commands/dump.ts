@@ -19,6 +19,7 @@ import type { CliContext } from '../context.ts';
 import { parseDuration, required } from '../flags.ts';
 import { PASSWORDS_NOTE } from '../help.ts';
 import { cliLogger, formatBytes, progressLine } from '../output.ts';
+import { stopOnSignal } from '../signals.ts';
 import { TLS_FLAGS, tlsChoice } from '../tls-flags.ts';
 import { drillCommand } from './drill.ts';
 
@@ -158,24 +159,6 @@ async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliConte
     }
   }
   return 0;
-}
-
-/**
- * ECS stops a task with SIGTERM (StopTask, a deployment, a Spot interruption), then SIGKILL after the
- * container's stop timeout (infra/constructs/dump-tasks.ts). Caught, a signal stops the dump cleanly: every
- * upload aborted, no manifest, exit code 6 (EXIT.stopped) for the recorder to name. SIGINT (Ctrl-C) too.
- */
-function stopOnSignal(): { signal: AbortSignal; release: () => void } {
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
-  const signals = ['SIGTERM', 'SIGINT'] as const;
-  for (const signal of signals) process.once(signal, onSignal);
-  return {
-    signal: controller.signal,
-    release: () => {
-      for (const signal of signals) process.off(signal, onSignal);
-    },
-  };
 }
 
 /** `64MiB`, `1GiB` or bytes; S3 parts must be 5 MiB to 5 GiB. */

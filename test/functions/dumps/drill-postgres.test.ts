@@ -4,14 +4,18 @@
  * compared with what each manifest recorded.
  */
 import { join } from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { drillKeyOf } from '#functions/contracts/drill.ts';
+import { StoppedError } from '#functions/contracts/errors.ts';
+import { runDrill } from '#functions/dumps/drill.ts';
 import { createPostgresDatabase } from '#test/support/databases.ts';
 import { POSTGRES_DATASET } from '#test/support/datasets/postgres.ts';
 import { datasetsDir, loadPagila } from '#test/support/datasets/samples.ts';
 import { peer, RUN_DIR } from '#test/support/peers.ts';
 import { createVersionedBucket, uniqueName } from '#test/support/worker.ts';
-import { drillHarness, failedOn } from './drill-support.ts';
+import { drillHarness, failedOn, scratchLeftovers } from './drill-support.ts';
 
 const postgres = await peer('postgres');
 const postgres18 = await peer('postgres18');
@@ -112,6 +116,28 @@ describe.skipIf(!postgres || !postgres18 || !versitygw)('a PostgreSQL backup, dr
     expect(result.validationStatus).toBe('FAILED');
     expect(failedOn(result, 'extensions')).toEqual([expect.objectContaining({ subject: database, expected: 'adminpack' })]);
     expect(result.validationStatusMessage).toMatch(/lacks extension adminpack that ".*" uses/);
+  });
+
+  it('stopped by a signal, stops its scratch server at once and records nothing', async () => {
+    const database = uniqueName('drill_stop');
+    await createPostgresDatabase(source, database, ['CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g']);
+    const { key } = await dump(database, 'pg-stop');
+    const before = scratchLeftovers();
+    const controller = new AbortController();
+    // SIGTERM arrives once the scratch server is up and the restore begins.
+    const log = {
+      info: (message: string) => message.startsWith('restoring into') && controller.abort('SIGTERM'),
+      warn: () => {},
+    };
+
+    const drill = runDrill(
+      { manifestKey: key, drillId: '20261201T000000Z-stop', trigger: 'manual', timeoutMs: 60_000 },
+      { store: harness.store(), log, now: () => new Date(), stop: controller.signal },
+    );
+
+    await expect(drill).rejects.toThrow(StoppedError);
+    expect(scratchLeftovers()).toEqual(before);
+    await expect(harness.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: drillKeyOf(key) }))).rejects.toThrow();
   });
 
   it.skipIf(!datasetsDir())('drills Pagila (timed)', async () => {
