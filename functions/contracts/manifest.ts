@@ -89,6 +89,8 @@ export const doltDatabaseSchema = z.object({
   tags: z.array(z.object({ name: z.string(), hash: z.string() })),
   /** Branches whose working set differs from their head (uncommitted changes, which the backup carries). */
   dirtyBranches: z.array(z.string()),
+  /** Rows of every table at each branch's head (`AS OF` its hash): branch -> table -> rows. */
+  rowCounts: z.record(z.string(), z.record(z.string(), z.number().int().nonnegative())).optional(),
   /** Doltgres: every branch's objects, compared after every restore (restore, verify, drill). */
   inventory: z.array(doltgresInventorySchema).optional(),
   /** Doltgres: objects of the inventory this backup does not hold, so a restore lacks them. */

@@ -3,25 +3,25 @@
  * the same engine (reading the backup from S3 and DynamoDB itself), then compared with the manifest: every
  * branch head and tag at the hash recorded (a head's hash covers all of its commit's data, so equal heads
  * mean equal tables and rows), every working set the backup carried, and for Doltgres every branch's object
- * inventory. The tables and rows found on each branch are counted into the result.
+ * inventory, and the rows of every table at every head against the counts the dump recorded (backups made
+ * before the manifest recorded them are counted, not compared).
  */
 import type { DoltDatabaseManifest } from '../../contracts/manifest.ts';
 import { mysqlSession } from '../engines/dolt/mysql-session.ts';
 import { pgSession } from '../engines/dolt/pg-session.ts';
 import { readRefs } from '../engines/dolt/refs.ts';
+import { DOLT_TABLES, DOLTGRES_TABLES, rowCountsAt, type TableListing } from '../engines/dolt/row-counts.ts';
 import { startScratchDolt } from '../engines/dolt/scratch-dolt.ts';
 import { startScratchDoltgres } from '../engines/dolt/scratch-doltgres.ts';
 import type { DoltSession } from '../engines/dolt/session.ts';
-import { quoteName, withMysql } from '../engines/mysql/connection.ts';
+import { withMysql } from '../engines/mysql/connection.ts';
 import { withPostgres } from '../engines/postgres/connection.ts';
 import type { DatabaseEndpoint } from '../source.ts';
 import { type DrillContext, type EngineDrill, restored } from './engine-drill.ts';
 
 interface Flavor {
   session<T>(endpoint: DatabaseEndpoint, database: string, use: (session: DoltSession) => Promise<T>): Promise<T>;
-  /** Base tables of the session's database (a `db/branch` revision database), quoted for SQL. */
-  readonly tables: string;
-  readonly quote: (name: string) => string;
+  readonly listing: TableListing;
   /**
    * Doltgres: the working sets are compared by the restore itself, right after dolt_backup('restore') (it
    * fails naming any difference); its next steps (reading each branch's objects, carrying sequences) leave
@@ -32,16 +32,12 @@ interface Flavor {
 
 const DOLT: Flavor = {
   session: (endpoint, database, use) => withMysql(endpoint, database, (db) => use(mysqlSession(db))),
-  tables:
-    "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'",
-  quote: quoteName,
+  listing: DOLT_TABLES,
 };
 
 const DOLTGRES: Flavor = {
   session: (endpoint, database, use) => withPostgres(endpoint, database, (db) => use(pgSession(db))),
-  tables: `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables
-    WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema', 'dolt')`,
-  quote: (name) => name,
+  listing: DOLTGRES_TABLES,
   workingSetsComparedByRestore: true,
 };
 
@@ -105,13 +101,12 @@ async function compareDatabase(drill: DrillContext, flavor: Flavor, entry: DoltD
   findings.add('branches', refs.branches.length);
   findings.add('tags', refs.tags.length);
   for (const branch of entry.branches) {
-    await flavor.session(scratch.endpoint, `${database}/${branch.name}`, async (session) => {
-      const tables = await session.rows<{ name: string }>(flavor.tables);
-      findings.add('tables', tables.length);
-      for (const { name } of tables) {
-        const [row] = await session.rows<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${flavor.quote(name)}`);
-        findings.add('rows', Number(row?.n ?? 0));
-      }
-    });
+    const found = await flavor.session(scratch.endpoint, `${database}/${branch.name}`, (session) =>
+      rowCountsAt(session, flavor.listing, branch.hash),
+    );
+    findings.add('tables', Object.keys(found).length);
+    for (const rows of Object.values(found)) findings.add('rows', rows);
+    const recorded = entry.rowCounts?.[branch.name];
+    if (recorded) findings.compareCounts('rows', `${database}@${branch.name}: `, recorded, found);
   }
 }
