@@ -7,9 +7,10 @@
  * AWS Backup's restore validation, is written as `drill.json` beside the manifest.
  */
 
+import { MANIFEST_FILE } from '../contracts/artifact-layout.ts';
 import type { ArtifactStore } from '../contracts/artifact-store.ts';
 import { type DrillPick, type DrillResult, drillKeyOf } from '../contracts/drill.ts';
-import { SafekeepError, StoppedError } from '../contracts/errors.ts';
+import { IntegrityError, SafekeepError, StoppedError } from '../contracts/errors.ts';
 import { type Engine, loadManifest, type Manifest } from '../contracts/manifest.ts';
 import type { Logger } from '../contracts/telemetry.ts';
 import { doltDrill, doltgresDrill } from './drill/dolt.ts';
@@ -60,9 +61,9 @@ export async function runDrill(request: DrillRequest, context: DrillContext): Pr
   const onStop = () => void scratch?.stop();
   context.stop?.addEventListener('abort', onStop, { once: true });
   try {
-    manifest = (await loadManifest(context.store, request.manifestKey)).manifest;
-    await checkHashes(manifest, context.store, findings);
-    if (findings.problems.length === 0) {
+    manifest = await readManifest(context.store, request.manifestKey, findings);
+    if (manifest) await checkHashes(manifest, context.store, findings);
+    if (manifest && findings.problems.length === 0) {
       const drill = DRILLS[manifest.engine];
       context.log.info('starting a scratch server for the drill', { engine: manifest.engine, runId: manifest.runId });
       scratch = await drill.start(manifest, request.endpointUrl);
@@ -95,6 +96,20 @@ export async function runDrill(request: DrillRequest, context: DrillContext): Pr
   return { result, key };
 }
 
+/**
+ * The backup's manifest. A corrupt one is a failed drill (recorded); one that cannot be read at all (no such
+ * key, no access) is an error of the drill's own, and nothing is written beside a backup that may not exist.
+ */
+async function readManifest(store: ArtifactStore, key: string, findings: Findings): Promise<Manifest | undefined> {
+  try {
+    return (await loadManifest(store, key)).manifest;
+  } catch (error) {
+    if (!(error instanceof IntegrityError)) throw error;
+    findings.fail(error.message);
+    return undefined;
+  }
+}
+
 /** Every object read in full through its SHA-256; all are checked, so the result names every corrupt one. */
 async function checkHashes(manifest: Manifest, store: ArtifactStore, findings: Findings): Promise<void> {
   for (const object of manifest.objects) {
@@ -117,7 +132,7 @@ function drillContext(
   findings: Findings,
 ) {
   const read = (object: Manifest['objects'][number]) => openVerified(context.store, object);
-  const prefix = request.manifestKey.slice(0, request.manifestKey.length - 'manifest.json'.length);
+  const prefix = request.manifestKey.slice(0, request.manifestKey.length - MANIFEST_FILE.length);
   return {
     manifest,
     scratch,
@@ -155,7 +170,7 @@ function drillResult(
   const ok = findings.problems.length === 0;
   const counts = findings.counts;
   const more = findings.problems.length > 1 ? ` (and ${findings.problems.length - 1} more problems)` : '';
-  const summary = `restored ${counts.databases ?? 0} databases into a scratch ${scratch?.engine ?? ''} ${scratch?.serverVersion ?? ''} server: ${counts.tables ?? 0} tables, ${counts.rows ?? 0} rows, every object's SHA-256 and every count as the backup recorded`;
+  const summary = `restored ${plural(counts.databases ?? 0, 'database')} into a scratch ${scratch?.engine ?? ''} ${scratch?.serverVersion ?? ''} server: ${plural(counts.tables ?? 0, 'table')}, ${plural(counts.rows ?? 0, 'row')}, every object's SHA-256 and every count as the backup recorded`;
   return {
     safekeepDrill: 1,
     target: manifest?.target ?? request.manifestKey.split('/')[0] ?? '',
@@ -185,3 +200,5 @@ function drillResult(
 function runIdOfKey(manifestKey: string): string {
   return manifestKey.split('/').at(-2) ?? '';
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -84,7 +84,7 @@ describe.skipIf(!postgres || !postgres18 || !versitygw)('safekeep drill', () => 
     const good = await runCli(['drill', 'meta-drill', '--from', from, '--endpoint-url', s3Peer.endpoint], env);
     expect(good.code, good.stderr).toBe(0);
     expect(good.stdout).toMatch(
-      /^drill of meta-drill run \S+ passed in [\d.]+s: restored 1 databases into a scratch PostgreSQL 18\.\S+ server: 1 tables, 42 rows/,
+      /^drill of meta-drill run \S+ passed in [\d.]+s: restored 1 database into a scratch PostgreSQL 18\.\S+ server: 1 table, 42 rows/,
     );
 
     // The archive's bytes change under a manifest that still records the old SHA-256.
