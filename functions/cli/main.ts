@@ -6,6 +6,7 @@
 
 import { EXIT, SafekeepError, UsageError } from '../contracts/errors.ts';
 import type { Command } from './command.ts';
+import { drillCommand } from './commands/drill.ts';
 import { dumpCommand } from './commands/dump.ts';
 import { listCommand } from './commands/list.ts';
 import { pruneCommand } from './commands/prune.ts';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   dumpCommand,
   restoreCommand,
   verifyCommand,
+  drillCommand,
   listCommand,
   snapshotCommand,
   pruneCommand,

@@ -45,6 +45,12 @@ export interface ArtifactStore {
   startUpload(key: string, contentType: string): Promise<MultipartUpload>;
   /** Writes `body` at `key` only if nothing is there yet (`If-None-Match: *`); false when something was. */
   putIfAbsent(key: string, body: string, contentType: string): Promise<{ created: boolean; versionId?: string }>;
+  /**
+   * Writes `body` at `key`, over what is there: only for results Safekeep keeps beside a backup (a drill's
+   * `drill.json`), never for a backup's own objects; in the versioned bucket the earlier result stays as a
+   * noncurrent version.
+   */
+  put(key: string, body: string, contentType: string): Promise<{ versionId?: string }>;
   read(key: string, versionId?: string): Promise<Readable>;
   readText(key: string, versionId?: string): Promise<string>;
   list(prefix: string): AsyncIterable<StoredObjectInfo>;

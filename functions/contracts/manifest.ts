@@ -32,6 +32,14 @@ export const manifestObjectSchema = z.object({
   versionId: z.string().optional(),
   /** Rows per table counted in the artifact itself (PostgreSQL COPY blocks). */
   rowCounts: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  /**
+   * Schema objects of the database by kind, as the artifact holds them (a pg_dump archive's TOC entries:
+   * `TABLE`, `VIEW`, `SEQUENCE`, `FUNCTION`, `INDEX`, `TRIGGER`, ...; a mysqldump's statements); the restore
+   * drill compares them with what the restored database holds.
+   */
+  schemaObjects: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  /** PostgreSQL: the extensions the database uses (a server without one cannot restore it). */
+  extensions: z.array(z.string()).optional(),
 });
 
 /** What one branch of a Doltgres database holds besides rows, read over SQL after the sync. */
@@ -81,6 +89,8 @@ export const doltDatabaseSchema = z.object({
   tags: z.array(z.object({ name: z.string(), hash: z.string() })),
   /** Branches whose working set differs from their head (uncommitted changes, which the backup carries). */
   dirtyBranches: z.array(z.string()),
+  /** Rows of every table at each branch's head (`AS OF` its hash): branch -> table -> rows. */
+  rowCounts: z.record(z.string(), z.record(z.string(), z.number().int().nonnegative())).optional(),
   /** Doltgres: every branch's objects, compared after every restore (restore, verify, drill). */
   inventory: z.array(doltgresInventorySchema).optional(),
   /** Doltgres: objects of the inventory this backup does not hold, so a restore lacks them. */

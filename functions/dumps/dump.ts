@@ -116,6 +116,8 @@ export async function runDump(request: DumpRequest, context: DumpContext): Promi
       storedBytes: object.storedBytes,
       sha256: object.sha256,
       rowCounts: object.report.rowCounts,
+      ...(object.report.schemaObjects ? { schemaObjects: object.report.schemaObjects } : {}),
+      ...(object.report.extensions ? { extensions: [...object.report.extensions] } : {}),
     });
   };
 

@@ -145,6 +145,23 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
       }
     },
 
+    async put(key, body, contentType) {
+      try {
+        const result = await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentType: contentType,
+            ChecksumSHA256: sha256Base64(body),
+          }),
+        );
+        return { versionId: result.VersionId };
+      } catch (error) {
+        throw new StoreError(`writing s3://${bucket}/${key} failed: ${(error as Error).message}`, { cause: error });
+      }
+    },
+
     async read(key, versionId) {
       return (await getObject(key, versionId)).Body as Readable;
     },

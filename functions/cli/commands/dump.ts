@@ -3,6 +3,7 @@ import { parseS3Url } from '../../contracts/artifact-layout.ts';
 import { loadConfigFile } from '../../contracts/config/load.ts';
 import { type DumpTarget, isDumpTarget, type SafekeepConfig, TARGET_NAME_PATTERN } from '../../contracts/config/schema.ts';
 import { type Deployment, deployedDumpTarget } from '../../contracts/deployment.ts';
+import { TASK_DRILL_VARIABLES } from '../../contracts/drill.ts';
 import { UsageError } from '../../contracts/errors.ts';
 import { COMPRESSIONS, type Compression, ENGINE_NAMES, type Engine } from '../../contracts/manifest.ts';
 import { TASK_RUN_VARIABLES } from '../../contracts/run-payloads.ts';
@@ -18,7 +19,9 @@ import type { CliContext } from '../context.ts';
 import { parseDuration, required } from '../flags.ts';
 import { PASSWORDS_NOTE } from '../help.ts';
 import { cliLogger, formatBytes, progressLine } from '../output.ts';
+import { stopOnSignal } from '../signals.ts';
 import { TLS_FLAGS, tlsChoice } from '../tls-flags.ts';
+import { drillCommand } from './drill.ts';
 
 const DUMP_FLAGS = {
   engine: { type: 'string', placeholder: ENGINE_NAMES.join('|'), description: 'the database engine (an ad-hoc dump)' },
@@ -103,6 +106,11 @@ export const dumpCommand = defineCommand({
 });
 
 async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliContext): Promise<number> {
+  // The target's task, started by the dispatcher to drill rather than back up (the same task definition).
+  if (context.env[TASK_DRILL_VARIABLES.action] === 'drill' && values.target !== undefined) {
+    const flags = [...(values.json ? ['--json'] : []), ...(values.verbose ? ['--verbose'] : [])];
+    return drillCommand.parse([values.target, ...flags]).run(context);
+  }
   const adHoc = values.engine !== undefined || values.source !== undefined || values.to !== undefined;
   const request =
     adHoc || values.target === undefined ? await adHocRequest(values, context) : await targetRequest(values, context);
@@ -151,24 +159,6 @@ async function dump({ values }: ParsedArgs<typeof DUMP_FLAGS>, context: CliConte
     }
   }
   return 0;
-}
-
-/**
- * ECS stops a task with SIGTERM (StopTask, a deployment, a Spot interruption), then SIGKILL after the
- * container's stop timeout (infra/constructs/dump-tasks.ts). Caught, a signal stops the dump cleanly: every
- * upload aborted, no manifest, exit code 6 (EXIT.stopped) for the recorder to name. SIGINT (Ctrl-C) too.
- */
-function stopOnSignal(): { signal: AbortSignal; release: () => void } {
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
-  const signals = ['SIGTERM', 'SIGINT'] as const;
-  for (const signal of signals) process.once(signal, onSignal);
-  return {
-    signal: controller.signal,
-    release: () => {
-      for (const signal of signals) process.off(signal, onSignal);
-    },
-  };
 }
 
 /** `64MiB`, `1GiB` or bytes; S3 parts must be 5 MiB to 5 GiB. */

@@ -21,6 +21,9 @@ export interface ToolRun {
   /** Stop the tool (SIGTERM, then SIGKILL) after this long. */
   readonly timeoutMs?: number;
   readonly cwd?: string;
+  /** Run as this user and group (a scratch database server that refuses to run as root). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 const STDERR_TAIL_BYTES = 2048;
@@ -79,6 +82,7 @@ export function spawnProducer(run: ToolRun, stdin?: Readable): Producer {
   const child = spawn(run.command, [...run.args], {
     env: { ...baseEnvironment(), ...run.env },
     cwd: run.cwd,
+    ...(run.uid === undefined ? {} : { uid: run.uid, gid: run.gid ?? run.uid }),
     stdio: ['pipe', 'pipe', 'pipe'],
     // Its own process group, so stopping it also stops anything it started (wrappers, pipes, helpers).
     detached: true,

@@ -17,6 +17,10 @@ export interface CompletenessCheck {
 export interface CompletenessReport {
   /** Rows per table as found in the artifact itself, where the format allows counting them. */
   readonly rowCounts?: Readonly<Record<string, number>>;
+  /** Schema objects by kind (pg_dump TOC descriptions, mysqldump statement kinds). */
+  readonly schemaObjects?: Readonly<Record<string, number>>;
+  /** Extensions the artifact creates (PostgreSQL). */
+  readonly extensions?: readonly string[];
 }
 
 /**

@@ -25,6 +25,7 @@ import { checkStoredObject } from '../stored-object-check.ts';
 import { hashBackupFiles } from './backup-files.ts';
 import { assertRefsMatch, type DoltRefs, readRefs, refsDifferences } from './refs.ts';
 import { doltRemoteFor } from './remote.ts';
+import { rowCountsAt, type TableListing } from './row-counts.ts';
 import type { DoltSession } from './session.ts';
 
 /** How the shared logic reaches one kind of server. */
@@ -36,6 +37,8 @@ export interface DoltServer {
   databaseExists(session: DoltSession, name: string): Promise<boolean>;
   /** Base tables on the session's current branch. */
   countTables(session: DoltSession): Promise<number>;
+  /** How its tables are listed and named, to count their rows at each head. */
+  readonly tableListing: TableListing;
   /** After the sync: what else the manifest should record of the database (Doltgres: its object inventory). */
   describe?(run: DumpRun, entry: DoltDatabaseManifest): Promise<Partial<DoltDatabaseManifest>>;
   /** After a restore whose refs matched: carry across what the engine's restore dropped, and check the rest. */
@@ -94,7 +97,13 @@ export async function backUpDatabase(run: DumpRun, server: DoltServer, database:
     });
   }
   const files = remote.bucketPrefix ? await hashBackupFiles(run.store, remote.bucketPrefix, database) : [];
-  const manifest: DoltDatabaseManifest = { database, url: remote.url, prefix: remote.bucketPrefix ?? '', ...refs };
+  const rowCounts: Record<string, Record<string, number>> = {};
+  for (const branch of refs.branches) {
+    rowCounts[branch.name] = await server.session(run.source, `${database}/${branch.name}`, (session) =>
+      rowCountsAt(session, server.tableListing, branch.hash),
+    );
+  }
+  const manifest: DoltDatabaseManifest = { database, url: remote.url, prefix: remote.bucketPrefix ?? '', ...refs, rowCounts };
   return { manifest: { ...manifest, ...(await server.describe?.(run, manifest)) }, files };
 }
 

@@ -23,6 +23,7 @@ import {
 } from './dolt-backup.ts';
 import { checkWithDoltCli } from './dolt-cli-check.ts';
 import { mysqlSession } from './mysql-session.ts';
+import { DOLT_TABLES } from './row-counts.ts';
 import { stageServerFiles } from './server-dir.ts';
 
 const SYSTEM_DATABASES = ['information_schema', 'performance_schema', 'mysql', 'sys', 'dolt_cluster'];
@@ -43,6 +44,7 @@ const server: DoltServer = {
     );
     return Number(row?.n ?? 0);
   },
+  tableListing: DOLT_TABLES,
   describe: async (run) => ({ notIncluded: run.dolt.serverDir ? [LEFT_OUT_WITH_SERVER_DIR] : [LEFT_OUT_WITHOUT_SERVER_DIR] }),
 };
 

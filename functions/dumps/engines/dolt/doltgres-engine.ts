@@ -21,6 +21,7 @@ import {
 } from './dolt-backup.ts';
 import { backupDropsRootObjects, carryAndCompare, describeMissing, readInventory, uncarriable } from './doltgres-inventory.ts';
 import { pgSession } from './pg-session.ts';
+import { DOLTGRES_TABLES } from './row-counts.ts';
 import { checkWithScratchDoltgres } from './scratch-doltgres.ts';
 
 /** Doltgres always needs a database to connect to; every server has this one. */
@@ -53,6 +54,7 @@ const server: DoltServer = {
     );
     return Number(row?.n ?? 0);
   },
+  tableListing: DOLTGRES_TABLES,
   describe: describeDatabase,
   async completeRestore(request, name, entry) {
     const { carried, differences } = await carryAndCompare(

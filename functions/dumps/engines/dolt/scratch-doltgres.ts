@@ -6,52 +6,79 @@
  * with `dolt_backup('restore', ...)` (reading S3 and DynamoDB as a real restore would), compares branch
  * heads, tags and dirty branches with the manifest, and opens every table on every branch.
  */
-import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
-import { IntegrityError, PreflightError } from '../../../contracts/errors.ts';
+import { IntegrityError } from '../../../contracts/errors.ts';
 import type { DoltDatabaseManifest } from '../../../contracts/manifest.ts';
 import { spawnProducer } from '../../adapters/child-process.ts';
-import type { Producer } from '../../commit/producer.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import type { VerifyRequest } from '../engine.ts';
 import { withPostgres } from '../postgres/connection.ts';
+import { freePort, type ScratchServer, scratchPassword, stopServer, waitUntilListening } from '../scratch-server.ts';
 import { carryAndCompare } from './doltgres-inventory.ts';
 import { pgSession } from './pg-session.ts';
 import { assertRefsMatch, readRefs } from './refs.ts';
 import { awsToolEnvironment, doltgresBinary, scratchDirectory } from './tools.ts';
 
-const STARTUP_MS = 30_000;
-
 export async function checkWithScratchDoltgres(entries: readonly DoltDatabaseManifest[], request: VerifyRequest): Promise<void> {
-  const scratch = await scratchDirectory('doltgres-verify');
-  const port = await freePort();
-  const password = randomBytes(18).toString('base64url');
-  const config = join(scratch.path, 'config.yaml');
-  await writeFile(
-    config,
-    `log_level: warning\ndata_dir: ${join(scratch.path, 'data')}\ncfg_dir: ${join(scratch.path, 'data', '.doltcfg')}\nlistener:\n  host: 127.0.0.1\n  port: ${port}\n`,
-  );
-  const aws = awsToolEnvironment(request.endpointUrl);
-  // Doltgres creates its superuser from DOLTGRES_USER/DOLTGRES_PASSWORD on first start.
-  const server = spawnProducer({
-    command: doltgresBinary(),
-    args: ['--config', config],
-    env: { ...aws.env, DOLT_ROOT_PATH: scratch.home, DOLTGRES_USER: 'postgres', DOLTGRES_PASSWORD: password },
-    secrets: [...aws.secrets, password],
-    cwd: scratch.path,
-    description: 'a scratch Doltgres server',
-  });
-  server.stdout.resume();
+  const scratch = await startScratchDoltgres(request.endpointUrl, 'doltgres-verify');
   try {
-    await waitUntilListening(port, server);
-    const endpoint: DatabaseEndpoint = { engine: 'doltgres', host: '127.0.0.1', port, user: 'postgres', password, databases: [] };
-    for (const [index, entry] of entries.entries()) await checkOne(endpoint, `verify_${index}`, entry);
+    for (const [index, entry] of entries.entries()) await checkOne(scratch.endpoint, `verify_${index}`, entry);
   } finally {
-    server.kill();
-    await server.exited;
+    await scratch.stop();
+  }
+}
+
+/**
+ * An empty Doltgres server on 127.0.0.1 in a temporary directory, with a random superuser password and our
+ * AWS settings (it reads the backup from S3 and DynamoDB itself, as a real restore would).
+ */
+export async function startScratchDoltgres(endpointUrl: string | undefined, purpose: string): Promise<ScratchServer> {
+  const scratch = await scratchDirectory(purpose);
+  try {
+    const port = await freePort();
+    const password = scratchPassword();
+    const config = join(scratch.path, 'config.yaml');
+    await writeFile(
+      config,
+      `log_level: warning\ndata_dir: ${join(scratch.path, 'data')}\ncfg_dir: ${join(scratch.path, 'data', '.doltcfg')}\nlistener:\n  host: 127.0.0.1\n  port: ${port}\n`,
+    );
+    const aws = awsToolEnvironment(endpointUrl);
+    // Doltgres creates its superuser from DOLTGRES_USER/DOLTGRES_PASSWORD on first start.
+    const server = spawnProducer({
+      command: doltgresBinary(),
+      args: ['--config', config],
+      env: { ...aws.env, DOLT_ROOT_PATH: scratch.home, DOLTGRES_USER: 'postgres', DOLTGRES_PASSWORD: password },
+      secrets: [...aws.secrets, password],
+      cwd: scratch.path,
+      description: 'a scratch Doltgres server',
+    });
+    server.stdout.resume();
+    const stop = async () => {
+      await stopServer(server);
+      await scratch.dispose();
+    };
+    try {
+      await waitUntilListening(port, server, 'the scratch Doltgres server', 'install Doltgres or set SAFEKEEP_DOLTGRES_BIN');
+      const endpoint: DatabaseEndpoint = {
+        engine: 'doltgres',
+        host: '127.0.0.1',
+        port,
+        user: 'postgres',
+        password,
+        databases: [],
+      };
+      const version = await withPostgres(endpoint, 'postgres', async (db) =>
+        String((await db.query<{ version: string }>('SELECT dolt_version() AS version')).rows[0]?.version ?? ''),
+      );
+      return { endpoint, engine: 'Doltgres', serverVersion: version, stop };
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+  } catch (error) {
     await scratch.dispose();
+    throw error;
   }
 }
 
@@ -87,46 +114,3 @@ async function checkOne(endpoint: DatabaseEndpoint, scratchName: string, entry: 
 /** Schema-qualified, quoted names of the user tables on the session's branch. */
 const USER_TABLES = `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables
   WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema', 'dolt')`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function waitUntilListening(port: number, server: Producer): Promise<void> {
-  let exited = false;
-  void server.exited.then(() => {
-    exited = true;
-  });
-  const deadline = Date.now() + STARTUP_MS;
-  while (!(await accepts(port))) {
-    if (exited) {
-      const exit = await server.exited;
-      throw new PreflightError(
-        `the scratch Doltgres server for verification did not start (${exit.stderrTail || `exit code ${exit.code}`}); install Doltgres or set SAFEKEEP_DOLTGRES_BIN`,
-      );
-    }
-    if (Date.now() > deadline)
-      throw new PreflightError(`the scratch Doltgres server did not listen within ${STARTUP_MS / 1000}s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1');
-  });
-}

@@ -20,9 +20,19 @@ const NEWLINE = 0x0a;
 const LINE_START_LIMIT = 1024;
 const DATA_HEADER = /^-- Dumping data for table `((?:[^`]|``)+)`/;
 const INSERT_HEADER = /^INSERT INTO `((?:[^`]|``)+)` VALUES/;
+/** The line each schema object's definition starts with in a mysqldump / mariadb-dump. */
+const SCHEMA_OBJECT_LINES: readonly [string, RegExp][] = [
+  ['TABLE', /^-- Table structure for table `/],
+  ['VIEW', /^-- Final view structure for view `/],
+  ['TRIGGER', /^\/\*!50003 CREATE\*\/ .*\/\*!50003 TRIGGER /],
+  ['PROCEDURE', /^CREATE (?:DEFINER=\S+ )?PROCEDURE /],
+  ['FUNCTION', /^CREATE (?:DEFINER=\S+ )?(?:AGGREGATE )?FUNCTION /],
+  ['EVENT', /^\/\*!50106 CREATE\*\/ .*EVENT /],
+];
 
 export class InsertRowCounter {
   private readonly counts = new Map<string, number>();
+  private readonly kinds = new Map<string, number>();
   private state: 'lineStart' | 'skipLine' | 'insert' = 'lineStart';
   private lineStart: Buffer[] = [];
   private lineStartLength = 0;
@@ -73,8 +83,15 @@ export class InsertRowCounter {
     return end;
   }
 
+  /** Schema objects by kind, e.g. `{ TABLE: 16, VIEW: 7, TRIGGER: 6 }`, from the lines that start their definitions. */
+  schemaObjects(): Record<string, number> {
+    return Object.fromEntries(this.kinds);
+  }
+
   private classify(line: Buffer, wholeLine: boolean): void {
     const text = line.toString('utf8');
+    const kind = this.dataTable === undefined ? SCHEMA_OBJECT_LINES.find(([, pattern]) => pattern.test(text))?.[0] : undefined;
+    if (kind) this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
     const data = DATA_HEADER.exec(text);
     const insert = data ? null : INSERT_HEADER.exec(text);
     if (data?.[1]) {
@@ -172,7 +189,7 @@ export class MysqldumpCheck implements CompletenessCheck {
 
   async finish(): Promise<CompletenessReport> {
     await this.trailer.finish();
-    return { rowCounts: this.rows.result() };
+    return { rowCounts: this.rows.result(), schemaObjects: this.rows.schemaObjects() };
   }
 
   abort(): void {}

@@ -41,6 +41,8 @@ type Request = number;
 export class PgArchiveCheck implements CompletenessCheck {
   private readonly what: string;
   private readonly counts = new Map<string, number>();
+  private readonly kinds = new Map<string, number>();
+  private readonly extensions: string[] = [];
   private readonly promised = new Map<number, PromisedBlock>();
   private failure: DumpError | undefined;
 
@@ -91,7 +93,11 @@ export class PgArchiveCheck implements CompletenessCheck {
         `it ended before the data of ${missing.length} TOC entr${missing.length === 1 ? 'y' : 'ies'} (${names.join(', ')}${missing.length > 3 ? ', ...' : ''})`,
       );
     }
-    return { rowCounts: Object.fromEntries(this.counts) };
+    return {
+      rowCounts: Object.fromEntries(this.counts),
+      schemaObjects: Object.fromEntries(this.kinds),
+      extensions: this.extensions,
+    };
   }
 
   abort(): void {}
@@ -173,6 +179,8 @@ export class PgArchiveCheck implements CompletenessCheck {
       for (let length = yield* this.readInt(); length >= 0; length = yield* this.readInt()) if (length > 0) yield -length;
       // Custom format: the data offset (a flag byte, then offSize bytes).
       const [offsetFlag = 0] = yield 1 + offSize;
+      if (desc) this.kinds.set(desc, (this.kinds.get(desc) ?? 0) + 1);
+      if (desc === 'EXTENSION' && tag) this.extensions.push(tag);
       if (hasData !== 0 && hasData !== 1) throw this.broken(`TOC entry ${dumpId} has a corrupt data flag`);
       if ((hasData === 1) === (offsetFlag === OFFSET_NO_DATA) || offsetFlag < 1 || offsetFlag > 3)
         throw this.broken(`TOC entry ${dumpId} (${desc} ${tag}) has an inconsistent data offset`);
