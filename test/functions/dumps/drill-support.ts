@@ -4,8 +4,9 @@
  * and the check that no scratch server or directory outlives a drill.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import { main } from '#functions/cli/main.ts';
@@ -112,11 +113,22 @@ async function readText(s3: S3Client, bucket: string, key: string): Promise<stri
   return (await object.Body?.transformToString('utf8')) ?? '';
 }
 
-/** Scratch directories in the temp dir and scratch server processes (found by their temp directories). */
+/**
+ * This test file's own temp root: vitest runs files in parallel processes, and a drill of another file
+ * running meanwhile must not look like a leftover of this one. Scratch servers run as the database's
+ * own user when the tests run as root, so the root is writable by all, like /tmp.
+ */
+const scratchRoot = mkdtempSync(join(tmpdir(), 'safekeep-drill-tests-'));
+chmodSync(scratchRoot, 0o1777);
+process.env.TMPDIR = scratchRoot;
+process.on('exit', () => rmSync(scratchRoot, { recursive: true, force: true }));
+
+/** Scratch directories in this file's temp root and scratch server processes (found by their temp directories). */
 export function scratchLeftovers(): { dirs: string[]; processes: string[] } {
-  const dirs = readdirSync(tmpdir()).filter((name) => /^safekeep-(pg|mysql|dolt|doltgres)-drill-/.test(name));
+  const scratch = /safekeep-(pg|mysql|dolt|doltgres)-drill-/;
+  const dirs = readdirSync(scratchRoot).filter((name) => scratch.test(name));
   const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-  const processes = ps.split('\n').filter((line) => /safekeep-(pg|mysql|dolt|doltgres)-drill-/.test(line));
+  const processes = ps.split('\n').filter((line) => line.includes(scratchRoot) && scratch.test(line));
   return { dirs, processes };
 }
 
