@@ -323,6 +323,55 @@ export const bucketSchema = z.strictObject({
     .optional(),
 });
 
+/** Writer names become their S3 prefix (`_writers/<name>/`) and IAM resource names. */
+export const WRITER_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/**
+ * An external application (Bytebase's "Backup to the Cloud", say) that writes its own files into the artifact
+ * bucket, under its own prefix only: a role its principal assumes, or an IAM user whose key is in Secrets Manager.
+ */
+export const writerSchema = z
+  .strictObject({
+    name: z.string().regex(WRITER_NAME_PATTERN, {
+      message: 'must be 1-32 characters of lowercase letters, digits and "-", starting and ending with a letter or digit',
+    }),
+    description: z.string().max(256).optional(),
+    /** The principal allowed to assume the writer's role. */
+    assumedBy: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]{1,512}|user\/[\w+=,.@/-]{1,512})$/, {
+        message: 'must be an IAM principal ARN (arn:aws:iam::<account>:root, :role/<name> or :user/<name>)',
+      })
+      .optional(),
+    /** For applications that only take an access key: an IAM user, its key kept in Secrets Manager. */
+    staticKeys: z
+      .boolean()
+      .refine((on) => on, { message: 'must be true (leave it out to use assumedBy)' })
+      .optional(),
+  })
+  .superRefine((writer, ctx) => {
+    if ((writer.assumedBy === undefined) === (writer.staticKeys === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of assumedBy (a principal ARN that assumes a role) or staticKeys: true (an IAM user)',
+      });
+    }
+  });
+
+const writersSchema = z.array(writerSchema).superRefine((writers, ctx) => {
+  const seen = new Map<string, number>();
+  writers.forEach((writer, index) => {
+    const first = seen.get(writer.name);
+    if (first === undefined) seen.set(writer.name, index);
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: [index, 'name'],
+        message: `duplicates writers[${first}]; every writer needs its own name (it is its S3 prefix)`,
+      });
+  });
+});
+
 const configShape = z.strictObject({
   version: z.literal(1, { message: 'must be 1 (the only config version so far)' }).default(1),
   bucket: bucketSchema.default(() => bucketSchema.parse({})),
@@ -331,6 +380,8 @@ const configShape = z.strictObject({
     .strictObject({ schedule: scheduleSchema.optional(), retention: retentionSchema.optional(), alerts: alertsSchema.optional() })
     .default({}),
   targets: z.array(targetSchema).min(1, { message: 'list at least one target' }),
+  /** External applications given a prefix of their own in the artifact bucket. */
+  writers: writersSchema.default([]),
 });
 
 export const configSchema = configShape
@@ -408,6 +459,7 @@ export type Retention = z.output<typeof retentionSchema>;
 export type Retries = z.output<typeof retriesSchema>;
 export type Alerts = z.output<typeof alertsSchema>;
 export type Network = z.output<typeof networkSchema>;
+export type Writer = z.output<typeof writerSchema>;
 export type BucketSettings = z.output<typeof bucketSchema>;
 export type DumpTarget = Extract<Target, { kind: DumpTargetKind }>;
 export type SnapshotTarget = Extract<Target, { kind: SnapshotTargetKind }>;
