@@ -14,6 +14,7 @@ import { LambdaRunner } from './constructs/lambda-runner.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { RunLedger } from './constructs/run-ledger.ts';
 import { SnapshotFlow } from './constructs/snapshot-flow.ts';
+import { Writers } from './constructs/writers.ts';
 
 /**
  * Everything `safekeep.config.yaml` describes. The construct takes the same shape as the file, so an
@@ -37,7 +38,7 @@ export class Safekeep extends Construct {
   readonly snapshots?: SnapshotFlow;
   /** Encrypts every log group Safekeep creates (functions, state machine, tasks). */
   readonly logKey: kms.Key;
-  /** Encrypts Safekeep's own state: the runs table and the dead-letter queues. */
+  /** Encrypts Safekeep's own state: the runs table, the dead-letter queues and writers' access-key secrets. */
   readonly dataKey: kms.Key;
   /** The ECS cluster, worker image and per-target task definitions of Fargate dumps. */
   readonly dumps: DumpTasks;
@@ -51,6 +52,8 @@ export class Safekeep extends Construct {
   readonly dispatch: Dispatch;
   /** The freshness check, per-target failure and freshness alarms, their topics, and the dashboard. */
   readonly monitoring: Monitoring;
+  /** External applications' roles and users, each held to its own prefix of the bucket (config `writers:`). */
+  readonly writers: Writers;
 
   constructor(scope: Construct, id: string, props: SafekeepProps) {
     super(scope, id);
@@ -84,6 +87,11 @@ export class Safekeep extends Construct {
       description: 'Safekeep: encrypts its runs table and queues',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.writers = new Writers(this, 'Writers', {
+      writers: this.config.writers,
+      artifacts: this.artifacts,
+      secretKey: this.dataKey,
     });
     this.deployment = new DeploymentDocument(this, 'Deployment', {
       config: this.config,
