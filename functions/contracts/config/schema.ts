@@ -210,6 +210,11 @@ const dumpCommon = {
   compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
   /** Where the dump runs: a Fargate task (default) or, for small databases, a Lambda function. */
   runner: z.enum(['fargate', 'lambda']).default('fargate'),
+  /**
+   * An ebs-volume or ec2-instance target of this config snapshotted in each of this target's runs, under the
+   * same run id (Dolt's data volume with its logical backup). It runs only with this target: no schedule of its own.
+   */
+  pairedWith: targetName.optional(),
   /** The run fails (and is alerted) when it takes longer than this; by default 240, or 14 with runner "lambda". */
   timeoutMinutes: z
     .int()
@@ -390,7 +395,7 @@ export const configSchema = configShape
   })
   .transform((config) => ({
     ...config,
-    targets: config.targets.map((target) => resolveDefaults(target, config.defaults)),
+    targets: config.targets.map((target) => resolveDefaults(target, config.defaults, pairedScheduleOf(config, target.name))),
   }))
   .superRefine((config, ctx) => {
     // Lateness is judged by the schedule's interval; a cron that fires once has none, so it needs a limit.
@@ -413,6 +418,8 @@ export function crossTargetIssues(config: unknown): { path: (string | number)[];
   const { targets, defaults } = (config ?? {}) as { targets?: unknown; defaults?: { schedule?: unknown } };
   if (!Array.isArray(targets)) return [];
   const issues: { path: (string | number)[]; message: string }[] = [];
+  issues.push(...pairingIssues(targets));
+  const paired = new Set(targets.map((target: { pairedWith?: unknown } | null) => target?.pairedWith));
   const seen = new Map<unknown, number>();
   targets.forEach((target: { name?: unknown; schedule?: unknown } | null, index) => {
     const name = target?.name;
@@ -425,7 +432,14 @@ export function crossTargetIssues(config: unknown): { path: (string | number)[];
     } else if (typeof name === 'string') {
       seen.set(name, index);
     }
-    if (target && typeof target === 'object' && target.schedule === undefined && defaults?.schedule === undefined) {
+    const runsWithAnother = paired.has(name);
+    if (
+      target &&
+      typeof target === 'object' &&
+      target.schedule === undefined &&
+      defaults?.schedule === undefined &&
+      !runsWithAnother
+    ) {
       issues.push({
         path: ['targets', index, 'schedule'],
         message: 'is required: give the target a schedule, or set defaults.schedule',
@@ -435,12 +449,51 @@ export function crossTargetIssues(config: unknown): { path: (string | number)[];
   return issues;
 }
 
+/** A dump target's `pairedWith` names a volume or instance target, at most one dump per such target, which has no schedule of its own. */
+function pairingIssues(targets: unknown[]): { path: (string | number)[]; message: string }[] {
+  type Loose = { name?: unknown; kind?: unknown; schedule?: unknown; pairedWith?: unknown } | null;
+  const list = targets as Loose[];
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const pairedBy = new Map<string, number>();
+  list.forEach((target, index) => {
+    const name = target?.pairedWith;
+    if (typeof name !== 'string') return;
+    const at = list.findIndex((other) => other?.name === name);
+    const other = list[at];
+    if (!other || (other.kind !== 'ebs-volume' && other.kind !== 'ec2-instance')) {
+      issues.push({
+        path: ['targets', index, 'pairedWith'],
+        message: 'must name an ebs-volume or ec2-instance target of this config (the volume snapshotted in each run)',
+      });
+    } else if (pairedBy.has(name)) {
+      issues.push({
+        path: ['targets', index, 'pairedWith'],
+        message: `targets[${pairedBy.get(name)}] is already paired with "${name}"; a snapshot target runs with one dump target`,
+      });
+    } else if (other.schedule !== undefined) {
+      issues.push({
+        path: ['targets', at, 'schedule'],
+        message: `must be left out: this target runs with "${String(target?.name)}" (its pairedWith), on that target's schedule`,
+      });
+    }
+    if (!pairedBy.has(name)) pairedBy.set(name, index);
+  });
+  return issues;
+}
+
+/** The schedule of the dump target a snapshot target is paired with, if any. */
+function pairedScheduleOf(config: z.output<typeof configShape>, name: string): Schedule | undefined {
+  const dump = config.targets.find((t) => 'pairedWith' in t && t.pairedWith === name);
+  return dump && (dump.schedule ?? config.defaults.schedule);
+}
+
 type ParsedTarget = z.output<typeof targetSchema>;
 type Defaults = z.output<typeof configShape>['defaults'];
 type Resolved<T extends ParsedTarget> = T & { schedule: Schedule; alerts: Alerts };
 
-function resolveDefaults(target: ParsedTarget, defaults: Defaults): Resolved<ParsedTarget> {
-  const schedule = target.schedule ?? defaults.schedule;
+function resolveDefaults(target: ParsedTarget, defaults: Defaults, pairedSchedule?: Schedule): Resolved<ParsedTarget> {
+  // A paired snapshot target runs on its dump target's schedule (freshness is judged by it).
+  const schedule = pairedSchedule ?? target.schedule ?? defaults.schedule;
   // The superRefine above guarantees a schedule; transforms only run on valid input.
   if (!schedule) throw new Error(`unreachable: target ${target.name} has no schedule`);
   return {
