@@ -14,6 +14,7 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { RETRY_SCHEDULE_PREFIX, RunLedger } from './constructs/run-ledger.ts';
 import { SafekeepFunction } from './constructs/safekeep-function.ts';
 import { SnapshotFlow } from './constructs/snapshot-flow.ts';
+import { Writers } from './constructs/writers.ts';
 
 export interface Acknowledgement {
   readonly reason: string;
@@ -312,6 +313,38 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       each(
         all(root, Monitoring).map((m) => m.freshnessFunction),
         () => ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ', 'Serverless-LambdaDLQ'],
+      ),
+  },
+  {
+    reason:
+      "A writer's policy covers its own prefix (_writers/<name>/*) and nothing else: the external application names its own objects, unknown at deploy time.",
+    on: (root) =>
+      all(root, Writers).flatMap((writers) =>
+        [...writers.writers.values()].map(({ policy, prefix }) => ({
+          construct: policy,
+          rules: [`AwsSolutions-IAM5[Resource::<${bucketLogicalId(writers)}.Arn>/${prefix}*]`],
+        })),
+      ),
+  },
+  {
+    reason:
+      'The secret holds the access key of a staticKeys writer, which the application (Bytebase) reads from a credentials file it cannot refresh: rotating means replacing the AccessKey and the file together (docs/recipes/bytebase.md), not a rotation Lambda behind its back.',
+    on: (root) =>
+      all(root, Writers).flatMap((writers) =>
+        [...writers.writers.values()].flatMap(({ secret }) =>
+          secret
+            ? [
+                {
+                  construct: secret,
+                  rules: [
+                    'AwsSolutions-SMG4',
+                    'NIST.800.53.R5-SecretsManagerRotationEnabled',
+                    'HIPAA.Security-SecretsManagerRotationEnabled',
+                  ],
+                },
+              ]
+            : [],
+        ),
       ),
   },
 ];

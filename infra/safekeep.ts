@@ -13,6 +13,7 @@ import { LambdaRunner } from './constructs/lambda-runner.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { RunLedger } from './constructs/run-ledger.ts';
 import { SnapshotFlow } from './constructs/snapshot-flow.ts';
+import { Writers } from './constructs/writers.ts';
 import { parseConfigWithTokens } from './deferred-config.ts';
 import { type SafekeepProps, toConfigInput } from './safekeep-props.ts';
 
@@ -35,7 +36,7 @@ export class Safekeep extends Construct {
   readonly snapshots?: SnapshotFlow;
   /** Encrypts every log group Safekeep creates (functions, state machine, tasks). */
   readonly logKey: kms.Key;
-  /** Encrypts Safekeep's own state: the runs table and the dead-letter queues. */
+  /** Encrypts Safekeep's own state: the runs table, the dead-letter queues and writers' access-key secrets. */
   readonly dataKey: kms.Key;
   /** The ECS cluster, worker image and per-target task definitions of Fargate dumps. */
   readonly dumps: DumpTasks;
@@ -49,6 +50,8 @@ export class Safekeep extends Construct {
   readonly dispatch: Dispatch;
   /** The freshness check, per-target failure and freshness alarms, their topics, and the dashboard. */
   readonly monitoring: Monitoring;
+  /** External applications' roles and users, each held to its own prefix of the bucket (config `writers:`). */
+  readonly writers: Writers;
 
   constructor(scope: Construct, id: string, props: SafekeepProps) {
     super(scope, id);
@@ -83,6 +86,11 @@ export class Safekeep extends Construct {
       description: 'Safekeep: encrypts its runs table and queues',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.writers = new Writers(this, 'Writers', {
+      writers: this.config.writers,
+      artifacts: this.artifacts,
+      secretKey: this.dataKey,
     });
     this.deployment = new DeploymentDocument(this, 'Deployment', {
       config: this.config,

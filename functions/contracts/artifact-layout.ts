@@ -58,3 +58,14 @@ export function runPrefix(targetPrefix: string, now: Date, runId: string): strin
 export function objectName(kind: string, database: string | undefined, extension: string): string {
   return database === undefined ? `${kind}${extension}` : `${kind}-${encodeURIComponent(database)}${extension}`;
 }
+
+/**
+ * Where external writers (config `writers:`) keep their own files: `_writers/<name>/`. Target names cannot
+ * start with "_", so no target's prefix (and so no retention or prune, which never leave `<target>/`) reaches it,
+ * and `safekeep list` skips it: a writer's files are never taken for Safekeep backups.
+ */
+export const WRITERS_PREFIX = '_writers';
+
+export function writerPrefix(name: string): string {
+  return `${WRITERS_PREFIX}/${name}/`;
+}

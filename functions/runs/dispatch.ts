@@ -6,7 +6,7 @@
 import { manifestKeyOf, newRunId } from '../contracts/artifact-layout.ts';
 import type { Target } from '../contracts/config/schema.ts';
 import { isSnapshotTarget } from '../contracts/config/schema.ts';
-import { type Deployment, taskFamilyOf } from '../contracts/deployment.ts';
+import { type Deployment, deploymentTarget, taskFamilyOf } from '../contracts/deployment.ts';
 import { EXIT, SafekeepError } from '../contracts/errors.ts';
 import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
 import { type RunRef, taskRunEnvironment } from '../contracts/run-payloads.ts';
@@ -46,6 +46,8 @@ export interface DispatchResult {
   readonly workerFunction?: string;
   /** Where a dump's manifest lands once it is a backup. */
   readonly manifestKey?: string;
+  /** The run of the target's `pairedWith` snapshot target, started first under the same run id. */
+  readonly paired?: DispatchResult;
 }
 
 export interface DispatchContext {
@@ -83,10 +85,11 @@ export async function dispatch(
     ...retry,
   });
   context.telemetry.info('run dispatched', { ...base, trigger, ...retry });
+  const paired = await startPaired(target, runId, trigger, startedAt, context);
   try {
     const started = await start(target, runId, context);
-    if ('failure' in started) return await failed(base, started.failure, context);
-    return { ...base, status: 'started', manifestKey, ...started };
+    if ('failure' in started) return { ...(await failed(base, started.failure, context)), ...(paired && { paired }) };
+    return { ...base, status: 'started', manifestKey, ...started, ...(paired && { paired }) };
   } catch (error) {
     const reason = `could not start the run: ${(error as Error).message}`;
     await failed(base, reason, context);
@@ -95,6 +98,31 @@ export async function dispatch(
       EXIT.unavailable,
       { cause: error },
     );
+  }
+}
+
+/**
+ * A dump target's `pairedWith` volume or instance: snapshotted in the same run, recorded under the same run id
+ * as a run of its own target. Its failure to start is recorded (and alerted) as that target's; the dump still runs.
+ */
+async function startPaired(
+  target: Target,
+  runId: string,
+  trigger: RunRecord['trigger'],
+  startedAt: Date,
+  context: DispatchContext,
+): Promise<DispatchResult | undefined> {
+  if (isSnapshotTarget(target) || target.pairedWith === undefined) return undefined;
+  const snapshotTarget = deploymentTarget(context.deployment, target.pairedWith);
+  const base = { target: snapshotTarget.name, runId, kind: 'snapshot' } as const;
+  await context.ports.runs.put({ ...base, trigger, status: 'running', startedAt: startedAt.toISOString() });
+  context.telemetry.info('paired run dispatched', { ...base, trigger, pairedWith: target.name });
+  try {
+    const started = await start(snapshotTarget, runId, context);
+    if ('failure' in started) return await failed(base, started.failure, context);
+    return { ...base, status: 'started', ...started };
+  } catch (error) {
+    return failed(base, `could not start the run: ${(error as Error).message}`, context);
   }
 }
 

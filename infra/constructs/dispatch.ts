@@ -86,7 +86,10 @@ export class Dispatch extends Construct {
     });
     props.dataKey.grantEncryptDecrypt(scheduleRole);
     this.schedules = new Map(
-      props.deployment.config.targets.map((target) => [target.name, this.schedule(target, group, scheduleRole, props)]),
+      props.deployment.config.targets
+        // A paired snapshot target runs only with its dump target, in the same run: no schedule of its own.
+        .filter((target) => !props.deployment.config.targets.some((t) => 'pairedWith' in t && t.pairedWith === target.name))
+        .map((target) => [target.name, this.schedule(target, group, scheduleRole, props)]),
     );
   }
 

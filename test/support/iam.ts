@@ -26,12 +26,19 @@ export function allStatements(template: Template): Located[] {
   const push = (kind: Located['kind'], resource: string, roles: string[], document: any) => {
     for (const statement of asList<Statement>(document?.Statement)) out.push({ kind, resource, roles, statement });
   };
+  // A managed policy of the template is attached by the role naming it (ManagedPolicyArns: [{Ref}]).
+  const attachedBy = new Map<string, string[]>();
+  for (const [id, { Type, Properties: props = {} }] of Object.entries(resources)) {
+    if (Type !== 'AWS::IAM::Role') continue;
+    for (const policy of asList(props.ManagedPolicyArns).flatMap((arn) => asList(refOf(arn))))
+      attachedBy.set(policy, [...(attachedBy.get(policy) ?? []), id]);
+  }
   for (const [id, { Type, Properties: props = {} }] of Object.entries(resources)) {
     if (Type === 'AWS::IAM::Policy' || Type === 'AWS::IAM::ManagedPolicy')
       push(
         'identity',
         id,
-        asList(props.Roles).flatMap((r) => asList(refOf(r))),
+        [...asList(props.Roles).flatMap((r) => asList(refOf(r))), ...(attachedBy.get(id) ?? [])],
         props.PolicyDocument,
       );
     if (Type === 'AWS::IAM::Role') {

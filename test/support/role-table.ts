@@ -7,10 +7,12 @@ import { allStatements, asList } from './iam.ts';
 
 export function roleActions(stack: SafekeepStack, template: Template): Map<string, Set<string>> {
   const targets = stack.safekeep.config.targets.map((t) => t.name).sort((a, b) => b.length - a.length);
+  const writers = stack.safekeep.config.writers.map((w) => w.name);
   const statements = allStatements(template).filter((s) => s.kind === 'identity' && s.statement.Effect === 'Allow');
   const out = new Map<string, Set<string>>();
   for (const role of stack.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
     let name = role.node.path.replace(`${stack.node.path}/Safekeep/`, '');
+    for (const writer of writers) name = name.replace(`Writers/${writer}/`, 'Writers/<writer>/');
     for (const target of targets) name = name.split(target).join('<target>');
     const id = stack.getLogicalId(role.node.defaultChild as never);
     const actions = out.get(name) ?? new Set<string>();

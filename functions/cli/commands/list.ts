@@ -1,4 +1,4 @@
-import { MANIFEST_FILE } from '../../contracts/artifact-layout.ts';
+import { MANIFEST_FILE, WRITERS_PREFIX } from '../../contracts/artifact-layout.ts';
 import { type LoadedManifest, loadManifest } from '../../contracts/manifest.ts';
 import { listRecoverableBackups } from '../../dumps/prune.ts';
 import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
@@ -38,11 +38,12 @@ async function list({ values }: ParsedArgs<typeof LIST_FLAGS>, context: CliConte
   const prefix = values.target ? `${values.target}/` : '';
   const backups = [];
   for await (const object of store.list(prefix)) {
-    if (!object.key.endsWith(`/${MANIFEST_FILE}`)) continue;
+    if (!object.key.endsWith(`/${MANIFEST_FILE}`) || object.key.startsWith(`${WRITERS_PREFIX}/`)) continue;
     backups.push(describe(await loadManifest(store, object.key)));
   }
   if (values.all) {
     for (const pruned of await listRecoverableBackups(store, prefix)) {
+      if (pruned.manifestKey.startsWith(`${WRITERS_PREFIX}/`)) continue;
       backups.push(describe(await loadManifest(store, pruned.manifestKey, pruned.versionId)));
     }
   }

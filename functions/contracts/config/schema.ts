@@ -213,6 +213,11 @@ const dumpCommon = {
   compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
   /** Where the dump runs: a Fargate task (default) or, for small databases, a Lambda function. */
   runner: z.enum(['fargate', 'lambda']).default('fargate'),
+  /**
+   * An ebs-volume or ec2-instance target of this config snapshotted in each of this target's runs, under the
+   * same run id (Dolt's data volume with its logical backup). It runs only with this target: no schedule of its own.
+   */
+  pairedWith: targetName.optional(),
   /** The run fails (and is alerted) when it takes longer than this; by default 240, or 14 with runner "lambda". */
   timeoutMinutes: z
     .int()
@@ -326,6 +331,55 @@ export const bucketSchema = z.strictObject({
     .optional(),
 });
 
+/** Writer names become their S3 prefix (`_writers/<name>/`) and IAM resource names. */
+export const WRITER_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/**
+ * An external application (Bytebase's "Backup to the Cloud", say) that writes its own files into the artifact
+ * bucket, under its own prefix only: a role its principal assumes, or an IAM user whose key is in Secrets Manager.
+ */
+export const writerSchema = z
+  .strictObject({
+    name: z.string().regex(WRITER_NAME_PATTERN, {
+      message: 'must be 1-32 characters of lowercase letters, digits and "-", starting and ending with a letter or digit',
+    }),
+    description: z.string().max(256).optional(),
+    /** The principal allowed to assume the writer's role. */
+    assumedBy: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]{1,512}|user\/[\w+=,.@/-]{1,512})$/, {
+        message: 'must be an IAM principal ARN (arn:aws:iam::<account>:root, :role/<name> or :user/<name>)',
+      })
+      .optional(),
+    /** For applications that only take an access key: an IAM user, its key kept in Secrets Manager. */
+    staticKeys: z
+      .boolean()
+      .refine((on) => on, { message: 'must be true (leave it out to use assumedBy)' })
+      .optional(),
+  })
+  .superRefine((writer, ctx) => {
+    if ((writer.assumedBy === undefined) === (writer.staticKeys === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of assumedBy (a principal ARN that assumes a role) or staticKeys: true (an IAM user)',
+      });
+    }
+  });
+
+const writersSchema = z.array(writerSchema).superRefine((writers, ctx) => {
+  const seen = new Map<string, number>();
+  writers.forEach((writer, index) => {
+    const first = seen.get(writer.name);
+    if (first === undefined) seen.set(writer.name, index);
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: [index, 'name'],
+        message: `duplicates writers[${first}]; every writer needs its own name (it is its S3 prefix)`,
+      });
+  });
+});
+
 const configShape = z.strictObject({
   version: z.literal(1, { message: 'must be 1 (the only config version so far)' }).default(1),
   bucket: bucketSchema.default(() => bucketSchema.parse({})),
@@ -334,6 +388,8 @@ const configShape = z.strictObject({
     .strictObject({ schedule: scheduleSchema.optional(), retention: retentionSchema.optional(), alerts: alertsSchema.optional() })
     .default({}),
   targets: z.array(targetSchema).min(1, { message: 'list at least one target' }),
+  /** External applications given a prefix of their own in the artifact bucket. */
+  writers: writersSchema.default([]),
 });
 
 export const configSchema = configShape
@@ -342,7 +398,7 @@ export const configSchema = configShape
   })
   .transform((config) => ({
     ...config,
-    targets: config.targets.map((target) => resolveDefaults(target, config.defaults)),
+    targets: config.targets.map((target) => resolveDefaults(target, config.defaults, pairedScheduleOf(config, target.name))),
   }))
   .superRefine((config, ctx) => {
     // Lateness is judged by the schedule's interval; a cron that fires once has none, so it needs a limit.
@@ -365,6 +421,8 @@ export function crossTargetIssues(config: unknown): { path: (string | number)[];
   const { targets, defaults } = (config ?? {}) as { targets?: unknown; defaults?: { schedule?: unknown } };
   if (!Array.isArray(targets)) return [];
   const issues: { path: (string | number)[]; message: string }[] = [];
+  issues.push(...pairingIssues(targets));
+  const paired = new Set(targets.map((target: { pairedWith?: unknown } | null) => target?.pairedWith));
   const seen = new Map<unknown, number>();
   targets.forEach((target: { name?: unknown; schedule?: unknown } | null, index) => {
     const name = target?.name;
@@ -377,7 +435,14 @@ export function crossTargetIssues(config: unknown): { path: (string | number)[];
     } else if (typeof name === 'string') {
       seen.set(name, index);
     }
-    if (target && typeof target === 'object' && target.schedule === undefined && defaults?.schedule === undefined) {
+    const runsWithAnother = paired.has(name);
+    if (
+      target &&
+      typeof target === 'object' &&
+      target.schedule === undefined &&
+      defaults?.schedule === undefined &&
+      !runsWithAnother
+    ) {
       issues.push({
         path: ['targets', index, 'schedule'],
         message: 'is required: give the target a schedule, or set defaults.schedule',
@@ -387,12 +452,51 @@ export function crossTargetIssues(config: unknown): { path: (string | number)[];
   return issues;
 }
 
+/** A dump target's `pairedWith` names a volume or instance target, at most one dump per such target, which has no schedule of its own. */
+function pairingIssues(targets: unknown[]): { path: (string | number)[]; message: string }[] {
+  type Loose = { name?: unknown; kind?: unknown; schedule?: unknown; pairedWith?: unknown } | null;
+  const list = targets as Loose[];
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const pairedBy = new Map<string, number>();
+  list.forEach((target, index) => {
+    const name = target?.pairedWith;
+    if (typeof name !== 'string') return;
+    const at = list.findIndex((other) => other?.name === name);
+    const other = list[at];
+    if (!other || (other.kind !== 'ebs-volume' && other.kind !== 'ec2-instance')) {
+      issues.push({
+        path: ['targets', index, 'pairedWith'],
+        message: 'must name an ebs-volume or ec2-instance target of this config (the volume snapshotted in each run)',
+      });
+    } else if (pairedBy.has(name)) {
+      issues.push({
+        path: ['targets', index, 'pairedWith'],
+        message: `targets[${pairedBy.get(name)}] is already paired with "${name}"; a snapshot target runs with one dump target`,
+      });
+    } else if (other.schedule !== undefined) {
+      issues.push({
+        path: ['targets', at, 'schedule'],
+        message: `must be left out: this target runs with "${String(target?.name)}" (its pairedWith), on that target's schedule`,
+      });
+    }
+    if (!pairedBy.has(name)) pairedBy.set(name, index);
+  });
+  return issues;
+}
+
+/** The schedule of the dump target a snapshot target is paired with, if any. */
+function pairedScheduleOf(config: z.output<typeof configShape>, name: string): Schedule | undefined {
+  const dump = config.targets.find((t) => 'pairedWith' in t && t.pairedWith === name);
+  return dump && (dump.schedule ?? config.defaults.schedule);
+}
+
 type ParsedTarget = z.output<typeof targetSchema>;
 type Defaults = z.output<typeof configShape>['defaults'];
 type Resolved<T extends ParsedTarget> = T & { schedule: Schedule; alerts: Alerts };
 
-function resolveDefaults(target: ParsedTarget, defaults: Defaults): Resolved<ParsedTarget> {
-  const schedule = target.schedule ?? defaults.schedule;
+function resolveDefaults(target: ParsedTarget, defaults: Defaults, pairedSchedule?: Schedule): Resolved<ParsedTarget> {
+  // A paired snapshot target runs on its dump target's schedule (freshness is judged by it).
+  const schedule = pairedSchedule ?? target.schedule ?? defaults.schedule;
   // The superRefine above guarantees a schedule; transforms only run on valid input.
   if (!schedule) throw new Error(`unreachable: target ${target.name} has no schedule`);
   return {
@@ -411,6 +515,7 @@ export type Retention = z.output<typeof retentionSchema>;
 export type Retries = z.output<typeof retriesSchema>;
 export type Alerts = z.output<typeof alertsSchema>;
 export type Network = z.output<typeof networkSchema>;
+export type Writer = z.output<typeof writerSchema>;
 export type BucketSettings = z.output<typeof bucketSchema>;
 export type DumpTarget = Extract<Target, { kind: DumpTargetKind }>;
 export type SnapshotTarget = Extract<Target, { kind: SnapshotTargetKind }>;

@@ -10,12 +10,14 @@ plugin adds, through moto's own service backends so the ordinary AWS APIs then d
   new types    AWS::Scheduler::ScheduleGroup, AWS::Scheduler::Schedule, AWS::CloudWatch::Alarm,
                AWS::DynamoDB::GlobalTable (one replica, in the stack's region), AWS::S3::BucketPolicy,
                AWS::SQS::QueuePolicy, AWS::SNS::TopicPolicy, AWS::SNS::Subscription,
-               AWS::Lambda::EventInvokeConfig
+               AWS::Lambda::EventInvokeConfig, AWS::IAM::Group (managed policies),
+               AWS::SecretsManager::Secret (string, KMS key)
   properties   AWS::S3::Bucket: versioning, public access block, ownership controls, logging, lifecycle,
                Object Lock · AWS::ECS::TaskDefinition: CPU, memory, network mode, compatibilities,
                task and execution roles, runtime platform · AWS::DynamoDB::Table: point-in-time recovery, SSE ·
                AWS::Lambda::Function: architectures, tracing, layers, KMS key · AWS::IAM::Role: managed
                policies (the launcher loads AWS's managed policies: MOTO_IAM_LOAD_MANAGED_POLICIES) ·
+               AWS::IAM::User: groups ·
                AWS::Logs::LogGroup: KMS key · AWS::S3::Bucket encryption: BucketKeyEnabled
                AWS::Lambda::LayerVersion: compatible architectures; Ref is its ARN
   fixes        AWS::KMS::Key: a KeyPolicy object is stored as JSON text (moto's DescribeKey fails on the
@@ -373,6 +375,75 @@ class EventInvokeConfigModel(_Model, CloudFormationModel):
             pass  # the function went first, and its invoke config with it
 
 
+class GroupModel(_Model, CloudFormationModel):
+    """An IAM group with its managed policies (a staticKeys writer's user gets its policy through one)."""
+
+    __module__ = _MODULE
+    TYPE = "AWS::IAM::Group"
+    NAME_PROPERTY = "GroupName"
+    ATTRIBUTES = ("Arn",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> GroupModel:
+        from moto.iam.models import iam_backends
+
+        props = cloudformation_json.get("Properties", {})
+        backend = iam_backends[account_id][get_partition(region_name)]
+        group = backend.create_group(resource_name, props.get("Path", "/"))
+        for arn in props.get("ManagedPolicyArns", []):
+            backend.attach_group_policy(arn, resource_name)
+        return cls(resource_name, account_id, region_name, {"Arn": group.arn})
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.iam.models import iam_backends
+
+        backend = iam_backends[account_id][get_partition(region_name)]
+        group = backend.get_group(self.physical_resource_id)
+        for arn in list(group.managed_policies):
+            backend.detach_group_policy(arn, self.physical_resource_id)
+        for user in list(group.users):
+            backend.remove_user_from_group(self.physical_resource_id, user.name)
+        backend.delete_group(self.physical_resource_id)
+
+
+class SecretModel(_Model, CloudFormationModel):
+    """A Secrets Manager secret with its string and KMS key; Ref is its ARN, as CloudFormation's is."""
+
+    __module__ = _MODULE
+    TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Id",)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> SecretModel:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        props = cloudformation_json.get("Properties", {})
+        created = json.loads(
+            secretsmanager_backends[account_id][region_name].create_secret(
+                name=resource_name,
+                secret_string=props.get("SecretString"),
+                secret_binary=None,
+                description=props.get("Description"),
+                tags=props.get("Tags"),
+                kms_key_id=props.get("KmsKeyId"),
+                client_request_token=None,
+                replica_regions=[],
+                force_overwrite=False,
+            )
+        )
+        return cls(created["ARN"], account_id, region_name, {"Id": created["ARN"]})
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        secretsmanager_backends[account_id][region_name].delete_secret(self.physical_resource_id, None, True)
+
+
 def _api_sse(spec: dict[str, Any]) -> dict[str, Any]:
     """CloudFormation's SSESpecification (SSEEnabled) in the API's shape (Enabled), which moto reads."""
     out = {k: v for k, v in spec.items() if k != "SSEEnabled"}
@@ -576,6 +647,31 @@ def _extend_role() -> None:
     Role.delete_from_cloudformation_json = classmethod(delete)  # type: ignore[method-assign]
 
 
+def _extend_user() -> None:
+    """moto's IAM user from CloudFormation leaves Groups out (and CloudFormation takes it out of them before deleting it)."""
+    from moto.iam.models import User, iam_backends
+
+    original = User.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        user = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for group in cloudformation_json["Properties"].get("Groups", []):
+            backend.add_user_to_group(group, user.name)
+        return user
+
+    original_delete = User.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def delete(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for group in backend.get_groups_for_user(resource_name):
+            backend.remove_user_from_group(group.name, resource_name)
+        original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    User.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign]
+    User.delete_from_cloudformation_json = classmethod(delete)  # type: ignore[method-assign]
+
+
 def _fix_key_policy() -> None:
     """moto's KMS key from CloudFormation stores KeyPolicy as the template's object, which breaks DescribeKey."""
     from moto.kms.models import Key
@@ -628,6 +724,7 @@ def install() -> None:
     _extend_table()
     _extend_function()
     _extend_role()
+    _extend_user()
     _fix_key_policy()
     _fix_log_group_arn()
     _extend_log_group()
