@@ -49,9 +49,3 @@ export const drillStateSchema = drillStartInputSchema.extend({
 });
 export type DrillState = z.infer<typeof drillStateSchema>;
 export type DrillStateInput = z.input<typeof drillStateSchema>;
-
-/** What a finish round returns: the result once everything is gone (or cleanup gave up), else the state again. */
-export const drillFinishOutputSchema = drillStateSchema.extend({
-  cleanup: z.enum(['pending', 'done']),
-  result: z.unknown().optional(),
-});

@@ -6,7 +6,11 @@ import type { DrillPorts, SqlRunner } from '../core/drill-ports.ts';
 import type { ClientOptions } from './aws-clients.ts';
 import { ec2Drill } from './ec2-drill.ts';
 import { rdsDrill } from './rds-drill.ts';
-import { sqlRunner } from './sql-runner.ts';
+
+/** Only the SQL check step runs SQL: the other steps' bundles leave the database drivers out. */
+const noSql: SqlRunner = {
+  run: async () => ({ ok: false, stage: 'connect', message: 'this step runs no SQL (pass a runner from sql-runner.ts)' }),
+};
 
 export function awsDrillPorts(options: ClientOptions & { readonly sql?: SqlRunner } = {}): DrillPorts {
   const config = (region: string) => ({
@@ -22,6 +26,6 @@ export function awsDrillPorts(options: ClientOptions & { readonly sql?: SqlRunne
   return {
     rds: (region) => memo(`rds:${region}`, () => rdsDrill(new RDSClient(config(region)))),
     ec2: (region) => memo(`ec2:${region}`, () => ec2Drill(new EC2Client(config(region)))),
-    sql: options.sql ?? sqlRunner(),
+    sql: options.sql ?? noSql,
   };
 }
