@@ -28,7 +28,7 @@ import { drillResourceName, TAG } from '#functions/contracts/snapshot-naming.ts'
 import { awsSnapshotPorts } from '#functions/snapshots/adapters/aws-clients.ts';
 import { awsDrillPorts } from '#functions/snapshots/adapters/drill-clients.ts';
 import { sqlRunner } from '#functions/snapshots/adapters/sql-runner.ts';
-import { type DrillContext, runSnapshotDrill } from '#functions/snapshots/core/drill.ts';
+import { type DrillContext, finishDrill, runSnapshotDrill } from '#functions/snapshots/core/drill.ts';
 import type { DrillPorts, SqlRunner } from '#functions/snapshots/core/drill-ports.ts';
 import type { SnapshotPorts } from '#functions/snapshots/core/ports.ts';
 import { type FlowContext, runSnapshotFlow } from '#functions/snapshots/core/snapshot-flow.ts';
@@ -277,7 +277,7 @@ describe.skipIf(!moto || !postgres)('snapshot restore drills (moto)', () => {
         ec2: () => ({
           ...ec2Port,
           volumesTagged: async (key, value) => {
-            for (const v of await taggedVolumes(id)) zones.push(v.AvailabilityZone);
+            for (const v of await taggedVolumes(id)) zones.push(`${v.AvailabilityZone} ${v.VolumeType}`);
             return ec2Port.volumesTagged(key, value);
           },
         }),
@@ -289,7 +289,7 @@ describe.skipIf(!moto || !postgres)('snapshot restore drills (moto)', () => {
     expect(result.validationStatus, result.validationStatusMessage).toBe('SUCCESSFUL');
     expect(result.restore.deletionStatus).toBe('SUCCESSFUL');
     expect(result.counts).toMatchObject({ volumes: 1, snapshots: 1 });
-    expect(zones[0]).toBe(`${REGION}a`);
+    expect(zones[0]).toBe(`${REGION}a gp3`);
     expect(await taggedVolumes(id)).toEqual([]);
   });
 
@@ -424,5 +424,17 @@ describe.skipIf(!moto || !postgres)('snapshot restore drills (moto)', () => {
       `target "${name}" has no completed Safekeep snapshot in ${REGION} to drill; take one with safekeep snapshot`,
     );
     expect(result.restore).toMatchObject({ createdResources: [], deletionStatus: 'SUCCESSFUL' });
+  });
+
+  it("cleanup never deletes a resource of the drill's name that lacks the drill's tag", async () => {
+    const name = `drl-foreign-${unique()}`;
+    const id = drillId();
+    const lookalike = drillResourceName(name, id);
+    await createInstances(rds, [lookalike]);
+
+    const finished = await finishDrill(rdsTarget(name, false), { target: name, runId: id }, drillContext().context);
+
+    expect(finished.cleanup).toBe('done');
+    expect(await instanceExists(rds, lookalike)).toBe(true);
   });
 });
