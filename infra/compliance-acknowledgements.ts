@@ -13,6 +13,7 @@ import { LambdaRunner } from './constructs/lambda-runner.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { RETRY_SCHEDULE_PREFIX, RunLedger } from './constructs/run-ledger.ts';
 import { SafekeepFunction } from './constructs/safekeep-function.ts';
+import { SnapshotDrill } from './constructs/snapshot-drill.ts';
 import { SnapshotFlow } from './constructs/snapshot-flow.ts';
 import { Writers } from './constructs/writers.ts';
 
@@ -55,6 +56,34 @@ const lambdaRunners = (root: IConstruct) => all(root, LambdaRunner).filter((runn
 /** The snapshot state machine's step functions. */
 const snapshotSteps = (flow: SnapshotFlow) => [flow.startFunction, flow.checkFunction, flow.copyFunction, flow.pruneFunction];
 
+/** The snapshot drill state machine's step functions. */
+const drillSteps = (drill: SnapshotDrill) => [
+  drill.startFunction,
+  drill.checkFunction,
+  drill.sqlCheckFunction,
+  drill.finishFunction,
+];
+
+/** The drill's construct-owned names and placement groups, spelled as cdk-nag prints them. */
+function drillArnFindings(drill: SnapshotDrill): string[] {
+  const rds = arnPrefix(drill, 'rds');
+  const { partition, region } = spelled(Stack.of(drill));
+  const bucket = bucketLogicalId(drill);
+  return [
+    `AwsSolutions-IAM5[Resource::${rds}:db:safekeep-drill-*]`,
+    `AwsSolutions-IAM5[Resource::${rds}:cluster:safekeep-drill-*]`,
+    ...['subgrp', 'og', 'pg', 'cluster-pg'].map((type) => `AwsSolutions-IAM5[Resource::${rds}:${type}:*]`),
+    ...drill.targetNames.flatMap((target) => [
+      `AwsSolutions-IAM5[Resource::${rds}:snapshot:safekeep-${target}-*]`,
+      `AwsSolutions-IAM5[Resource::${rds}:cluster-snapshot:safekeep-${target}-*]`,
+      `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/${target}/*/drill.json]`,
+    ]),
+    `AwsSolutions-IAM5[Resource::arn:${partition}:ec2:${region}::snapshot/*]`,
+    `AwsSolutions-IAM5[Resource::${arnPrefix(drill, 'ec2')}:volume/*]`,
+    `AwsSolutions-IAM5[Resource::${arnPrefix(drill, 'kms')}:key/*]`,
+  ];
+}
+
 /** How cdk-nag names a grant on a function's versions and aliases (`<arn>:*`). */
 function functionVersionsFinding(fn: IFunction): string {
   const resource = fn.node.defaultChild as CfnElement | undefined;
@@ -74,6 +103,32 @@ function snapshotArnFindings(flow: SnapshotFlow): string[] {
 }
 
 export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
+  {
+    reason:
+      'Restore drills make resources whose names exist only once a drill runs: creates are limited to the construct-owned "safekeep-drill-" names and must carry this stack\'s safekeep:stack tag and a safekeep:drill tag; modifies and deletes require both tags on the resource; restores read only this config\'s "safekeep-<target>-" snapshots (EBS: tagged by this stack); drill.json keys carry the backup\'s date and run id; snapshot keys are used only via RDS and EC2; Describe calls have no resource-level permissions.',
+    on: (root) =>
+      each(all(root, SnapshotDrill), (drill) => [
+        'AwsSolutions-IAM5[Resource::*]',
+        ...drillArnFindings(drill),
+        ...drillSteps(drill).map((fn) => functionVersionsFinding(fn.function)),
+      ]),
+  },
+  {
+    reason:
+      'The drill steps are invoked synchronously by Step Functions, whose Catch on every step leads to cleanup; a dead-letter queue applies only to asynchronous invocations. Their policies are the grants CDK attaches to each function role, one role per step.',
+    on: (root) => [
+      ...each(all(root, SnapshotDrill), () => [
+        'NIST.800.53.R5-IAMNoInlinePolicy',
+        'HIPAA.Security-IAMNoInlinePolicy',
+        'PCI.DSS.321-IAMNoInlinePolicy',
+      ]),
+      ...each(all(root, SnapshotDrill).flatMap(drillSteps), () => [
+        'NIST.800.53.R5-LambdaDLQ',
+        'HIPAA.Security-LambdaDLQ',
+        'Serverless-LambdaDLQ',
+      ]),
+    ],
+  },
   {
     reason:
       'S3 server access logging can only deliver to a bucket encrypted with SSE-S3; the access-log bucket holds request logs, never backup data.',

@@ -12,6 +12,7 @@ import { DumpTasks } from './constructs/dump-tasks.ts';
 import { LambdaRunner } from './constructs/lambda-runner.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { RunLedger } from './constructs/run-ledger.ts';
+import { drilledSnapshotTargets, SnapshotDrill } from './constructs/snapshot-drill.ts';
 import { SnapshotFlow } from './constructs/snapshot-flow.ts';
 import { Writers } from './constructs/writers.ts';
 import { parseConfigWithTokens } from './deferred-config.ts';
@@ -34,6 +35,8 @@ export class Safekeep extends Construct {
   readonly artifacts: ArtifactBucket;
   /** The snapshot state machine and its steps; absent when no target is a snapshot target. */
   readonly snapshots?: SnapshotFlow;
+  /** The restore drill state machine of snapshot targets; absent unless one has `drill:`. */
+  readonly snapshotDrill?: SnapshotDrill;
   /** Encrypts every log group Safekeep creates (functions, state machine, tasks). */
   readonly logKey: kms.Key;
   /** Encrypts Safekeep's own state: the runs table, the dead-letter queues and writers' access-key secrets. */
@@ -107,6 +110,15 @@ export class Safekeep extends Construct {
       this.snapshots = new SnapshotFlow(this, 'Snapshots', { deployment: this.deployment, logKey: this.logKey });
       this.deployment.register({ stateMachineArn: this.snapshots.stateMachine.stateMachineArn });
       this.ledger.recordExecutions(this.snapshots.stateMachine);
+    }
+    if (drilledSnapshotTargets(this.config.targets).length > 0) {
+      const drill = new SnapshotDrill(this, 'SnapshotDrill', {
+        deployment: this.deployment,
+        artifacts: this.artifacts,
+        logKey: this.logKey,
+      });
+      this.snapshotDrill = drill;
+      this.deployment.register({ drillStateMachineArn: drill.stateMachine.stateMachineArn });
     }
     this.dumps = new DumpTasks(this, 'Dumps', {
       deployment: this.deployment,

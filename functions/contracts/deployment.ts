@@ -36,6 +36,8 @@ export const deploymentResourcesSchema = z.object({
   runsTable: z.string().min(1),
   /** The snapshot state machine; absent without snapshot targets. */
   stateMachineArn: z.string().min(1).optional(),
+  /** The snapshot restore drill state machine; absent unless a snapshot target has `drill:`. */
+  drillStateMachineArn: z.string().min(1).optional(),
   /** The ECS cluster of Fargate dump tasks. */
   cluster: z.string().min(1).optional(),
   /** DynamoDB table of Dolt's aws:// remotes; only with Dolt or Doltgres targets. */

@@ -14,6 +14,8 @@ export const TAG = {
   restoredFrom: 'safekeep:restored-from',
   /** On restored volumes: the --as name of the restore that made them (an EC2 instance's restore makes several). */
   restoredAs: 'safekeep:restored-as',
+  /** On a restore drill's temporary resources: the drill's id. IAM lets only the drill delete what carries it. */
+  drill: 'safekeep:drill',
 } as const;
 
 /** `20261121t031500z`: RDS identifiers are case-insensitive and stored lowercase. */
@@ -48,4 +50,20 @@ export function isSafekeepSnapshotOf(target: string, name: string): boolean {
  */
 export function snapshotTags(target: string, runId: string, stack?: string): Record<string, string> {
   return { [TAG.target]: target, [TAG.runId]: runId, ...(stack ? { [TAG.stack]: stack } : {}) };
+}
+
+/** Restore drills name their temporary instances, clusters and volumes `safekeep-drill-...`; IAM scopes to it. */
+export const DRILL_PREFIX = `${SNAPSHOT_PREFIX}-drill`;
+
+/**
+ * `safekeep-drill-<target>-<stamp>-<suffix>` of a drill id (`20261121T031500Z-a1b2c3`): at most 56 characters,
+ * so a cluster's `-writer` still fits RDS's 63. Long target names are cut (the tags name the target in full).
+ */
+export function drillResourceName(target: string, drillId: string): string {
+  const [, suffix = ''] = /^\d{8}T\d{6}Z-([a-z0-9]+)$/.exec(drillId) ?? [];
+  const at = new Date(drillId.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z.*$/, '$1-$2-$3T$4:$5:$6Z'));
+  if (!suffix || Number.isNaN(at.getTime())) throw new Error(`not a drill id: ${drillId}`);
+  const tail = `-${snapshotStamp(at)}-${suffix.slice(0, 6)}`;
+  const room = 56 - DRILL_PREFIX.length - 1 - tail.length;
+  return `${DRILL_PREFIX}-${target.slice(0, room).replace(/-+$/, '')}${tail}`;
 }

@@ -22,7 +22,7 @@ export interface DeploymentDocumentProps {
 }
 
 /** Resources only the dispatcher reads; naming them in other functions would make CloudFormation cycles. */
-type RunnerResources = 'stateMachineArn' | 'workers';
+type RunnerResources = 'stateMachineArn' | 'drillStateMachineArn' | 'workers';
 
 /** What a function or task gets of the document. */
 export interface DeploymentSlice {
@@ -156,7 +156,7 @@ export class DeploymentDocument extends Construct {
     if (!region || !bucket || !runsTable) {
       throw new Error('DeploymentDocument: the artifact bucket and the runs table must be registered before synth');
     }
-    const runners: RunnerResources[] = ['stateMachineArn', 'workers'];
+    const runners: RunnerResources[] = ['stateMachineArn', 'drillStateMachineArn', 'workers'];
     const picked = Object.fromEntries(
       Object.entries(this.resources).filter(([key]) => slice.runners || !runners.includes(key as RunnerResources)),
     );

@@ -24,6 +24,10 @@ const BUDGETS: Record<string, number> = {
   'functions/runs/handlers/record/handler.ts': 900_000, // + the EventBridge and Scheduler clients (events, retries)
   'functions/snapshots/handlers/check/handler.ts': 1_320_000,
   'functions/snapshots/handlers/copy/handler.ts': 1_320_000,
+  'functions/snapshots/handlers/drill-check/handler.ts': 1_320_000,
+  'functions/snapshots/handlers/drill-finish/handler.ts': 1_480_000, // + the S3 client (drill.json)
+  'functions/snapshots/handlers/drill-sql-check/handler.ts': 2_450_000, // + pg, mysql2 and the RDS CA bundle
+  'functions/snapshots/handlers/drill-start/handler.ts': 1_320_000,
   'functions/snapshots/handlers/prune/handler.ts': 1_320_000,
   'functions/snapshots/handlers/start/handler.ts': 1_320_000,
 };

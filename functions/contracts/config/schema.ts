@@ -187,6 +187,13 @@ export const DEFAULT_RETRIES = { attempts: 2, backoffMinutes: 10 } as const;
 
 const tagMap = z.record(z.string().min(1).max(128), z.string().max(256));
 
+const drillSchema = z.strictObject({ schedule: scheduleSchema, ...drillSettingsShape });
+/** A SQL check needs a database to ask: only RDS instance and Aurora cluster restores have one. */
+const drillWithoutCheck = drillSchema.refine((drill) => drill.check === undefined, {
+  path: ['check'],
+  message: 'applies only to rds-instance and rds-cluster targets (a restored volume or dump answers no SQL here); remove it',
+});
+
 const common = {
   name: targetName,
   description: z.string().max(256).optional(),
@@ -194,7 +201,7 @@ const common = {
   retention: retentionSchema.optional(),
   alerts: alertsSchema.optional(),
   /** Restore drills on their own schedule (contracts/drill.ts); none by default. */
-  drill: z.strictObject({ schedule: scheduleSchema, ...drillSettingsShape }).optional(),
+  drill: drillWithoutCheck.optional(),
   /** Default: 2 attempts, 10 minutes apart (DEFAULT_RETRIES). */
   retries: z
     .strictObject({
@@ -226,8 +233,11 @@ const dumpCommon = {
     .optional(),
 };
 
+/** RDS instance and Aurora cluster targets: their drills may run one SQL check against the restore. */
+const rdsSnapshotCommon = { ...snapshotCommon, drill: drillSchema.optional() };
+
 const rdsInstanceTarget = z.strictObject({
-  ...snapshotCommon,
+  ...rdsSnapshotCommon,
   kind: z.literal('rds-instance'),
   source: z.strictObject({
     instanceId: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, { message: 'must be an RDS DB instance identifier' }),
@@ -235,7 +245,7 @@ const rdsInstanceTarget = z.strictObject({
 });
 
 const rdsClusterTarget = z.strictObject({
-  ...snapshotCommon,
+  ...rdsSnapshotCommon,
   kind: z.literal('rds-cluster'),
   source: z.strictObject({
     clusterId: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, { message: 'must be an Aurora DB cluster identifier' }),

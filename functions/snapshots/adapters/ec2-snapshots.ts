@@ -174,6 +174,7 @@ export function ec2Snapshots(client: EC2Client, region: string): Ec2Port {
         new CreateVolumeCommand({
           SnapshotId: snapshot.id,
           AvailabilityZone: availabilityZone,
+          VolumeType: request.volumeType,
           // The snapshot's own key, named so a copy restores with its region's key, never the account default.
           ...(snapshot.encrypted ? { Encrypted: true, KmsKeyId: snapshot.kmsKeyId } : {}),
           TagSpecifications: [{ ResourceType: 'volume', Tags: toTags({ Name: request.name, ...request.tags }) }],

@@ -114,8 +114,15 @@ export interface Ec2Port extends SnapshotStore {
   /** Crash-consistent snapshots of all (or all but the root) volumes of an instance, one call. */
   snapshotInstanceVolumes(instanceId: string, excludeBootVolume: boolean, request: SnapshotRequest): Promise<Snapshot[]>;
   listTargetSnapshots(target: string): Promise<Snapshot[]>;
-  /** A new volume from `snapshot` in `availabilityZone`, encrypted with the snapshot's key when it is encrypted. */
-  createVolumeFromSnapshot(snapshot: Snapshot, availabilityZone: string, request: RestoreRequest): Promise<RestoredResource>;
+  /**
+   * A new volume from `snapshot` in `availabilityZone`, encrypted with the snapshot's key when it is encrypted;
+   * of `volumeType` when given (EC2's default, gp2, otherwise).
+   */
+  createVolumeFromSnapshot(
+    snapshot: Snapshot,
+    availabilityZone: string,
+    request: RestoreRequest & { readonly volumeType?: 'gp3' },
+  ): Promise<RestoredResource>;
   /** Resolves once every volume is available; throws after `timeoutMs`. */
   waitUntilVolumesAvailable(volumeIds: readonly string[], timeoutMs: number): Promise<void>;
 }
