@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { main } from '#functions/cli/main.ts';
 import type { Manifest } from '#functions/contracts/manifest.ts';
 import { exactPattern, splitBySize } from '#functions/dumps/engines/postgres/parallel-dump.ts';
@@ -19,7 +19,13 @@ import { s3Client } from '#test/support/aws.ts';
 import { createPostgresDatabase } from '#test/support/databases.ts';
 import { differences, postgresFingerprint } from '#test/support/fingerprint.ts';
 import { peer, RUN_DIR } from '#test/support/peers.ts';
-import { captureTerminal, createVersionedBucket, uniqueName } from '#test/support/worker.ts';
+import {
+  captureTerminal,
+  createVersionedBucket,
+  objectVersions,
+  openMultipartUploads,
+  uniqueName,
+} from '#test/support/worker.ts';
 
 const postgres = await peer('postgres');
 const versitygw = await peer('versitygw');
@@ -219,5 +225,34 @@ describe.skipIf(!postgres || !versitygw)('parallel streams through PostgreSQL', 
     expect(verify.stderr).toContain(`${part?.key} is corrupt`);
     expect(restore.code).not.toBe(0);
     expect(restore.stderr).toContain(`${part?.key} is corrupt`);
+  });
+
+  it('stops every stream when one fails, and leaves no upload open and no manifest', async () => {
+    // Prepare: a login that may read the big table but not the small one, so one pg_dump fails while others stream.
+    const [source, role] = [uniqueName('pg_parallel_fail'), uniqueName('parallel_reader')];
+    await createPostgresDatabase(pgPeer, source, [
+      'CREATE TABLE filler AS SELECT g AS id, repeat(md5(g::text), 10) AS pad FROM generate_series(1, 200000) g',
+      'CREATE TABLE secret (v text)',
+      `CREATE ROLE ${role} LOGIN PASSWORD ${pg.Client.prototype.escapeLiteral(pgPeer.password)}`,
+      `GRANT SELECT ON filler TO ${role}`,
+    ]);
+    onTestFinished(async () => {
+      const admin = new pg.Client({ ...pgPeer, database: 'postgres' });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    });
+    const bucket = await createVersionedBucket(s3Client(s3Peer), 'parallel-fail');
+    const as = `postgres://${role}@${pgPeer.host}:${pgPeer.port}/${source}`;
+
+    // Act
+    const dump = await cli(['dump', '--engine', 'postgres', '--source', as, '--to', `s3://${bucket}/app`, '--parallelism', '2']);
+
+    // Assess
+    expect(dump.code).not.toBe(0);
+    expect(dump.stderr).toMatch(/pg_dump of .* failed .*permission denied for table secret/);
+    expect(await openMultipartUploads(s3Client(s3Peer), bucket)).toEqual([]);
+    expect((await objectVersions(s3Client(s3Peer), bucket)).map((o) => o.key)).toEqual([]);
   });
 });
