@@ -6,6 +6,7 @@
  *   npm run bench:full        # full: 100 MB and 1 GB per engine, three rounds
  *   npm run bench:full -- --huge                     # adds a 10 GB PostgreSQL dataset (long)
  *   node bench/suite.ts --quick --engines postgres --sizes 20 --rounds 1   # while developing
+ *   node bench/suite.ts --quick --streams 3         # the parallel variants with 3 streams (default: the cores)
  *   node bench/suite.ts --report-only   # re-render the committed summaries after changing the report
  *
  * The npm scripts go through bench/bench.sh, which starts the peers that are down and runs this under
@@ -53,6 +54,7 @@ const { values } = parseArgs({
     engines: { type: 'string' },
     sizes: { type: 'string' },
     rounds: { type: 'string' },
+    streams: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     'report-only': { type: 'boolean', default: false },
   },
@@ -66,6 +68,8 @@ const sizesFor = (engine: Engine): number[] => {
 };
 const rounds = Number(values.rounds ?? (mode === 'quick' ? 2 : 3));
 const zstdLevels = [1, 3, 9];
+/** PostgreSQL's parallel variants run with this many streams (default: the machine's cores, at least 2). */
+const streams = Number(values.streams ?? Math.max(2, cpus().length));
 const command = `node bench/suite.ts ${process.argv.slice(2).join(' ')}`.trim();
 
 if (values['report-only']) {
@@ -210,6 +214,7 @@ async function runCase(engine: Engine, dataset: Dataset): Promise<CaseResult> {
     wrappers,
     scratch,
     zstdLevels,
+    streams,
     admin: admin.run,
   };
   const labels: Record<string, string> = {};
