@@ -86,6 +86,11 @@ export async function dumpDatabaseInParallel(run: DumpRun, database: string): Pr
   const { source, timeoutMs } = run;
   const extension = EXTENSIONS[run.compression];
   await withPostgres(source, database, async (db) => {
+    // Once every pg_dump has imported the snapshot, losing this session changes nothing: the dumps decide.
+    let lost: Error | undefined;
+    db.on('error', (error) => {
+      lost = error;
+    });
     // The snapshot lives as long as this transaction: a server-side idle timeout must not end it mid-dump.
     await db.query('SET idle_in_transaction_session_timeout = 0');
     await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
@@ -133,7 +138,12 @@ export async function dumpDatabaseInParallel(run: DumpRun, database: string): Pr
       }),
     ];
     await stageTogether(run, specs);
-    await db.query('COMMIT');
+    if (lost)
+      run.log.warn('the session holding the snapshot ended during the dump; every stream had imported it', {
+        database,
+        error: lost.message,
+      });
+    else await db.query('COMMIT').catch(() => {});
   });
 }
 
