@@ -76,6 +76,44 @@ describe('the parts of a database in the manifest', () => {
   });
 });
 
+describe('--parallelism', () => {
+  async function usage(args: string[]) {
+    const capture = captureTerminal();
+    const code = await main(args, {
+      env: {},
+      terminal: capture.terminal,
+      now: () => new Date(),
+      openStore: () => {
+        throw new Error('no store here');
+      },
+      readSecret: () => Promise.reject(new Error('no secrets here')),
+    });
+    return { code, stderr: capture.stderr() };
+  }
+  const adHoc = (engine: string, streams: string) => [
+    'dump',
+    '--engine',
+    engine,
+    '--source',
+    `${engine}://root@127.0.0.1:1/app`,
+    '--to',
+    's3://my-backups/app',
+    '--parallelism',
+    streams,
+  ];
+
+  it('is refused above 1 for MySQL, saying why', async () => {
+    const run = await usage(adHoc('mysql', '2'));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--parallelism must be 1 for mysql: mysqldump and mariadb-dump cannot share one snapshot/);
+  });
+
+  it('must be a whole number from 1 to 64', async () => {
+    expect((await usage(adHoc('postgres', '0'))).stderr).toMatch(/--parallelism must be a whole number from 1 to 64, got "0"/);
+    expect((await usage(adHoc('postgres', '2.5'))).code).toBe(2);
+  });
+});
+
 describe.skipIf(!postgres || !versitygw)('parallel streams through PostgreSQL', () => {
   const pgPeer = postgres as NonNullable<typeof postgres>;
   const s3Peer = versitygw as NonNullable<typeof versitygw>;
