@@ -4,6 +4,11 @@
  * schema object's post-data section (indexes, constraints, triggers, materialized view data). Foreign keys
  * are created after all rows are in, and the rows are one snapshot, so every constraint holds.
  */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { IntegrityError, RestoreError } from '../../../contracts/errors.ts';
 import type { ManifestObject } from '../../../contracts/manifest.ts';
 import { runTool } from '../../adapters/child-process.ts';
@@ -37,23 +42,35 @@ export function databaseObjects(objects: readonly ManifestObject[], database: st
   return { kind: 'parts', schema, data };
 }
 
-/** The three phases into `database` (already created and empty); stops at the first failing phase. */
+/**
+ * The three phases into `database` (already created and empty); stops at the first failing phase. The schema
+ * object holds no rows, so it is copied to a private temporary file: pg_restore runs its post-data section
+ * with one job per data part (index builds and constraints in parallel, as `pg_restore -j` does), which it
+ * can only do from a file it can seek in.
+ */
 export async function restoreParts(
   request: RestoreRequest,
   parts: Extract<DatabaseObjects, { kind: 'parts' }>,
   database: string,
 ): Promise<void> {
-  const pgRestore = async (object: ManifestObject, args: string[], what: string) => {
+  const pgRestore = async (input: ManifestObject | string, args: string[], what: string) => {
+    const fromFile = typeof input === 'string';
     const { exit } = await runTool(
       {
         command: pgToolPath('pg_restore'),
-        args: ['--exit-on-error', '--no-password', ...args, `--dbname=dbname=${conninfoValue(database)}`],
+        args: [
+          '--exit-on-error',
+          '--no-password',
+          ...args,
+          `--dbname=dbname=${conninfoValue(database)}`,
+          ...(fromFile ? [input] : []),
+        ],
         env: libpqEnvironment(request.target, database),
         secrets: [request.target.password],
         timeoutMs: request.timeoutMs,
         description: `pg_restore of ${what} into ${database}`,
       },
-      await request.openVerified(object),
+      fromFile ? undefined : await request.openVerified(input),
     );
     if (exit.code !== 0) {
       throw new RestoreError(
@@ -61,12 +78,19 @@ export async function restoreParts(
       );
     }
   };
-  await pgRestore(parts.schema, ['--section=pre-data'], 'the schema');
-  request.log.info('loading data parts', { database, parts: parts.data.length });
-  const loads = await Promise.allSettled(
-    parts.data.map((object) => pgRestore(object, ['--data-only'], `data part ${object.part?.index} of ${object.part?.count}`)),
-  );
-  const failed = loads.find((load) => load.status === 'rejected');
-  if (failed) throw failed.reason;
-  await pgRestore(parts.schema, ['--section=post-data'], 'the indexes and constraints');
+  const scratch = await mkdtemp(join(tmpdir(), 'safekeep-schema-'));
+  try {
+    const schemaFile = join(scratch, 'schema.pgdump');
+    await pipeline(await request.openVerified(parts.schema), createWriteStream(schemaFile, { mode: 0o600 }));
+    await pgRestore(schemaFile, ['--section=pre-data'], 'the schema');
+    request.log.info('loading data parts', { database, parts: parts.data.length });
+    const loads = await Promise.allSettled(
+      parts.data.map((object) => pgRestore(object, ['--data-only'], `data part ${object.part?.index} of ${object.part?.count}`)),
+    );
+    const failed = loads.find((load) => load.status === 'rejected');
+    if (failed) throw failed.reason;
+    await pgRestore(schemaFile, ['--section=post-data', `--jobs=${parts.data.length}`], 'the indexes and constraints');
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
