@@ -10,10 +10,13 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { main } from '#functions/cli/main.ts';
+import { StoppedError } from '#functions/contracts/errors.ts';
 import type { Manifest } from '#functions/contracts/manifest.ts';
+import { runDump } from '#functions/dumps/dump.ts';
 import { exactPattern, splitBySize } from '#functions/dumps/engines/postgres/parallel-dump.ts';
 import { databaseObjects } from '#functions/dumps/engines/postgres/parallel-restore.ts';
 import { pgToolPath } from '#functions/dumps/engines/postgres/tools.ts';
+import { engineFor } from '#functions/dumps/engines/registry.ts';
 import { s3ArtifactStore } from '#functions/platform/s3-artifact-store.ts';
 import { s3Client } from '#test/support/aws.ts';
 import { createPostgresDatabase } from '#test/support/databases.ts';
@@ -290,6 +293,56 @@ describe.skipIf(!postgres || !versitygw)('parallel streams through PostgreSQL', 
     // Assess
     expect(dump.code).not.toBe(0);
     expect(dump.stderr).toMatch(/pg_dump of .* failed .*permission denied for table secret/);
+    expect(await openMultipartUploads(s3Client(s3Peer), bucket)).toEqual([]);
+    expect((await objectVersions(s3Client(s3Peer), bucket)).map((o) => o.key)).toEqual([]);
+  });
+
+  it('stopped mid-run (SIGTERM from ECS), stops every stream, aborts every upload and writes no manifest', async () => {
+    // Prepare
+    const source = uniqueName('pg_parallel_stop');
+    await createPostgresDatabase(pgPeer, source, [
+      'CREATE TABLE a AS SELECT g AS id, repeat(md5(g::text), 20) AS pad FROM generate_series(1, 150000) g',
+      'CREATE TABLE b AS SELECT g AS id, repeat(md5(g::text), 20) AS pad FROM generate_series(1, 150000) g',
+    ]);
+    const bucket = await createVersionedBucket(s3Client(s3Peer), 'parallel-stop');
+    const stop = new AbortController();
+    const streaming = new Set<string>();
+
+    // Act: stop once both data parts are flowing.
+    const failure = await runDump(
+      {
+        engine: engineFor('postgres'),
+        source: {
+          engine: 'postgres',
+          host: pgPeer.host,
+          port: pgPeer.port,
+          user: pgPeer.user,
+          password: pgPeer.password,
+          databases: [source],
+          tls: { mode: 'disable' },
+        },
+        destination: { bucket, prefix: 'app' },
+        target: 'app',
+        compression: 'zstd',
+        timeoutMs: 120_000,
+        parallelism: 2,
+      },
+      {
+        store: s3ArtifactStore(s3Client(s3Peer), bucket, { abortRetryMs: 1_000 }),
+        log: { info: () => {}, warn: () => {} },
+        now: () => new Date(),
+        randomSuffix: () => 'stop',
+        stop: stop.signal,
+        onProgress: ({ object }) => {
+          if (object.includes('.data-')) streaming.add(object);
+          if (streaming.size === 2 && !stop.signal.aborted) stop.abort('SIGTERM');
+        },
+      },
+    ).catch((error: unknown) => error);
+
+    // Assess
+    expect(streaming.size).toBe(2);
+    expect(failure).toBeInstanceOf(StoppedError);
     expect(await openMultipartUploads(s3Client(s3Peer), bucket)).toEqual([]);
     expect((await objectVersions(s3Client(s3Peer), bucket)).map((o) => o.key)).toEqual([]);
   });
