@@ -113,7 +113,8 @@ faster than its largest table in either pg_dump -j or Safekeep (a table is one s
 dataset is mostly \`events\`, so the N-stream figures here show the cost and memory of N streams more than a
 speedup; with the cores busy with other work, N streams cannot beat one by much on 2 cores anyway. MySQL and
 MariaDB stay one stream: mysqldump and mariadb-dump cannot share one snapshot between processes (each
-\`--single-transaction\` session would see a different moment), so per-table streams would not be one backup.
+\`--single-transaction\` session would see a different moment), so per-table streams would not be one backup. A focused
+paired run of one stream against two on 1 GB is in \`bench/results/streams-postgres-1000.md\`.
 
 **Targets** (from issue 13, checked here and never in unit tests): \`safekeep dump\` wall at most 1.2x the
 producer's; worker CPU at most 4 s per GB of raw dump, the dump tool excluded; at least 3x faster than
