@@ -6,6 +6,9 @@
  *   npm run bench:full        # full: 100 MB and 1 GB per engine, three rounds
  *   npm run bench:full -- --huge                     # adds a 10 GB PostgreSQL dataset (long)
  *   node bench/suite.ts --quick --engines postgres --sizes 20 --rounds 1   # while developing
+ *   node bench/suite.ts --quick --streams 3         # the parallel variants with 3 streams (default: the cores)
+ *   node bench/suite.ts --full --engines postgres --sizes 1000 --rounds 1 --no-write \
+ *     --pipelines producer,safekeep,producer-parallel,safekeep-parallel,restore-local,restore-safekeep,restore-local-parallel,restore-safekeep-parallel
  *   node bench/suite.ts --report-only   # re-render the committed summaries after changing the report
  *
  * The npm scripts go through bench/bench.sh, which starts the peers that are down and runs this under
@@ -53,6 +56,8 @@ const { values } = parseArgs({
     engines: { type: 'string' },
     sizes: { type: 'string' },
     rounds: { type: 'string' },
+    streams: { type: 'string' },
+    pipelines: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     'report-only': { type: 'boolean', default: false },
   },
@@ -66,6 +71,11 @@ const sizesFor = (engine: Engine): number[] => {
 };
 const rounds = Number(values.rounds ?? (mode === 'quick' ? 2 : 3));
 const zstdLevels = [1, 3, 9];
+/** PostgreSQL's parallel variants run with this many streams (default: the machine's cores, at least 2). */
+const streams = Number(values.streams ?? Math.max(2, cpus().length));
+/** `--pipelines a,b`: only these pipeline ids (with --no-write, for a focused comparison while developing). */
+const only = values.pipelines ? new Set(values.pipelines.split(',')) : undefined;
+const chosen = (p: Pipeline) => only === undefined || only.has(p.id);
 const command = `node bench/suite.ts ${process.argv.slice(2).join(' ')}`.trim();
 
 if (values['report-only']) {
@@ -210,6 +220,7 @@ async function runCase(engine: Engine, dataset: Dataset): Promise<CaseResult> {
     wrappers,
     scratch,
     zstdLevels,
+    streams,
     admin: admin.run,
   };
   const labels: Record<string, string> = {};
@@ -227,8 +238,8 @@ async function runCase(engine: Engine, dataset: Dataset): Promise<CaseResult> {
     runs.push(first);
     const rawBytes = first.outBytes ?? 0;
     log(`  ${(rawBytes / 1e6).toFixed(0)} MB raw in ${first.wallS.toFixed(1)} s`);
-    const dumps = dumpPipelines(context);
-    const restores = restorePipelines(context);
+    const dumps = dumpPipelines(context).filter(chosen);
+    const restores = restorePipelines(context).filter(chosen);
     for (const p of [...dumps, ...restores]) note(p);
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? dumps : [...dumps].reverse();

@@ -37,6 +37,23 @@ export function rebuildFromSummaries(): void {
   writeBenchmarksDoc(results);
 }
 
+/** The newest run of bench/dump-memory.ts (one stream and N, two sizes), as it recorded it. */
+function memorySection(): string {
+  let text = '';
+  try {
+    text = readFileSync('bench/results/dump-memory.md', 'utf8');
+  } catch {
+    return '';
+  }
+  const newest =
+    text
+      .split(/\n(?=## )/)
+      .at(-1)
+      ?.trim() ?? '';
+  if (!newest.startsWith('## ')) return '';
+  return `\n## Memory as the dump grows (\`bench/dump-memory.ts\`, newest run)\n\nTarget: the worker's peak RSS at most 256 MiB and within 10% from the smallest dump to the largest, for one stream and for N.\n\n###${newest.slice(2)}\n`;
+}
+
 const PRICES_CHECKED = '2026-12-01';
 
 export function writeBenchmarksDoc(results: readonly SuiteResult[]): void {
@@ -62,6 +79,10 @@ with its yardstick in one run, on the same generated data:
 | \`... \\| zstd -1/-3/-9\` | the zstd CLI, one thread, on the raw dump |
 | \`pg_restore\`, \`mysql\` from a local file | the restore yardstick: the raw dump from local disk into a new database |
 | \`safekeep restore\` | the product: checks the stored object, then streams it from S3 through zstd into pg_restore / mysql |
+| \`pg_dump -Fd -Z0 -j N > dir\` | PostgreSQL, N streams: the dump tool's own parallel dump (directory format, one snapshot) to local disk, the floor for N |
+| \`safekeep dump --parallelism N\` | PostgreSQL, N streams: a schema object and N data objects over size-balanced sets of tables, every pg_dump importing one exported snapshot |
+| \`pg_restore -j N\` from a local file | the restore yardstick for N streams |
+| \`safekeep restore (N data parts)\` | the product on the N-stream backup: pre-data, the N data parts at once, then post-data (indexes, constraints) |
 
 **Data.** \`bench/lib/datasets.ts\` generates, inside the server, a \`customers\` table (email, name, country,
 plan, balance, UUID, timestamp, JSON attributes) and an \`events\` table (about 40 per customer: timestamp,
@@ -87,6 +108,14 @@ is taken within each round, and the table shows the median over rounds (quick: 2
 engine; full: 3 rounds at 100 MB and 1 GB, and 10 GB of PostgreSQL with \`--huge\`). Benchmarks run under
 \`nice -n 10\` on a shared 2-core machine, so read the ratios rather than absolute speeds.
 
+**Parallel streams.** N is the machine's cores (at least 2; \`--streams N\` sets it). A database dumps no
+faster than its largest table in either pg_dump -j or Safekeep (a table is one stream), and the generated
+dataset is mostly \`events\`, so the N-stream figures here show the cost and memory of N streams more than a
+speedup; with the cores busy with other work, N streams cannot beat one by much on 2 cores anyway. MySQL and
+MariaDB stay one stream: mysqldump and mariadb-dump cannot share one snapshot between processes (each
+\`--single-transaction\` session would see a different moment), so per-table streams would not be one backup. A focused
+paired run of one stream against two on 1 GB is in \`bench/results/streams-postgres-1000.md\`.
+
 **Targets** (from issue 13, checked here and never in unit tests): \`safekeep dump\` wall at most 1.2x the
 producer's; worker CPU at most 4 s per GB of raw dump, the dump tool excluded; at least 3x faster than
 \`pg_dump | gzip -6\` and than \`pg_dump -Fc\` (for MariaDB the gzip ratio is shown against the same bar);
@@ -102,6 +131,7 @@ npm run bench:full                     # bash bench/bench.sh --full
 npm run bench:full -- --huge           # adds 10 GB of PostgreSQL
 bash bench/bench.sh --quick --engines postgres --sizes 20   # a smaller run while developing
 node bench/dump-memory.ts 200 2000     # peak RSS at two sizes (bench/results/dump-memory.md)
+node bench/dump-memory.ts 200 2000 --streams 1,3   # the same for one stream and three, on 3 equal tables
 \`\`\`
 
 \`npm run bench\` is \`bash bench/bench.sh --quick\`, which starts the peers that are down and runs
@@ -126,6 +156,6 @@ Assumptions: the database and S3 keep up (this is the task's CPU-bound cost, not
 speed); Fargate vCPUs are as fast as this machine's cores; the 20 GB of ephemeral storage included is enough
 (nothing is staged on disk); S3 requests, storage, data transfer, NAT and logs are not included.
 
-${sections.join('\n')}`;
+${sections.join('\n')}${memorySection()}`;
   writeFileSync('docs/BENCHMARKS.md', text);
 }

@@ -49,6 +49,10 @@ export interface CaseContext {
   rawFile?: string;
   /** The manifest of the newest safekeep dump in this case (safekeep restore reads it). */
   manifest?: string | undefined;
+  /** PostgreSQL: streams of the parallel variants (`--parallelism N`, `pg_dump -Fd -j N`, `pg_restore -j N`); none when below 2. */
+  readonly streams?: number;
+  /** The manifest of the newest parallel safekeep dump (the parallel safekeep restore reads it). */
+  parallelManifest?: string | undefined;
 }
 
 const DUMP_TOOLS: Record<Engine, readonly string[]> = { postgres: ['pg_dump', 'pg_dumpall'], mysql: ['mariadb-dump'] };
@@ -152,19 +156,26 @@ export function dumpPipelines(context: CaseContext): Pipeline[] {
       return record(context, id, round, m, file ? sizeAndRemove(path) : undefined);
     },
   });
-  const safekeep = (id: string, compression: 'zstd' | 'none', description: string): Pipeline => ({
+  const safekeep = (id: string, compression: 'zstd' | 'none', description: string, streams = 1): Pipeline => ({
     id,
-    label: compression === 'zstd' ? 'safekeep dump' : 'safekeep dump --compression none',
+    label:
+      streams > 1
+        ? `safekeep dump --parallelism ${streams}`
+        : compression === 'zstd'
+          ? 'safekeep dump'
+          : 'safekeep dump --compression none',
     kind: 'dump',
     description,
     async run(round) {
       const source = `${scheme(engine)}://${peer.user}@${peer.host}:${peer.port}/${context.database}`;
       // A failed dump must not leave safekeep restore reading the previous round's backup.
-      if (compression === 'zstd') context.manifest = undefined;
-      const script = `${safekeepCli} dump --engine ${engine} --source ${source} --to s3://${context.bucket}/${context.database.replaceAll('_', '-')}-${id} --endpoint-url ${context.s3.endpoint} --compression ${compression} --json`;
+      if (compression === 'zstd' && streams === 1) context.manifest = undefined;
+      if (streams > 1) context.parallelManifest = undefined;
+      const script = `${safekeepCli} dump --engine ${engine} --source ${source} --to s3://${context.bucket}/${context.database.replaceAll('_', '-')}-${id} --endpoint-url ${context.s3.endpoint} --compression ${compression} --parallelism ${streams} --json`;
       const m = await measure(script, context.wrappers, { env: safekeepEnv(context), sampleRss: true });
       const result = JSON.parse(m.stdout) as { manifest: string; totals: { storedBytes: number } };
-      if (compression === 'zstd') context.manifest = result.manifest;
+      if (streams > 1) context.parallelManifest = result.manifest;
+      else if (compression === 'zstd') context.manifest = result.manifest;
       return record(context, id, round, m, result.totals.storedBytes);
     },
   });
@@ -203,6 +214,34 @@ export function dumpPipelines(context: CaseContext): Pipeline[] {
       ),
     );
   }
+  const streams = context.streams ?? 0;
+  if (engine === 'postgres' && streams > 1) {
+    pipelines.push(
+      {
+        id: 'producer-parallel',
+        label: `pg_dump -Fd -Z0 -j ${streams} > dir`,
+        kind: 'dump',
+        description: `the dump tool's own parallel dump (directory format, ${streams} jobs, one snapshot), to local disk: the floor for ${streams} streams`,
+        async run(round) {
+          const dir = out('parallel.dir');
+          rmSync(dir, { recursive: true, force: true });
+          const m = await measure(
+            `${context.wrappers.path('pg_dump')} -Fd -Z0 -j ${streams} --no-password -d ${context.database} -f ${dir}`,
+            context.wrappers,
+            { env },
+          );
+          rmSync(dir, { recursive: true, force: true });
+          return record(context, 'producer-parallel', round, m);
+        },
+      },
+      safekeep(
+        'safekeep-parallel',
+        'zstd',
+        `the product in ${streams} data streams of one exported snapshot (plus the schema stream), each its own object`,
+        streams,
+      ),
+    );
+  }
   for (const level of context.zstdLevels) {
     pipelines.push(
       yardstick(
@@ -224,7 +263,56 @@ export function restorePipelines(context: CaseContext): Pipeline[] {
     await context.admin(`DROP DATABASE IF EXISTS ${quoted(name)}`);
     if (engine === 'mysql') await context.admin(`CREATE DATABASE ${quoted(name)} DEFAULT CHARACTER SET utf8mb4`);
   };
-  const target = (round: number, id: string) => `bench_restore_${id.replace('-', '_')}_${round}`;
+  const target = (round: number, id: string) => `bench_restore_${id.replaceAll('-', '_')}_${round}`;
+  const streams = context.streams ?? 0;
+  const parallel: Pipeline[] =
+    engine === 'postgres' && streams > 1
+      ? [
+          {
+            id: 'restore-local-parallel',
+            label: `pg_restore -j ${streams} < local file`,
+            kind: 'restore',
+            description: `pg_restore with ${streams} jobs from the raw dump on local disk: the yardstick for ${streams} streams`,
+            async run(round) {
+              const name = target(round, 'local-parallel');
+              await fresh(name);
+              await context.admin(`CREATE DATABASE ${quoted(name)}`);
+              const script = `${wrappers.path('pg_restore')} --exit-on-error --no-password -j ${streams} --dbname=${name} ${context.rawFile}`;
+              try {
+                return record(
+                  context,
+                  'restore-local-parallel',
+                  round,
+                  await measure(script, wrappers, { env: databaseEnv(context) }),
+                );
+              } finally {
+                await context.admin(`DROP DATABASE IF EXISTS ${quoted(name)}`);
+              }
+            },
+          },
+          {
+            id: 'restore-safekeep-parallel',
+            label: `safekeep restore (${streams} data parts)`,
+            kind: 'restore',
+            description: `the product on the ${streams}-stream backup: schema, the data parts loaded at once, then indexes and constraints`,
+            async run(round) {
+              const name = target(round, 'safekeep-parallel');
+              await fresh(name);
+              const script = `${safekeepCli} restore --from ${context.parallelManifest} --target postgres://${peer.user}@${peer.host}:${peer.port}/${name} --endpoint-url ${context.s3.endpoint} --json`;
+              try {
+                return record(
+                  context,
+                  'restore-safekeep-parallel',
+                  round,
+                  await measure(script, wrappers, { env: safekeepEnv(context), sampleRss: true }),
+                );
+              } finally {
+                await context.admin(`DROP DATABASE IF EXISTS ${quoted(name)}`);
+              }
+            },
+          },
+        ]
+      : [];
   return [
     {
       id: 'restore-local',
@@ -267,5 +355,6 @@ export function restorePipelines(context: CaseContext): Pipeline[] {
         }
       },
     },
+    ...parallel,
   ];
 }

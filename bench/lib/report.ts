@@ -134,6 +134,16 @@ export function targets(c: CaseResult): TargetCheck[] {
     restore >= 0.9,
     'restore-safekeep',
   );
+  const parallelRestore = pairedRatio(c, 'restore-local-parallel', 'restore-safekeep-parallel');
+  const jobs = /-j (\d+)/.exec(c.labels['restore-local-parallel'] ?? '')?.[1] ?? 'N';
+  push(
+    `restore speed in ${jobs} streams vs \`pg_restore -j ${jobs}\` from a local file`,
+    'local -j wall / safekeep parallel restore wall',
+    parallelRestore,
+    '>= 0.90x',
+    parallelRestore >= 0.9,
+    'restore-safekeep-parallel',
+  );
   return checks;
 }
 
@@ -306,7 +316,7 @@ export function chartGroups(c: CaseResult): ChartGroup[] {
       baseline: local.label,
       bars: s
         .filter((p) => p.id.startsWith('restore'))
-        .map((p) => ({ label: p.label, value: p.wallS / local.wallS, highlight: p.id === 'restore-safekeep' })),
+        .map((p) => ({ label: p.label, value: p.wallS / local.wallS, highlight: p.id.startsWith('restore-safekeep') })),
       targetLine: { value: 1 / 0.9, label: 'target (0.9x speed)' },
     });
   }
@@ -361,7 +371,44 @@ export function caseTables(c: CaseResult): string {
       `| ${cell(t.target)} | ${t.measured} | ${Number.isFinite(t.value) ? `${f(t.value, 2)}${t.limit.includes('s/GB') ? ' s/GB' : 'x'}` : 'n/a'} | ${t.limit} | ${t.pass ? 'pass' : '**FAIL**'} |`,
     );
   }
+  lines.push(...streamsTable(c));
   return lines.join('\n');
+}
+
+/** One stream against N side by side (PostgreSQL, when the case ran the parallel variants): walls paired per round. */
+function streamsTable(c: CaseResult): string[] {
+  const s = summarize(c);
+  const by = (id: string) => s.find((p) => p.id === id);
+  const parallel = by('safekeep-parallel');
+  if (!parallel) return [];
+  const jobs = /--parallelism (\d+)/.exec(parallel.label)?.[1] ?? 'N';
+  const rows: [string, string, string, 'wall' | 'rss'][] = [
+    ['`safekeep dump` wall', 'safekeep', 'safekeep-parallel', 'wall'],
+    ['the dump tool alone (`pg_dump -Fc -Z0 > /dev/null`; `-Fd -Z0 -j N > dir`)', 'producer', 'producer-parallel', 'wall'],
+    ['`safekeep restore` wall', 'restore-safekeep', 'restore-safekeep-parallel', 'wall'],
+    ['`pg_restore` from a local file (`-j N` for N)', 'restore-local', 'restore-local-parallel', 'wall'],
+    ['`safekeep dump` peak RSS', 'safekeep', 'safekeep-parallel', 'rss'],
+    ['`safekeep restore` peak RSS', 'restore-safekeep', 'restore-safekeep-parallel', 'rss'],
+  ];
+  const lines = [
+    '',
+    `One stream against ${jobs} (medians; the last column is the paired per-round ratio of walls, or the ratio of peak RSS):`,
+    '',
+    `| figure | 1 stream | ${jobs} streams | ${jobs} vs 1 |`,
+    '|---|---|---|---|',
+  ];
+  for (const [label, one, many, kind] of rows) {
+    const [a, b] = [by(one), by(many)];
+    if (kind === 'wall') {
+      lines.push(
+        `| ${label} | ${f(a?.wallS ?? Number.NaN, 2)} s | ${f(b?.wallS ?? Number.NaN, 2)} s | ${f(pairedRatio(c, many, one), 2)}x |`,
+      );
+    } else {
+      const [ra, rb] = [a?.peakRssMiB ?? Number.NaN, b?.peakRssMiB ?? Number.NaN];
+      lines.push(`| ${label} | ${f(ra)} MiB | ${f(rb)} MiB | ${f(rb / ra, 2)}x |`);
+    }
+  }
+  return lines;
 }
 
 export function costTable(cases: readonly CaseResult[]): string {

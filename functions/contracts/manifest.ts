@@ -40,6 +40,20 @@ export const manifestObjectSchema = z.object({
   schemaObjects: z.record(z.string(), z.number().int().nonnegative()).optional(),
   /** PostgreSQL: the extensions the database uses (a server without one cannot restore it). */
   extensions: z.array(z.string()).optional(),
+  /**
+   * One of the streams of a database dumped in parallel (PostgreSQL `parallelism` > 1), all from one snapshot:
+   * `schema` holds the pre-data and post-data sections, each `data` part the rows of a disjoint set of tables.
+   * Absent: the object is the whole database, as every manifest before parallel streams has it.
+   */
+  part: z
+    .object({
+      section: z.enum(['schema', 'data']),
+      /** Data parts are numbered 1..count; the schema object is 0. */
+      index: z.number().int().nonnegative(),
+      /** How many data parts the database has. */
+      count: z.number().int().positive(),
+    })
+    .optional(),
 });
 
 /** What one branch of a Doltgres database holds besides rows, read over SQL after the sync. */

@@ -11,7 +11,7 @@ import { StoppedError, StoreError, UsageError } from '../contracts/errors.ts';
 import type { Compression } from '../contracts/manifest.ts';
 import { type Engine, type Manifest, type ManifestObject, manifestSchema } from '../contracts/manifest.ts';
 import type { Logger } from '../contracts/telemetry.ts';
-import { DEFAULT_PART_SIZES, type PartSizePolicy } from './commit/part-size.ts';
+import { type PartSizePolicy, partSizesForStreams } from './commit/part-size.ts';
 import { abandon, commitRun, type StagedObject, stageObject } from './commit/stage-object.ts';
 import type { DatabaseEngine, DoltRemoteOptions, StageSpec } from './engines/engine.ts';
 import { type DumpPruneResult, type DumpRetention, pruneDumpTarget } from './prune.ts';
@@ -26,6 +26,8 @@ export interface DumpRequest {
   readonly compression: Compression;
   readonly timeoutMs: number;
   readonly partSizes?: PartSizePolicy;
+  /** Streams per database (PostgreSQL), from the target's `parallelism`; 1 when absent. */
+  readonly parallelism?: number;
   readonly endpointUrl?: string;
   readonly dolt?: DoltRemoteOptions;
   /** Run id chosen by the dispatcher (so it can find the manifest); a new one otherwise. */
@@ -65,6 +67,7 @@ export async function runDump(request: DumpRequest, context: DumpContext): Promi
     new StoppedError(
       `the backup of ${request.target} was stopped (${String(context.stop?.reason ?? 'stop requested')}) before it finished; every upload was aborted and no manifest written, so there is no backup of this run`,
     );
+  const parallelism = request.parallelism ?? 1;
   const facts = await engine.preflight(source, request.timeoutMs);
   if (context.stop?.aborted) throw stopped();
   const runId = request.runId ?? newRunId(startedAt, context.randomSuffix());
@@ -102,7 +105,8 @@ export async function runDump(request: DumpRequest, context: DumpContext): Promi
       upload,
       compression: request.compression,
       completeness: spec.completeness,
-      partSizes: request.partSizes ?? DEFAULT_PART_SIZES,
+      // N streams at once share the memory one stream would have: smaller parts each.
+      partSizes: request.partSizes ?? partSizesForStreams(parallelism),
       onProgress: (rawBytes, storedBytes) => context.onProgress?.({ object: spec.name, rawBytes, storedBytes }),
     }).finally(() => live.delete(spec.producer));
     staged.push(object);
@@ -118,6 +122,7 @@ export async function runDump(request: DumpRequest, context: DumpContext): Promi
       rowCounts: object.report.rowCounts,
       ...(object.report.schemaObjects ? { schemaObjects: object.report.schemaObjects } : {}),
       ...(object.report.extensions ? { extensions: [...object.report.extensions] } : {}),
+      ...(spec.part ? { part: spec.part } : {}),
     });
   };
 
@@ -132,6 +137,7 @@ export async function runDump(request: DumpRequest, context: DumpContext): Promi
       prefix,
       compression: request.compression,
       timeoutMs: request.timeoutMs,
+      parallelism,
       log: context.log,
       stage,
     });

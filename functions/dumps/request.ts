@@ -17,6 +17,8 @@ export interface DumpPlacement {
   readonly doltTable?: string;
   /** An S3-compatible endpoint (the CLI's --endpoint-url); the SDK's own configuration otherwise. */
   readonly endpointUrl?: string;
+  /** vCPUs of the task the dump runs in, when known: a PostgreSQL target without `parallelism` uses that many streams. */
+  readonly vcpus?: number;
 }
 
 /**
@@ -47,6 +49,7 @@ export function dumpRequestFor(
     destination: { bucket: placement.bucket, prefix: target.name },
     target: target.name,
     compression: target.compression,
+    parallelism: target.parallelism ?? (engine === 'postgres' ? Math.max(1, Math.floor(placement.vcpus ?? 1)) : 1),
     timeoutMs: target.timeoutMinutes * 60_000,
     endpointUrl: placement.endpointUrl,
     runId,

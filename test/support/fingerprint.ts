@@ -43,7 +43,10 @@ export async function postgresFingerprint(peer: DatabasePeer, database: string):
     await add(
       `SELECT 'function ' || n.nspname || '.' || p.proname AS k, pg_get_functiondef(p.oid) AS v FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.prokind <> 'a'`,
     );
-    await add(`SELECT 'trigger ' || tgname AS k, pg_get_triggerdef(oid) AS v FROM pg_trigger WHERE NOT tgisinternal`);
+    // Keyed by table too: Pagila has a last_updated trigger on 14 tables, and a name alone kept only one of them.
+    await add(
+      `SELECT 'trigger ' || tgrelid::regclass || '.' || tgname AS k, pg_get_triggerdef(oid) AS v FROM pg_trigger WHERE NOT tgisinternal`,
+    );
     await add(
       `SELECT 'sequence ' || schemaname || '.' || sequencename AS k, coalesce(last_value::text, 'unset') || '/' || increment_by AS v FROM pg_sequences`,
     );

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { parseS3Url } from '../../contracts/artifact-layout.ts';
 import { loadConfigFile } from '../../contracts/config/load.ts';
-import { type DumpTarget, isDumpTarget, type SafekeepConfig, TARGET_NAME_PATTERN } from '../../contracts/config/schema.ts';
+import {
+  type DumpTarget,
+  isDumpTarget,
+  type SafekeepConfig,
+  SINGLE_STREAM_REASONS,
+  TARGET_NAME_PATTERN,
+} from '../../contracts/config/schema.ts';
 import { type Deployment, deployedDumpTarget } from '../../contracts/deployment.ts';
 import { TASK_DRILL_VARIABLES } from '../../contracts/drill.ts';
 import { UsageError } from '../../contracts/errors.ts';
@@ -14,6 +20,7 @@ import { engineFor } from '../../dumps/engines/registry.ts';
 import { dumpRequestFor } from '../../dumps/request.ts';
 import { credentialsFromEnvironment, parseDatabaseUrl, withTls } from '../../dumps/source.ts';
 import { deployment } from '../../platform/deployment-loader.ts';
+import { taskVcpus } from '../../platform/task-vcpus.ts';
 import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { parseDuration, required } from '../flags.ts';
@@ -81,6 +88,12 @@ const DUMP_FLAGS = {
     type: 'string',
     placeholder: 'DIR',
     description: 'Dolt, with --server-dir: also store DIR/.dolt, the global configuration (DOLT_ROOT_PATH), without its creds',
+  },
+  parallelism: {
+    type: 'string',
+    placeholder: 'N',
+    description:
+      "PostgreSQL: dump each database as N streams of one snapshot, restored in parallel (default 1; with --target, the target's, or the task's vCPUs)",
   },
   'part-size': { type: 'string', placeholder: 'SIZE', description: 'S3 multipart part size, 5MiB to 5GiB (e.g. 64MiB)' },
   'run-id': { type: 'string', placeholder: 'ID', description: 'the run id (or SAFEKEEP_RUN_ID; by default a new one)' },
@@ -172,6 +185,17 @@ function parseSize(text: string, flag: string): number {
   return bytes;
 }
 
+/** `--parallelism N`: 1 to 64, and above 1 only for PostgreSQL (the others cannot share a snapshot). */
+function parallelismOf(text: string | undefined, engine: Engine): number {
+  if (text === undefined) return 1;
+  const streams = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(streams >= 1 && streams <= 64)) throw new UsageError(`--parallelism must be a whole number from 1 to 64, got "${text}"`);
+  if (streams > 1 && engine !== 'postgres') {
+    throw new UsageError(`--parallelism must be 1 for ${engine}: ${SINGLE_STREAM_REASONS[engine]}; drop it`);
+  }
+  return streams;
+}
+
 type DumpFlags = ParsedArgs<typeof DUMP_FLAGS>['values'];
 
 /** The run id the dispatcher chose (a task is told it in SAFEKEEP_RUN_ID), so it knows where the manifest lands. */
@@ -182,7 +206,7 @@ function runIdOf(values: DumpFlags, context: CliContext): string | undefined {
 /** A configured target: from the deployment the task runs in, or from `--config` and `--bucket` locally. */
 async function targetRequest(values: DumpFlags, context: CliContext): Promise<DumpRequest> {
   const name = values.target ?? '';
-  for (const flag of ['compression', 'timeout', 'dolt-url'] as const) {
+  for (const flag of ['compression', 'timeout', 'dolt-url', 'parallelism'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} comes from the target's config with --target; drop it`);
   }
   const told = context.env[TASK_RUN_VARIABLES.target];
@@ -205,7 +229,7 @@ async function targetRequest(values: DumpFlags, context: CliContext): Promise<Du
   const tls = tlsChoice(values);
   return dumpRequestFor(
     tls.mode ? { ...target, source: { ...target.source, tls: tls.mode } } : target,
-    { bucket, doltTable, endpointUrl: values['endpoint-url'] },
+    { bucket, doltTable, endpointUrl: values['endpoint-url'], vcpus: await taskVcpus(context.env) },
     credentials,
     runIdOf(values, context),
     tls.ca,
@@ -255,6 +279,7 @@ async function adHocRequest(values: DumpFlags, context: CliContext): Promise<Dum
     destination,
     target,
     compression,
+    parallelism: parallelismOf(values.parallelism, engine),
     timeoutMs: parseDuration(values.timeout ?? '4h', '--timeout'),
     endpointUrl: values['endpoint-url'],
     runId: runIdOf(values, context),

@@ -231,6 +231,16 @@ const dumpCommon = {
     .min(1)
     .max(24 * 60)
     .optional(),
+  /** PostgreSQL: streams per database, all from one snapshot; by default the task's vCPUs (1 where unknown). */
+  parallelism: z.int().min(1).max(64).optional(),
+};
+
+/** Why only PostgreSQL dumps in parallel: the others cannot share one snapshot between their dump processes. */
+export const SINGLE_STREAM_REASONS: Record<Exclude<DumpTargetKind, 'postgres'>, string> = {
+  mysql:
+    'mysqldump and mariadb-dump cannot share one snapshot between processes, so parallel streams would each see a different moment',
+  dolt: 'Dolt writes its own backup (dolt backup sync), one stream',
+  doltgres: 'Doltgres writes its own backup (dolt_backup), one stream',
 };
 
 /** RDS instance and Aurora cluster targets: their drills may run one SQL check against the restore. */
@@ -294,6 +304,13 @@ const dumpTarget = <K extends DumpTargetKind>(kind: K) =>
           code: 'custom',
           path: ['timeoutMinutes'],
           message: `with runner "lambda" it must be at most ${LAMBDA_RUNNER_MAX_MINUTES} (Lambda stops at 15 minutes); use runner "fargate" for longer dumps`,
+        });
+      }
+      if (target.kind !== 'postgres' && (target.parallelism ?? 1) > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['parallelism'],
+          message: `must be 1 for ${target.kind} targets: ${SINGLE_STREAM_REASONS[target.kind as Exclude<DumpTargetKind, 'postgres'>]}; remove it`,
         });
       }
     })

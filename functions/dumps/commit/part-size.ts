@@ -33,6 +33,17 @@ export function growingPartSizes(options: { base: number; flatParts: number; dou
   };
 }
 
+/**
+ * Part sizes when `streams` objects upload at once (parallel dumps). Each stream holds up to three parts
+ * (two uploading, one filling), so together they hold about what one stream does: a part is 16 MiB / streams,
+ * at least S3's 5 MiB. At 5 MiB the schedule still holds about 2.4 TiB per stream.
+ */
+export function partSizesForStreams(streams: number): PartSizePolicy {
+  if (streams <= 1) return DEFAULT_PART_SIZES;
+  const base = Math.max(MIN_PART_SIZE, Math.floor(16 / streams) * MiB);
+  return growingPartSizes({ base, flatParts: 2_000, doublingEvery: 1_000 });
+}
+
 /** A fixed size, for tests and for callers who know their dump's size. */
 export function fixedPartSize(size: number): PartSizePolicy {
   if (size < MIN_PART_SIZE || size > MAX_PART_SIZE) throw new RangeError(`part size ${size} is outside S3's 5 MiB - 5 GiB`);

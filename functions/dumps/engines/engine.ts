@@ -28,6 +28,8 @@ export interface StageSpec {
   readonly format: string;
   readonly producer: Producer;
   readonly completeness: CompletenessCheck;
+  /** Which stream of a database dumped in parallel this object is (see the manifest's `part`). */
+  readonly part?: ManifestObject['part'];
 }
 
 /** Where Dolt and Doltgres sync their own backups (they write to storage themselves, not through us). */
@@ -58,8 +60,13 @@ export interface DumpRun {
   readonly prefix: string;
   readonly compression: Compression;
   readonly timeoutMs: number;
+  /** How many streams a database may be dumped in at once (PostgreSQL); 1 is one object per database. */
+  readonly parallelism: number;
   readonly log: Logger;
-  /** Streams one object through the commit protocol; it stays invisible until the whole run commits. */
+  /**
+   * Streams one object through the commit protocol; it stays invisible until the whole run commits. Several
+   * may run at once; an engine that starts them together must stop the others when one fails and wait for all.
+   */
   stage(spec: StageSpec): Promise<void>;
 }
 

@@ -48,72 +48,84 @@ describe.skipIf(!postgres || !versitygw)('PostgreSQL backup under concurrent wri
   const pgPeer = postgres as NonNullable<typeof postgres>;
   const s3Peer = versitygw as NonNullable<typeof versitygw>;
 
-  it('restores a state where every transfer is whole and the ledger matches every balance', async () => {
-    // Prepare
-    const [source, restored] = [uniqueName('pg_bank'), uniqueName('pg_bank_restored')];
-    await createPostgresDatabase(pgPeer, source, [
-      'CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)',
-      'CREATE TABLE transfers (id bigserial PRIMARY KEY, from_id int NOT NULL, to_id int NOT NULL, amount bigint NOT NULL)',
-      `INSERT INTO accounts SELECT g, ${OPENING_BALANCE} FROM generate_series(1, ${ACCOUNTS}) g`,
-      // Enough data that the dump takes a while, so writes land while it runs.
-      'CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 20) AS pad FROM generate_series(1, 200000) g',
-    ]);
-    const db = new pg.Client({ ...pgPeer, database: source });
-    await db.connect();
-    const writer = keepWriting({
-      async transfer(from, to, amount) {
-        await db.query('BEGIN');
-        await db.query('UPDATE accounts SET balance = balance - $2 WHERE id = $1', [from, amount]);
-        await db.query('INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3)', [from, to, amount]);
-        await db.query('UPDATE accounts SET balance = balance + $2 WHERE id = $1', [to, amount]);
-        await db.query('COMMIT');
-      },
-    });
-    const bucket = await createVersionedBucket(s3Client(s3Peer), 'consistency');
-    const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: pgPeer.password });
-    const url = (name: string) => `postgres://postgres@127.0.0.1:${pgPeer.port}/${name}`;
+  // Three streams share one exported snapshot, so they hold one moment just as a single pg_dump does.
+  it.each([1, 3])(
+    'restores a state where every transfer is whole and the ledger matches every balance, in %i stream(s)',
+    async (streams) => {
+      // Prepare
+      const [source, restored] = [uniqueName('pg_bank'), uniqueName('pg_bank_restored')];
+      await createPostgresDatabase(pgPeer, source, [
+        'CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)',
+        'CREATE TABLE transfers (id bigserial PRIMARY KEY, from_id int NOT NULL, to_id int NOT NULL, amount bigint NOT NULL)',
+        `INSERT INTO accounts SELECT g, ${OPENING_BALANCE} FROM generate_series(1, ${ACCOUNTS}) g`,
+        // Enough data that the dump takes a while, so writes land while it runs.
+        'CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 20) AS pad FROM generate_series(1, 200000) g',
+      ]);
+      const db = new pg.Client({ ...pgPeer, database: source });
+      await db.connect();
+      const writer = keepWriting({
+        async transfer(from, to, amount) {
+          await db.query('BEGIN');
+          await db.query('UPDATE accounts SET balance = balance - $2 WHERE id = $1', [from, amount]);
+          await db.query('INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3)', [from, to, amount]);
+          await db.query('UPDATE accounts SET balance = balance + $2 WHERE id = $1', [to, amount]);
+          await db.query('COMMIT');
+        },
+      });
+      const bucket = await createVersionedBucket(s3Client(s3Peer), 'consistency');
+      const env = peerEnvironment(s3Peer, { SAFEKEEP_DB_PASSWORD: pgPeer.password });
+      const url = (name: string) => `postgres://postgres@127.0.0.1:${pgPeer.port}/${name}`;
 
-    // Act
-    const dump = await runCli(
-      [
-        'dump',
-        '--engine',
-        'postgres',
-        '--source',
-        url(source),
-        '--to',
-        `s3://${bucket}/bank`,
-        '--endpoint-url',
-        s3Peer.endpoint,
-        '--json',
-      ],
-      env,
-    );
-    const committed = await writer.stop();
-    await db.end();
-    expect(dump.code, dump.stderr).toBe(0);
-    const restore = await runCli(
-      ['restore', '--from', manifestUrlOf(dump), '--target', url(restored), '--endpoint-url', s3Peer.endpoint],
-      env,
-    );
-    expect(restore.code, restore.stderr).toBe(0);
+      // Act
+      const dump = await runCli(
+        [
+          'dump',
+          '--engine',
+          'postgres',
+          '--source',
+          url(source),
+          '--to',
+          `s3://${bucket}/bank`,
+          '--endpoint-url',
+          s3Peer.endpoint,
+          '--parallelism',
+          String(streams),
+          '--json',
+        ],
+        env,
+      );
+      const committed = await writer.stop();
+      await db.end();
+      expect(dump.code, dump.stderr).toBe(0);
+      const restore = await runCli(
+        ['restore', '--from', manifestUrlOf(dump), '--target', url(restored), '--endpoint-url', s3Peer.endpoint],
+        env,
+      );
+      expect(restore.code, restore.stderr).toBe(0);
 
-    // Assess
-    const check = new pg.Client({ ...pgPeer, database: restored });
-    await check.connect();
-    const total = (await check.query<{ total: string }>('SELECT sum(balance) AS total FROM accounts')).rows[0]?.total;
-    const mismatched = await check.query(`
+      // Assess
+      const check = new pg.Client({ ...pgPeer, database: restored });
+      await check.connect();
+      const total = (await check.query<{ total: string }>('SELECT sum(balance) AS total FROM accounts')).rows[0]?.total;
+      const mismatched = await check.query(`
       SELECT a.id FROM accounts a
       LEFT JOIN (SELECT from_id AS id, sum(amount) AS out FROM transfers GROUP BY 1) o ON o.id = a.id
       LEFT JOIN (SELECT to_id AS id, sum(amount) AS inc FROM transfers GROUP BY 1) i ON i.id = a.id
       WHERE a.balance <> ${OPENING_BALANCE} - coalesce(o.out, 0) + coalesce(i.inc, 0)`);
-    const inBackup = Number((await check.query<{ n: string }>('SELECT count(*) AS n FROM transfers')).rows[0]?.n);
-    await check.end();
-    console.log(`PostgreSQL: ${committed} transfers committed during the run, ${inBackup} in the backup, 0 half-applied`);
-    expect(committed).toBeGreaterThan(0);
-    expect(Number(total)).toBe(ACCOUNTS * OPENING_BALANCE);
-    expect(mismatched.rowCount).toBe(0);
-  });
+      const inBackup = Number((await check.query<{ n: string }>('SELECT count(*) AS n FROM transfers')).rows[0]?.n);
+      await check.end();
+      // One stream writes the manifest as before parallel streams: one archive per database, no `part`.
+      const objects = (JSON.parse(dump.stdout) as { objects: { part?: unknown }[] }).objects;
+      expect(objects).toHaveLength(streams === 1 ? 2 : 2 + streams);
+      if (streams === 1) expect(objects.every((o) => o.part === undefined)).toBe(true);
+      console.log(
+        `PostgreSQL, ${streams} stream(s): ${committed} transfers committed during the run, ${inBackup} in the backup, 0 half-applied`,
+      );
+      expect(committed).toBeGreaterThan(0);
+      expect(Number(total)).toBe(ACCOUNTS * OPENING_BALANCE);
+      expect(mismatched.rowCount).toBe(0);
+    },
+  );
 });
 
 describe.each(await mysqlServers())('$server backup under concurrent writes', ({ server, peer: serverPeer, tools }) => {

@@ -10,8 +10,7 @@ import type { ManifestObject } from '../../../contracts/manifest.ts';
 import { EXTENSIONS } from '../../../contracts/manifest.ts';
 import { runTool, spawnProducer } from '../../adapters/child-process.ts';
 import { PG_DUMPALL_END, TailMarkerCheck } from '../../commit/completeness.ts';
-import { type DatabaseEndpoint, tlsOf } from '../../source.ts';
-import { libpqTlsEnvironment } from '../../tls.ts';
+import type { DatabaseEndpoint } from '../../source.ts';
 import { databasesToDump } from '../databases.ts';
 import type { DatabaseEngine, DumpRun, RestoreRequest, SourceFacts, VerifyRequest } from '../engine.ts';
 import { checkStoredObject, compareRowCounts } from '../stored-object-check.ts';
@@ -19,27 +18,11 @@ import { PgArchiveCheck } from './archive-check.ts';
 import { rewriteBytebaseNamespace } from './bytebase-namespace.ts';
 import { withPostgres } from './connection.ts';
 import { type DatabaseProperties, parseDatabaseProperties, renameDatabase } from './database-properties.ts';
+import { conninfoValue, libpqEnvironment } from './libpq.ts';
+import { dumpDatabaseInParallel } from './parallel-dump.ts';
+import { databaseObjects, restoreParts } from './parallel-restore.ts';
 import { PgRestoreCheck } from './pg-restore-check.ts';
 import { majorOf, pgToolPath, toolVersion } from './tools.ts';
-
-/**
- * libpq settings for the tools; the password travels in PGPASSWORD, never argv. The database goes in
- * PGDATABASE, never `--dbname`: libpq reads a `--dbname` holding `=` or starting with postgresql:// as a whole
- * connection string, so a database named `host=evil dbname=x` would send the tool, and the password, there.
- * PGDATABASE is only ever a name.
- */
-function libpqEnvironment(endpoint: DatabaseEndpoint, database: string): Record<string, string> {
-  return {
-    PGDATABASE: database,
-    PGHOST: endpoint.host,
-    PGPORT: String(endpoint.port),
-    PGUSER: endpoint.user,
-    PGPASSWORD: endpoint.password,
-    PGCONNECT_TIMEOUT: '10',
-    PGAPPNAME: 'safekeep',
-    ...libpqTlsEnvironment(tlsOf(endpoint)),
-  };
-}
 
 async function preflight(source: DatabaseEndpoint): Promise<SourceFacts> {
   const client = await toolVersion('pg_dump');
@@ -92,6 +75,10 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
   });
 
   for (const database of run.facts.databases) {
+    if (run.parallelism > 1) {
+      await dumpDatabaseInParallel(run, database);
+      continue;
+    }
     run.log.info('dumping database', { database });
     await run.stage({
       name: objectName('database', database, `.pgdump${extension}`),
@@ -116,12 +103,14 @@ async function dump(run: DumpRun): Promise<Record<string, never>> {
 
 async function restore(request: RestoreRequest) {
   const { target, manifest, log } = request;
-  const object = manifest.objects.find((o) => o.role === 'database' && o.database === request.sourceDatabase);
-  if (!object)
+  const objects = databaseObjects(manifest.objects, request.sourceDatabase);
+  if (!objects)
     throw new RestoreError(
       `the backup has no database "${request.sourceDatabase}"; it has ${databasesOf(request).join(', ')}`,
       2,
     );
+  // A parallel backup's schema object holds the database-level entries, as a whole archive does.
+  const object = objects.kind === 'whole' ? objects.archive : objects.schema;
   await toolVersion('pg_restore');
   const properties = await readDatabaseProperties(request, object);
 
@@ -135,25 +124,8 @@ async function restore(request: RestoreRequest) {
     const globals = manifest.objects.find((o) => o.role === 'globals');
     if (globals) await runPsql(request, globals, 'postgres');
   }
-  const { exit } = await runTool(
-    {
-      command: pgToolPath('pg_restore'),
-      // --no-owner/--no-acl would lose what Bytebase expects; keep both, and stop at the first error.
-      // pg_restore needs --dbname to restore into a database rather than print SQL; `dbname=` makes the value a
-      // connection string whose only setting is the quoted name, so the name itself is never parsed as one.
-      args: ['--exit-on-error', '--no-password', `--dbname=dbname=${conninfoValue(stagingName)}`],
-      env: libpqEnvironment(target, stagingName),
-      secrets: [target.password],
-      timeoutMs: request.timeoutMs,
-      description: `pg_restore into ${stagingName}`,
-    },
-    await request.openVerified(object),
-  );
-  if (exit.code !== 0) {
-    throw new RestoreError(
-      `pg_restore into "${stagingName}" failed (${exit.stderrTail || `exit code ${exit.code}`}); the partly restored database was left for inspection`,
-    );
-  }
+  if (objects.kind === 'parts') await restoreParts(request, objects, stagingName);
+  else await restoreWhole(request, object, stagingName);
   // Bytebase: the copy's history names the database it will be known as (the same name after --swap: a no-op).
   const namespace = request.recipe === 'bytebase' ? await bytebaseRecipe(request, stagingName, created) : undefined;
   const tables = await withPostgres(target, stagingName, async (db) =>
@@ -188,6 +160,30 @@ async function restore(request: RestoreRequest) {
     log.info('swapped databases', { restored: request.targetDatabase, previous: exists > 0 ? previous : undefined });
   });
   return { database: request.targetDatabase, previousDatabase: previous, tables, ...namespace };
+}
+
+/** One archive holding the whole database, in one pg_restore. */
+async function restoreWhole(request: RestoreRequest, object: ManifestObject, stagingName: string): Promise<void> {
+  const { target } = request;
+  const { exit } = await runTool(
+    {
+      command: pgToolPath('pg_restore'),
+      // --no-owner/--no-acl would lose what Bytebase expects; keep both, and stop at the first error.
+      // pg_restore needs --dbname to restore into a database rather than print SQL; `dbname=` makes the value a
+      // connection string whose only setting is the quoted name, so the name itself is never parsed as one.
+      args: ['--exit-on-error', '--no-password', `--dbname=dbname=${conninfoValue(stagingName)}`],
+      env: libpqEnvironment(target, stagingName),
+      secrets: [target.password],
+      timeoutMs: request.timeoutMs,
+      description: `pg_restore into ${stagingName}`,
+    },
+    await request.openVerified(object),
+  );
+  if (exit.code !== 0) {
+    throw new RestoreError(
+      `pg_restore into "${stagingName}" failed (${exit.stderrTail || `exit code ${exit.code}`}); the partly restored database was left for inspection`,
+    );
+  }
 }
 
 /**
@@ -329,17 +325,14 @@ async function runPsql(request: RestoreRequest, object: ManifestObject, database
   if (exit.code !== 0) throw new RestoreError(`applying roles and tablespaces failed (${exit.stderrTail})`);
 }
 
-/** A libpq conninfo value: single-quoted, with backslash and quote escaped. */
-export function conninfoValue(value: string): string {
-  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-}
-
 function databasesOf(request: { manifest: { objects: readonly ManifestObject[] } }): string[] {
-  return request.manifest.objects.flatMap((o) => (o.role === 'database' && o.database ? [o.database] : []));
+  return [...new Set(request.manifest.objects.flatMap((o) => (o.role === 'database' && o.database ? [o.database] : [])))];
 }
 
 async function verify(request: VerifyRequest) {
   const checked: string[] = [];
+  // A parallel backup is whole only with its schema object and every data part.
+  for (const database of request.manifest.source.databases) databaseObjects(request.manifest.objects, database);
   for (const object of request.manifest.objects) {
     const stream = await request.openVerified(object);
     const archive = object.format === 'pg_dump-custom';

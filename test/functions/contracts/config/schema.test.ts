@@ -41,6 +41,23 @@ describe('the example config', () => {
       /timeoutMinutes: got 30; with runner "lambda" it must be at most 14/,
     );
   });
+
+  it('takes parallelism for a PostgreSQL target, and refuses it above 1 for the engines that cannot share a snapshot', () => {
+    const target = (kind: string, parallelism: number) => ({
+      name: 'big',
+      kind,
+      schedule: { expression: 'rate(1 day)' },
+      source: { host: 'db.internal', secret: 'safekeep/big' },
+      network: { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] },
+      parallelism,
+    });
+    expect(parseConfig({ targets: [target('postgres', 4)] }, 'test').targets[0]).toMatchObject({ parallelism: 4 });
+    expect(parseConfig({ targets: [target('mysql', 1)] }, 'test').targets[0]).toMatchObject({ parallelism: 1 });
+    expect(() => parseConfig({ targets: [target('mysql', 4)] }, 'test')).toThrow(
+      /parallelism: got 4; must be 1 for mysql targets: mysqldump and mariadb-dump cannot share one snapshot/,
+    );
+    expect(() => parseConfig({ targets: [target('postgres', 0)] }, 'test')).toThrow(/parallelism/);
+  });
 });
 
 describe("a dump source's tls", () => {

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { capacityOf, DEFAULT_PART_SIZES, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from '#functions/dumps/commit/part-size.ts';
+import {
+  capacityOf,
+  DEFAULT_PART_SIZES,
+  MAX_PART_SIZE,
+  MAX_PARTS,
+  MIN_PART_SIZE,
+  partSizesForStreams,
+} from '#functions/dumps/commit/part-size.ts';
 
 const TiB = 1024 ** 4;
 
@@ -28,5 +35,16 @@ describe('the default part-size schedule', () => {
   it('refuses part numbers S3 does not have', () => {
     expect(() => DEFAULT_PART_SIZES.sizeOf(0)).toThrow(RangeError);
     expect(() => DEFAULT_PART_SIZES.sizeOf(MAX_PARTS + 1)).toThrow(RangeError);
+  });
+});
+
+describe('part sizes for parallel streams', () => {
+  it('splits one stream’s buffer over N streams, never below 5 MiB, and still holds terabytes per stream', () => {
+    const MiB = 1024 * 1024;
+    expect(partSizesForStreams(1)).toBe(DEFAULT_PART_SIZES);
+    expect(partSizesForStreams(2).sizeOf(1)).toBe(8 * MiB);
+    expect(partSizesForStreams(3).sizeOf(1)).toBe(MIN_PART_SIZE);
+    expect(partSizesForStreams(16).sizeOf(1)).toBe(MIN_PART_SIZE);
+    expect(capacityOf(partSizesForStreams(16))).toBeGreaterThan(2 * 1024 ** 4);
   });
 });
