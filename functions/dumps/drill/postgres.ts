@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { ManifestObject } from '../../contracts/manifest.ts';
 import { runTool } from '../adapters/child-process.ts';
 import { withPostgres } from '../engines/postgres/connection.ts';
+import { databaseObjects } from '../engines/postgres/parallel-restore.ts';
 import { startScratchPostgres } from '../engines/postgres/scratch-postgres.ts';
 import { pgToolPath } from '../engines/postgres/tools.ts';
 import { type DrillContext, type EngineDrill, restored } from './engine-drill.ts';
@@ -41,7 +42,14 @@ export const postgresDrill: EngineDrill = {
   start: () => startScratchPostgres(),
   async restoreAndCompare(drill) {
     const { manifest, findings, scratch } = drill;
-    const archives = manifest.objects.filter((object) => object.role === 'database' && object.database !== undefined);
+    const databases = [
+      ...new Set(
+        manifest.objects.flatMap((object) =>
+          object.role === 'database' && object.database !== undefined ? [object.database] : [],
+        ),
+      ),
+    ];
+    const archives = databases.map((database) => recordedArchive(manifest.objects, database));
     const available = await withPostgres(scratch.endpoint, 'postgres', async (db) =>
       (await db.query<{ name: string }>('SELECT name FROM pg_available_extensions')).rows.map((row) => row.name),
     );
@@ -104,6 +112,33 @@ async function compareDatabase(drill: DrillContext, archive: ManifestObject, db:
     findings.add('schemaObjects', foundKinds[kind]);
   }
   findings.compareCounts('schema-objects', `${database}: `, expectedKinds, foundKinds);
+}
+
+/**
+ * What the backup recorded of one database, as one archive: a parallel backup's parts (engines/postgres/
+ * parallel-restore.ts) hold its schema in one object and its rows in disjoint data parts, so their row counts
+ * are joined and their schema object counts added up. The table of contents is read from the schema part.
+ */
+function recordedArchive(objects: readonly ManifestObject[], database: string): ManifestObject {
+  const sorted = databaseObjects(objects, database);
+  if (sorted === undefined) throw new Error(`the manifest lists no archive of "${database}"`);
+  if (sorted.kind === 'whole') return sorted.archive;
+  const parts = [sorted.schema, ...sorted.data];
+  const rowCounts = Object.assign({}, ...parts.map((part) => part.rowCounts ?? {})) as Record<string, number>;
+  const recordedKinds = parts.some((part) => part.schemaObjects !== undefined);
+  const schemaObjects: Record<string, number> = {};
+  for (const part of parts) {
+    for (const [kind, n] of Object.entries(part.schemaObjects ?? {})) schemaObjects[kind] = (schemaObjects[kind] ?? 0) + n;
+  }
+  const extensions = parts.some((part) => part.extensions !== undefined)
+    ? [...new Set(parts.flatMap((part) => part.extensions ?? []))]
+    : undefined;
+  return {
+    ...sorted.schema,
+    rowCounts,
+    ...(recordedKinds ? { schemaObjects } : {}),
+    ...(extensions ? { extensions } : {}),
+  };
 }
 
 /** Backups made before the manifest listed extensions: read them from the archive's table of contents. */

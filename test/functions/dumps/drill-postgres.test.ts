@@ -29,7 +29,7 @@ describe.skipIf(!postgres || !postgres18 || !versitygw)('a PostgreSQL backup, dr
     () => bucket,
     () => ({ SAFEKEEP_DB_PASSWORD: source.password }),
   );
-  const dump = (database: string, target: string) =>
+  const dump = (database: string, target: string, ...extra: string[]) =>
     harness.backup([
       '--engine',
       'postgres',
@@ -37,6 +37,7 @@ describe.skipIf(!postgres || !postgres18 || !versitygw)('a PostgreSQL backup, dr
       `postgres://${source.user}@${source.host}:${source.port}/${database}`,
       '--to',
       `s3://${bucket}/${target}`,
+      ...extra,
     ]);
 
   beforeAll(async () => {
@@ -154,4 +155,21 @@ describe.skipIf(!postgres || !postgres18 || !versitygw)('a PostgreSQL backup, dr
 
     expect(result.validationStatus, result.validationStatusMessage).toBe('SUCCESSFUL');
   });
+
+  it.skipIf(!datasetsDir())(
+    'drills a Pagila backup dumped in 3 parallel streams with the same counts as one stream',
+    async () => {
+      const database = uniqueName('drill_pagila_parts');
+      await createPostgresDatabase(source, database);
+      await loadPagila(source, database);
+      const single = await harness.drill((await dump(database, 'pg-pagila-one')).key);
+      const parts = await harness.drill((await dump(database, 'pg-pagila-parts', '--parallelism', '3')).key);
+
+      expect(parts.validationStatus, parts.validationStatusMessage).toBe('SUCCESSFUL');
+      expect(parts.compared.filter((c) => c.what === 'sha256')).toHaveLength(5); // globals, schema, 3 data parts
+      const { objects: _one, ...singleCounts } = single.counts;
+      const { objects: _five, ...partCounts } = parts.counts;
+      expect(partCounts).toEqual(singleCounts);
+    },
+  );
 });
