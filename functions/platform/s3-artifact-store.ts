@@ -75,6 +75,21 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
       client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })),
     );
 
+  /** A small text object, checksummed so S3 refuses a body damaged on the way; `condition` makes it create-only. */
+  const putText = async (key: string, body: string, contentType: string, condition: { IfNoneMatch?: '*' } = {}) => {
+    const result = await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        ...condition,
+        ChecksumSHA256: sha256Base64(body),
+      }),
+    );
+    return { versionId: result.VersionId };
+  };
+
   return {
     bucket,
 
@@ -128,17 +143,7 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
 
     async putIfAbsent(key, body, contentType) {
       try {
-        const result = await client.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: body,
-            ContentType: contentType,
-            IfNoneMatch: '*',
-            ChecksumSHA256: sha256Base64(body),
-          }),
-        );
-        return { created: true, versionId: result.VersionId };
+        return { created: true, ...(await putText(key, body, contentType, { IfNoneMatch: '*' })) };
       } catch (error) {
         if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412) return { created: false };
         throw new StoreError(`writing s3://${bucket}/${key} failed: ${(error as Error).message}`, { cause: error });
@@ -147,16 +152,7 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
 
     async put(key, body, contentType) {
       try {
-        const result = await client.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: body,
-            ContentType: contentType,
-            ChecksumSHA256: sha256Base64(body),
-          }),
-        );
-        return { versionId: result.VersionId };
+        return await putText(key, body, contentType);
       } catch (error) {
         throw new StoreError(`writing s3://${bucket}/${key} failed: ${(error as Error).message}`, { cause: error });
       }
