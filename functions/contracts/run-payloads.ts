@@ -14,6 +14,12 @@ export const dispatchEventSchema = z.object({
   /** A retry (the detail of a "Backup Retry Due" event): the run it retries and which attempt this is. */
   retryOf: z.string().regex(RUN_ID_PATTERN).optional(),
   attempt: z.int().min(2).optional(),
+  /**
+   * A deferred start (no room in the Fargate vCPU quota or launch rate when it was due): the run it starts,
+   * already recorded, and how many times its start was deferred. Same event, same rule as a retry.
+   */
+  runId: z.string().regex(RUN_ID_PATTERN).optional(),
+  deferral: z.int().min(1).optional(),
 });
 export type DispatchEvent = z.input<typeof dispatchEventSchema>;
 
