@@ -11,7 +11,13 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { WORKER_CONTAINER } from '../../contracts/deployment.ts';
 import { DETAIL_TYPE, EVENT_SOURCE } from '../../contracts/events.ts';
 import { taskRunOf } from '../../contracts/run-payloads.ts';
-import { FARGATE_ON_DEMAND_VCPU_QUOTA, type FleetPorts, type LaunchLedger, type Lease } from '../fleet-pacing.ts';
+import {
+  FARGATE_ON_DEMAND_VCPU_QUOTA,
+  type FleetPorts,
+  type LaunchLedger,
+  type Lease,
+  type TaskInFlight,
+} from '../fleet-pacing.ts';
 
 /** The launch ledger's key in the runs table: a partition no target can have (names cannot start with "#"). */
 export const LAUNCH_LEDGER_KEY = { target: '#fleet', runId: '#launches' } as const;
@@ -29,10 +35,24 @@ export interface FleetPortsOptions {
   readonly deferrals: { readonly eventBusArn: string; readonly roleArn: string; readonly namePrefix: string };
 }
 
+/**
+ * How long one listing of the cluster's tasks serves the starts that ask at the same time. Short: a listing
+ * must be younger than the leases that cover what it misses (fleet-pacing.ts counts on at most ~10 s).
+ */
+const LISTING_REUSE_MS = 2_000;
+
 export function awsFleetPorts(options: FleetPortsOptions): FleetPorts {
+  const listings = new Map<string, { at: number; tasks: Promise<TaskInFlight[]> }>();
   return {
     fargateVcpuQuota: options.readQuota,
-    tasksInFlight: (cluster) => tasksInFlight(options.ecs, cluster, options.taskVcpus),
+    tasksInFlight(cluster) {
+      const held = listings.get(cluster);
+      if (held && Date.now() - held.at < LISTING_REUSE_MS) return held.tasks;
+      const tasks = tasksInFlight(options.ecs, cluster, options.taskVcpus);
+      listings.set(cluster, { at: Date.now(), tasks });
+      tasks.catch(() => listings.delete(cluster));
+      return tasks;
+    },
     ledger: dynamoLaunchLedger(options.runsTable, options.dynamodb),
     async deferStart(start, at) {
       // One name per deferral of one run: a repeated request conflicts instead of starting twice.
@@ -65,12 +85,12 @@ export function awsFleetPorts(options: FleetPortsOptions): FleetPorts {
 }
 
 /** The cluster's tasks that hold vCPUs: desired status RUNNING (provisioning, pending, running). */
-async function tasksInFlight(ecs: ECSClient, cluster: string, taskVcpus: number) {
+async function tasksInFlight(ecs: ECSClient, cluster: string, taskVcpus: number): Promise<TaskInFlight[]> {
   const arns: string[] = [];
   for await (const page of paginateListTasks({ client: ecs }, { cluster, desiredStatus: 'RUNNING' })) {
     arns.push(...(page.taskArns ?? []));
   }
-  const tasks = [];
+  const tasks: TaskInFlight[] = [];
   // DescribeTasks takes at most 100 tasks a call.
   for (let i = 0; i < arns.length; i += 100) {
     const { tasks: described = [] } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) }));
