@@ -7,7 +7,7 @@ import { type CfnElement, Stack, Token } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { ArtifactBucket } from './constructs/artifact-bucket.ts';
-import { Dispatch } from './constructs/dispatch.ts';
+import { DEFER_SCHEDULE_PREFIX, Dispatch } from './constructs/dispatch.ts';
 import { DumpTasks } from './constructs/dump-tasks.ts';
 import { LambdaRunner } from './constructs/lambda-runner.ts';
 import { Monitoring } from './constructs/monitoring.ts';
@@ -222,6 +222,20 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
           `AwsSolutions-IAM5[Resource::${ecsArn}:task/*]`,
         ];
       }),
+  },
+  {
+    reason:
+      "Pacing Fargate starts: the dispatcher lists and describes the tasks of Safekeep's own cluster only (ecs:cluster condition; task ids are unknown at deploy time), and creates one-time deferred-start schedules named safekeep-defer-<target hash>-<run id>-<deferral> in the default group, the prefix keeping every other schedule out of reach.",
+    on: (root) => {
+      const tasks = all(root, DumpTasks).find((dumps) => dumps.taskDefinitions.size > 0);
+      if (!tasks) return [];
+      const cluster = Stack.of(tasks).getLogicalId(tasks.cluster);
+      return each(all(root, Dispatch), (dispatch) => [
+        `AwsSolutions-IAM5[Resource::${arnPrefix(dispatch, 'ecs')}:container-instance/<${cluster}>/*]`,
+        `AwsSolutions-IAM5[Resource::${arnPrefix(dispatch, 'ecs')}:task/<${cluster}>/*]`,
+        `AwsSolutions-IAM5[Resource::${arnPrefix(dispatch, 'scheduler')}:schedule/default/${DEFER_SCHEDULE_PREFIX}-*]`,
+      ]);
+    },
   },
   {
     reason:

@@ -19,6 +19,9 @@ export const RESOURCE_WILDCARD_ACTIONS: Readonly<Record<string, WildcardResource
   'ec2:DescribeSnapshots': { reason: 'EC2 Describe calls have no resource-level permissions' },
   'ec2:DescribeVolumes': { reason: 'EC2 Describe calls have no resource-level permissions' },
   'ec2:DescribeInstances': { reason: 'EC2 Describe calls have no resource-level permissions' },
+  'servicequotas:GetServiceQuota': {
+    reason: "reading the account's Fargate vCPU quota: Service Quotas reads have no resource-level permissions",
+  },
   'ecr:GetAuthorizationToken': { reason: 'the registry login token is account-wide; image pulls are scoped to the repository' },
   'xray:PutTraceSegments': { reason: 'X-Ray has no resource-level permissions for sending traces' },
   'xray:PutTelemetryRecords': { reason: 'X-Ray has no resource-level permissions for sending traces' },

@@ -18,6 +18,12 @@ export const dispatchEventSchema = z.object({
   action: z.enum(['backup', 'drill']).default('backup'),
   /** A drill of this backup (its manifest key), instead of the one the target's `drill.pick` chooses. */
   from: z.string().min(1).optional(),
+  /**
+   * A deferred start (no room in the Fargate vCPU quota or launch rate when it was due): the run it starts,
+   * already recorded, and how many times its start was deferred. Same event, same rule as a retry.
+   */
+  runId: z.string().regex(RUN_ID_PATTERN).optional(),
+  deferral: z.int().min(1).optional(),
 });
 export type DispatchEvent = z.input<typeof dispatchEventSchema>;
 

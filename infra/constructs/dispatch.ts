@@ -13,7 +13,7 @@ import { DETAIL_TYPE, EVENT_SOURCE } from '#functions/contracts/events.ts';
 import type { DispatchEvent } from '#functions/contracts/run-payloads.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
 import type { DumpTasks } from './dump-tasks.ts';
-import { grantRunsOfTargets, type RunLedger } from './run-ledger.ts';
+import { defaultEventBusArn, grantRunsOfTargets, type RunLedger } from './run-ledger.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 import type { SnapshotFlow } from './snapshot-flow.ts';
 
@@ -32,10 +32,26 @@ export interface DispatchProps {
   readonly workerFunctions?: ReadonlyMap<string, lambda.IFunction>;
 }
 
+/** The dispatcher's environment beyond the deployment document (infra-only names the handler reads). */
+export const DISPATCH_ENVIRONMENT = {
+  eventBus: 'SAFEKEEP_EVENT_BUS_ARN',
+  deferRole: 'SAFEKEEP_DEFER_ROLE_ARN',
+  deferPrefix: 'SAFEKEEP_DEFER_SCHEDULE_PREFIX',
+  taskVcpus: 'SAFEKEEP_TASK_VCPUS',
+} as const;
+
+/** Deferred starts are named `<prefix>-<target hash>-<run id>-<deferral>`; the dispatcher may create only these. */
+export const DEFER_SCHEDULE_PREFIX = 'safekeep-defer';
+
+/** The partition of the runs table that holds the fleet's launch ledger (functions/runs/adapters/fleet-ports.ts). */
+export const LAUNCH_LEDGER_PARTITION = '#fleet';
+
 /**
  * Starting runs: a schedule per target (EventBridge Scheduler, in the target's time zone, with retries and the
  * ledger's dead-letter queue) invokes the dispatcher, which records the run and starts the snapshot flow, the
- * Fargate dump task or the Lambda worker.
+ * Fargate dump task or the Lambda worker. Fargate starts are paced: within the account's Fargate vCPU quota
+ * and ECS's launch rate, through a launch ledger in the runs table; a start with no room is deferred by a
+ * one-time schedule (the retries' role and rule) and tried again as the same run.
  */
 export class Dispatch extends Construct {
   readonly dispatchFunction: SafekeepFunction;
@@ -50,8 +66,12 @@ export class Dispatch extends Construct {
       deploymentSlice: { runners: true },
       logKey: props.logKey,
       deadLetterQueue: props.ledger.deadLetters,
+      // A paced start may wait for ECS's launch rate (up to 30 s) and ride out throttled calls.
+      timeout: Duration.minutes(3),
+      environment: this.pacingEnvironment(props),
     });
     this.grantDispatch(this.dispatchFunction.function, props);
+    if (props.dumps.taskDefinitions.size > 0) this.grantPacing(this.dispatchFunction.function, props);
     // One delivery, one run: Lambda's async retries of a failed dispatch would each record another failed
     // run. A failed dispatch is recorded once and goes to the dead-letter queue; Scheduler retries only
     // deliveries that never reached the function.
@@ -125,6 +145,63 @@ export class Dispatch extends Construct {
       );
     }
     for (const worker of props.workerFunctions?.values() ?? []) worker.grantInvoke(fn);
+  }
+
+  /** What the dispatcher needs to pace Fargate starts; none without Fargate targets. */
+  private pacingEnvironment(props: DispatchProps): Record<string, string> {
+    const [definition] = props.dumps.taskDefinitions.values();
+    if (!definition) return {};
+    return {
+      [DISPATCH_ENVIRONMENT.eventBus]: defaultEventBusArn(this),
+      [DISPATCH_ENVIRONMENT.deferRole]: props.ledger.retryScheduleRole.roleArn,
+      [DISPATCH_ENVIRONMENT.deferPrefix]: DEFER_SCHEDULE_PREFIX,
+      [DISPATCH_ENVIRONMENT.taskVcpus]: String(definition.cpu / 1024),
+    };
+  }
+
+  /** Reading the vCPU quota and the cluster's tasks, keeping the launch ledger, deferring starts. */
+  private grantPacing(fn: lambda.IFunction, props: DispatchProps): void {
+    const stack = Stack.of(this);
+    const cluster = props.dumps.cluster;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        // GetServiceQuota has no resource-level permissions (infra/iam-wildcards.ts).
+        actions: ['servicequotas:GetServiceQuota'],
+        resources: ['*'],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        // ListTasks is authorized on the cluster's container instances, DescribeTasks on its tasks.
+        actions: ['ecs:ListTasks'],
+        resources: [stack.formatArn({ service: 'ecs', resource: 'container-instance', resourceName: `${cluster.ref}/*` })],
+        conditions: { ArnEquals: { 'ecs:cluster': cluster.attrArn } },
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:DescribeTasks'],
+        resources: [stack.formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster.ref}/*` })],
+        conditions: { ArnEquals: { 'ecs:cluster': cluster.attrArn } },
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'FleetLaunchLedger',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [props.ledger.runsTable.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LAUNCH_LEDGER_PARTITION] } },
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['scheduler:CreateSchedule'],
+        resources: [
+          stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `default/${DEFER_SCHEDULE_PREFIX}-*` }),
+        ],
+      }),
+    );
+    props.ledger.retryScheduleRole.grantPassRole(fn.grantPrincipal);
   }
 
   private schedule(target: Target, group: scheduler.IScheduleGroup, role: iam.IRole, props: DispatchProps): scheduler.Schedule {

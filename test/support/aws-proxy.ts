@@ -25,7 +25,30 @@ const THROTTLED: Record<string, { status: number; type: string; body: string }> 
     body: '<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttled</RequestID></Response>',
   },
   kms: { status: 400, type: 'application/x-amz-json-1.1', body: '{"__type":"ThrottlingException","message":"Rate exceeded"}' },
+  ecs: { status: 400, type: 'application/x-amz-json-1.1', body: '{"__type":"ThrottlingException","message":"Rate exceeded"}' },
+  dynamodb: {
+    status: 400,
+    type: 'application/x-amz-json-1.0',
+    body: '{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}',
+  },
 };
+
+/** A JSON-protocol call as the proxy sees it, for `intercept`. */
+export interface InterceptedCall {
+  readonly service: string;
+  /** The X-Amz-Target operation (`RunTask`, `GetServiceQuota`), or undefined for REST protocols. */
+  readonly operation?: string;
+  /** 1-based, across all services. */
+  readonly number: number;
+}
+
+/** An answer the proxy gives instead of forwarding. */
+export interface InterceptedAnswer {
+  readonly status: number;
+  readonly body: unknown;
+  /** @default application/x-amz-json-1.1 */
+  readonly type?: string;
+}
 
 /** A deterministic pseudo-random sequence, so a failing run can be replayed. */
 function mulberry32(seed: number): () => number {
@@ -44,6 +67,11 @@ export interface AwsProxyOptions {
   readonly seed?: number;
   /** Throttle exactly the calls this picks instead, by their 1-based number across all services. */
   readonly throttle?: (request: number) => boolean;
+  /**
+   * Answers a call itself (a quota moto lacks, a failure moto never gives), or undefined to go on as usual.
+   * Runs before random throttling; the throttling it answers with counts as throttled only if it says so.
+   */
+  readonly intercept?: (call: InterceptedCall) => (InterceptedAnswer & { throttled?: boolean }) | undefined;
 }
 
 export async function startAwsProxy(target: string, options: AwsProxyOptions = {}) {
@@ -54,6 +82,15 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
     const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(request.headers.authorization ?? '')?.[1] ?? 'unknown';
     stats.requests++;
     stats.byService[service] = (stats.byService[service] ?? 0) + 1;
+    const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1];
+    const answer = options.intercept?.({ service, operation, number: stats.requests });
+    if (answer) {
+      if (answer.throttled) stats.throttled++;
+      request.resume();
+      response.writeHead(answer.status, { 'content-type': answer.type ?? 'application/x-amz-json-1.1' });
+      response.end(JSON.stringify(answer.body));
+      return;
+    }
     const throttle = THROTTLED[service];
     const throttled = options.throttle ? options.throttle(stats.requests) : random() < (options.throttleRate ?? 0);
     if (throttle && throttled) {
