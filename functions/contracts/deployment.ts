@@ -42,6 +42,10 @@ export const deploymentResourcesSchema = z.object({
   doltTable: z.string().min(1).optional(),
   /** The Lambda worker function of each target with runner "lambda". */
   workers: z.record(z.string(), z.string()).default({}),
+  /** The restore drill state machine of snapshot targets; absent without a snapshot target that drills. */
+  snapshotDrillStateMachineArn: z.string().min(1).optional(),
+  /** The security group of each dump target's drill task (no ingress, HTTPS egress only). */
+  drillSecurityGroups: z.record(z.string(), z.string()).default({}),
 });
 
 /**
@@ -111,6 +115,14 @@ export function deployedDumpTarget(deployment: Deployment, name: string): DumpTa
 /** The task definition family of a Fargate dump target. */
 export function taskFamilyOf(deployment: Pick<Deployment, 'taskFamilyPrefix'>, target: string): string {
   return `${deployment.taskFamilyPrefix}-${target}`;
+}
+
+/**
+ * The task definition family of a dump target's restore drill. `_` cannot occur in a target name, so no
+ * target's dump family (`<prefix>-<target>`) is ever another's drill family.
+ */
+export function drillTaskFamilyOf(deployment: Pick<Deployment, 'taskFamilyPrefix'>, target: string): string {
+  return `${taskFamilyOf(deployment, target)}_drill`;
 }
 
 /**

@@ -9,7 +9,7 @@ import { isSnapshotTarget } from '../contracts/config/schema.ts';
 import { type Deployment, taskFamilyOf } from '../contracts/deployment.ts';
 import { EXIT, SafekeepError } from '../contracts/errors.ts';
 import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
-import { type RunRef, taskRunEnvironment } from '../contracts/run-payloads.ts';
+import { type DrillRef, type RunRef, taskRunEnvironment } from '../contracts/run-payloads.ts';
 import type { Telemetry } from '../contracts/telemetry.ts';
 import type { RunRecord, RunsStore } from './run-record.ts';
 
@@ -29,6 +29,10 @@ export interface DispatchPorts {
   /** Starts the task, or says why ECS would not. */
   runTask(request: TaskRequest): Promise<{ taskArn: string } | { failure: string }>;
   invokeAsync(functionName: string, payload: RunRef & { dispatched: true }): Promise<void>;
+  /** Starts the snapshot drill state machine. */
+  startDrillExecution(stateMachineArn: string, name: string, input: DrillRef): Promise<{ executionArn: string }>;
+  /** Every manifest key under `prefix` in the artifact bucket (the drill's candidates). */
+  listManifests(prefix: string): Promise<string[]>;
   readonly runs: RunsStore;
 }
 
@@ -54,6 +58,8 @@ export interface DispatchContext {
   readonly now: () => Date;
   readonly randomSuffix: () => string;
   readonly telemetry: Telemetry;
+  /** In [0, 1), for a drill's random pick. @default Math.random */
+  readonly random?: () => number;
 }
 
 /** Which attempt a run is, when it retries an earlier one. */
