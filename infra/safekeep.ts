@@ -118,6 +118,7 @@ export class Safekeep extends Construct {
       snapshots: this.snapshots,
       dumps: this.dumps,
       workerFunctions: this.lambdaRunner.workers,
+      artifacts: this.artifacts,
     });
     this.deployment.publish();
     this.monitoring = new Monitoring(this, 'Monitoring', {
