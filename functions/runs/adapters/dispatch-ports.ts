@@ -3,9 +3,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { MANIFEST_FILE } from '../../contracts/artifact-layout.ts';
+import type { ArtifactStore } from '../../contracts/artifact-store.ts';
 import { WORKER_CONTAINER } from '../../contracts/deployment.ts';
 import { throttleTolerantRetryStrategy } from '../../platform/aws-retry.ts';
 import { createS3Client, s3ArtifactStore } from '../../platform/s3-artifact-store.ts';
@@ -18,8 +18,8 @@ export function awsDispatchPorts(options: {
   bucket: string;
   endpointUrl?: string;
   region?: string;
-  /** @default - a client for `endpointUrl`, else the SDK's own endpoint (AWS_ENDPOINT_URL_S3) */
-  s3?: S3Client;
+  /** Where the manifests are listed. @default - the bucket through `endpointUrl`, else the SDK's own S3 endpoint */
+  artifacts?: Pick<ArtifactStore, 'list'>;
 }): DispatchPorts {
   const config = {
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
@@ -30,7 +30,7 @@ export function awsDispatchPorts(options: {
   const sfn = new SFNClient(retrying());
   const ecs = new ECSClient(retrying());
   const lambda = new LambdaClient(retrying());
-  const artifacts = s3ArtifactStore(options.s3 ?? createS3Client(options.endpointUrl), options.bucket);
+  const artifacts = options.artifacts ?? s3ArtifactStore(createS3Client(options.endpointUrl), options.bucket);
   const startExecution = async (stateMachineArn: string, name: string, input: unknown) => {
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
     return { executionArn: executionArn ?? '' };

@@ -4,6 +4,7 @@
  * SAFEKEEP_ACTION and SAFEKEEP_DRILL_FROM); a `from` outside the target is refused; no backup is a failed drill.
  */
 
+import { PassThrough } from 'node:stream';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -14,11 +15,14 @@ import {
 import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultContext } from '#functions/cli/context.ts';
+import { startDeployedDrill } from '#functions/cli/deployed-drill.ts';
 import { parseConfig } from '#functions/contracts/config/load.ts';
-import { drillTaskFamilyOf, WORKER_CONTAINER } from '#functions/contracts/deployment.ts';
-import { TASK_DRILL_VARIABLES } from '#functions/contracts/drill.ts';
+import { deploymentTarget, drillTaskFamilyOf, WORKER_CONTAINER } from '#functions/contracts/deployment.ts';
+import { drillKeyOf, TASK_DRILL_VARIABLES } from '#functions/contracts/drill.ts';
 import { METRIC } from '#functions/contracts/metrics.ts';
 import { TASK_RUN_VARIABLES } from '#functions/contracts/run-payloads.ts';
+import { s3ArtifactStore } from '#functions/platform/s3-artifact-store.ts';
 import { awsDispatchPorts } from '#functions/runs/adapters/dispatch-ports.ts';
 import { dispatchDrill, NO_BACKUP_TO_DRILL } from '#functions/runs/dispatch-drill.ts';
 import { motoClientConfig, s3Client } from '#test/support/aws.ts';
@@ -99,12 +103,17 @@ describe.skipIf(!moto || !versitygw)('dispatching a restore drill (moto ECS and 
     const metrics: { name: string; value: number }[] = [];
     const context = {
       deployment,
-      ports: awsDispatchPorts({ runsTable: table.tableName, bucket: prefixBucket, endpointUrl: motoPeer.endpoint, s3 }),
+      ports: awsDispatchPorts({
+        runsTable: table.tableName,
+        bucket: prefixBucket,
+        endpointUrl: motoPeer.endpoint,
+        artifacts: s3ArtifactStore(s3, prefixBucket),
+      }),
       now: () => NOW,
       randomSuffix: () => 'd1d1d1',
       telemetry: { info: () => {}, warn: () => {}, metric: (name: string, value: number) => metrics.push({ name, value }) },
     };
-    return { context, table, metrics };
+    return { context, table, metrics, deployment, bucket: prefixBucket };
   }
 
   it('runs the drill task of the newest backup with the drill overrides, and records the drill as running', async () => {
@@ -162,5 +171,82 @@ describe.skipIf(!moto || !versitygw)('dispatching a restore drill (moto ECS and 
     expect(started).toMatchObject({ status: 'failed', reason: NO_BACKUP_TO_DRILL });
     expect(await table.store.getDrill('orders', started.drillId)).toMatchObject({ status: 'failed', reason: NO_BACKUP_TO_DRILL });
     expect(metrics).toEqual([{ name: METRIC.drillFailed, value: 1 }]);
+  });
+
+  it('startDeployedDrill (`safekeep drill <target> --wait`) starts the drill as its schedule would and follows it to its result', async () => {
+    const newest = 'orders/2026/11/30/20261130T030000Z-bbbbbb/manifest.json';
+    const { table, deployment, bucket } = await setUp([newest]);
+    const stack = {
+      deployment,
+      target: async (name: string) => deploymentTarget(deployment, name),
+      targetNames: async () => ['orders'],
+    };
+    const terminal = { stdout: new PassThrough(), stderr: new PassThrough() };
+    const cli = { ...defaultContext(terminal), now: () => new Date(), openStore: () => s3ArtifactStore(s3, bucket) };
+    const ecsAndSfn = { ecs, sfn: undefined as never, dynamo: table.client };
+    const following = startDeployedDrill(
+      { target: 'orders', wait: true, pollMs: 100, timeoutMs: 60_000, endpointUrl: motoPeer.endpoint },
+      stack,
+      ecsAndSfn,
+      cli,
+    );
+    // What the drill task and the recorder do meanwhile: drill.json beside the manifest, the record settled.
+    let drillId: string | undefined;
+    for (let i = 0; i < 300 && !drillId; i++) {
+      drillId = (await table.store.recentDrills('orders', 1))[0]?.drillId;
+      if (!drillId) await new Promise((r) => setTimeout(r, 100));
+    }
+    const result = {
+      safekeepDrill: 1,
+      target: 'orders',
+      drillId,
+      backupRunId: '20261130T030000Z-bbbbbb',
+      restoredFrom: { manifestKey: newest },
+      trigger: 'manual',
+      startedAt: '2026-12-01T05:00:00.000Z',
+      finishedAt: '2026-12-01T05:10:00.000Z',
+      durationSeconds: 600,
+      validationStatus: 'SUCCESSFUL',
+      validationStatusMessage: '3 tables, 1200 rows, all as recorded',
+      restore: { kind: 'scratch-server' },
+      compared: [],
+      counts: { tables: 3, rows: 1200 },
+    };
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: drillKeyOf(newest), Body: JSON.stringify(result) }));
+    await table.store.settleDrill('orders', drillId as string, { status: 'succeeded', validationStatus: 'SUCCESSFUL' });
+    const followed = await following;
+    expect(followed).toMatchObject({
+      status: 'succeeded',
+      detail: 'SUCCESSFUL: 3 tables, 1200 rows, all as recorded',
+      started: { drillId, manifestKey: newest, status: 'started' },
+      result: { counts: { rows: 1200 } },
+    });
+  });
+
+  it('startDeployedDrill refuses a --from of another target before starting anything', async () => {
+    const { deployment, table } = await setUp([]);
+    const stack = {
+      deployment,
+      target: async (name: string) => deploymentTarget(deployment, name),
+      targetNames: async () => ['orders'],
+    };
+    const cli = {
+      ...defaultContext({ stdout: new PassThrough(), stderr: new PassThrough() }),
+      openStore: () => s3ArtifactStore(s3, 'x'),
+    };
+    await expect(
+      startDeployedDrill(
+        {
+          target: 'orders',
+          from: 'billing/2026/11/30/20261130T030000Z-bbbbbb/manifest.json',
+          wait: false,
+          endpointUrl: motoPeer.endpoint,
+        },
+        stack,
+        { ecs, sfn: undefined as never, dynamo: table.client },
+        cli,
+      ),
+    ).rejects.toThrow(/is not a manifest of target "orders"/);
+    expect(await table.store.recentDrills('orders', 5)).toEqual([]);
   });
 });
