@@ -112,6 +112,10 @@ export const UNCHECKED: Record<string, Record<string, string>> = {
   },
   'AWS::Lambda::LayerVersion': { Content: 'the asset itself; the deploy test seeds it' },
   'AWS::ECS::Cluster': { ClusterSettings: 'moto does not store container insights settings' },
+  'AWS::EC2::SecurityGroup': {
+    SecurityGroupEgress:
+      "moto's CloudFormation drops inline egress rules (the drill group's HTTPS-only egress is asserted on the template in test/infra/constructs/drill-tasks.test.ts)",
+  },
   'AWS::ECS::TaskDefinition': { Volumes: 'moto does not return them the way CloudFormation sets them' },
   'AWS::StepFunctions::StateMachine': {
     LoggingConfiguration: 'moto does not store it',
