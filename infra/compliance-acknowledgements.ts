@@ -185,9 +185,21 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       "A target's write-only (and, for Dolt, read; with retention, delete-marker-only prune) grant covers its own prefix: object names carry the run's date and id, unknown at deploy time.",
     on: (root) =>
       each(all(root, DumpTasks), (tasks) =>
-        [...tasks.taskDefinitions.keys()].map(
+        [...new Set([...tasks.taskDefinitions.keys(), ...tasks.drillTaskDefinitions.keys()])].map(
           (target) => `AwsSolutions-IAM5[Resource::<${bucketLogicalId(tasks)}.Arn>/${target}/*]`,
         ),
+      ),
+  },
+  {
+    reason:
+      "A restore drill's role writes only drill.json objects beside its own target's manifests (<target>/.../drill.json): run keys are unknown at deploy time, and no backup object matches.",
+    on: (root) =>
+      each(
+        all(root, DumpTasks).filter((tasks) => tasks.drillTaskDefinitions.size > 0),
+        (tasks) =>
+          [...tasks.drillTaskDefinitions.keys()].map(
+            (target) => `AwsSolutions-IAM5[Resource::<${bucketLogicalId(tasks)}.Arn>/${target}/*/drill.json]`,
+          ),
       ),
   },
   {
@@ -216,7 +228,9 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     on: (root) =>
       each(all(root, Dispatch), (dispatch) => {
         const ecsArn = arnPrefix(dispatch, 'ecs');
-        const tasks = all(root, DumpTasks).flatMap((t) => [...t.taskDefinitions.values()].map((d) => d.family));
+        const tasks = all(root, DumpTasks).flatMap((t) =>
+          [...t.taskDefinitions.values(), ...t.drillTaskDefinitions.values()].map((d) => d.family),
+        );
         return [
           ...tasks.map((family) => `AwsSolutions-IAM5[Resource::${ecsArn}:task-definition/${family}:*]`),
           `AwsSolutions-IAM5[Resource::${ecsArn}:task/*]`,
@@ -242,6 +256,15 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'The results recorder reads run manifests (<target>/.../manifest.json) and nothing else in the bucket; run keys are unknown at deploy time.',
     on: (root) =>
       each(all(root, RunLedger), (ledger) => [`AwsSolutions-IAM5[Resource::<${bucketLogicalId(ledger)}.Arn>/*/manifest.json]`]),
+  },
+  {
+    reason:
+      'The results recorder reads restore drill results (<target>/.../drill.json) to settle drills; run keys are unknown at deploy time.',
+    on: (root) =>
+      each(
+        all(root, RunLedger).filter((ledger) => ledger.readsDrillResults),
+        (ledger) => [`AwsSolutions-IAM5[Resource::<${bucketLogicalId(ledger)}.Arn>/*/drill.json]`],
+      ),
   },
   {
     reason:

@@ -118,7 +118,8 @@ export class Safekeep extends Construct {
         logKey: this.logKey,
       });
       this.snapshotDrill = drill;
-      this.deployment.register({ drillStateMachineArn: drill.stateMachine.stateMachineArn });
+      this.deployment.register({ snapshotDrillStateMachineArn: drill.stateMachine.stateMachineArn });
+      this.ledger.recordDrillExecutions(drill.stateMachine);
     }
     this.dumps = new DumpTasks(this, 'Dumps', {
       deployment: this.deployment,
@@ -141,8 +142,10 @@ export class Safekeep extends Construct {
       logKey: this.logKey,
       dataKey: this.dataKey,
       snapshots: this.snapshots,
+      snapshotDrills: this.snapshotDrill?.stateMachine,
       dumps: this.dumps,
       workerFunctions: this.lambdaRunner.workers,
+      artifacts: this.artifacts,
     });
     this.deployment.publish();
     this.monitoring = new Monitoring(this, 'Monitoring', {

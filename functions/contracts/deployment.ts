@@ -36,14 +36,16 @@ export const deploymentResourcesSchema = z.object({
   runsTable: z.string().min(1),
   /** The snapshot state machine; absent without snapshot targets. */
   stateMachineArn: z.string().min(1).optional(),
-  /** The snapshot restore drill state machine; absent unless a snapshot target has `drill:`. */
-  drillStateMachineArn: z.string().min(1).optional(),
   /** The ECS cluster of Fargate dump tasks. */
   cluster: z.string().min(1).optional(),
   /** DynamoDB table of Dolt's aws:// remotes; only with Dolt or Doltgres targets. */
   doltTable: z.string().min(1).optional(),
   /** The Lambda worker function of each target with runner "lambda". */
   workers: z.record(z.string(), z.string()).default({}),
+  /** The restore drill state machine of snapshot targets; absent without a snapshot target that drills. */
+  snapshotDrillStateMachineArn: z.string().min(1).optional(),
+  /** The security group of each dump target's drill task (no ingress, HTTPS egress only). */
+  drillSecurityGroups: z.record(z.string(), z.string()).default({}),
 });
 
 /**
@@ -128,6 +130,14 @@ export function deployedDumpTarget(deployment: Deployment, name: string): DumpTa
 /** The task definition family of a Fargate dump target. */
 export function taskFamilyOf(deployment: Pick<Deployment, 'taskFamilyPrefix'>, target: string): string {
   return `${deployment.taskFamilyPrefix}-${target}`;
+}
+
+/**
+ * The task definition family of a dump target's restore drill. `_` cannot occur in a target name, so no
+ * target's dump family (`<prefix>-<target>`) is ever another's drill family.
+ */
+export function drillTaskFamilyOf(deployment: Pick<Deployment, 'taskFamilyPrefix'>, target: string): string {
+  return `${taskFamilyOf(deployment, target)}_drill`;
 }
 
 /**

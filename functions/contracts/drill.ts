@@ -7,6 +7,7 @@
  */
 import * as z from 'zod';
 import { MANIFEST_FILE, runDate } from './artifact-layout.ts';
+import { type AgedTarget, allowedAgeSeconds } from './config/schedule-interval.ts';
 
 export const DRILL_FILE = 'drill.json';
 
@@ -120,3 +121,19 @@ export const TASK_DRILL_VARIABLES = {
   /** The manifest key the dispatcher picked. */
   from: 'SAFEKEEP_DRILL_FROM',
 } as const;
+
+/**
+ * How old a target's last good drill may be before its "no drill passed" alarm goes off: `drill.maxAgeHours`,
+ * else the backups' rule (two of the schedule's longest intervals plus its flexible window) over the drill's
+ * own schedule. The freshness check and the alarm's threshold both use this.
+ */
+export function drillAllowedAgeSeconds(target: {
+  readonly name: string;
+  readonly drill: { readonly schedule: AgedTarget['schedule']; readonly maxAgeHours?: number };
+}): number {
+  return allowedAgeSeconds({
+    name: target.name,
+    schedule: target.drill.schedule,
+    alerts: { maxAgeHours: target.drill.maxAgeHours },
+  });
+}

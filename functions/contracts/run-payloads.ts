@@ -33,6 +33,10 @@ export const runIdSchema = z.string().regex(RUN_ID_PATTERN, { message: 'must be 
 export const runRefSchema = z.object({ target: z.string().min(1), runId: runIdSchema });
 export type RunRef = z.infer<typeof runRefSchema>;
 
+/** One drill of one target: what the snapshot drill state machine is handed (its own id, run id grammar). */
+export const drillRefSchema = z.object({ target: z.string().min(1), drillId: runIdSchema });
+export type DrillRef = z.infer<typeof drillRefSchema>;
+
 /**
  * What a Lambda worker is handed. The dispatcher marks its invokes `dispatched`: their end reaches the
  * recorder through the async-invoke destination. Anything else (a console test, a synchronous invoke) gets

@@ -9,7 +9,8 @@ import { isSnapshotTarget } from '../contracts/config/schema.ts';
 import { type Deployment, deploymentTarget, taskFamilyOf } from '../contracts/deployment.ts';
 import { EXIT, SafekeepError } from '../contracts/errors.ts';
 import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
-import { type RunRef, taskRunEnvironment } from '../contracts/run-payloads.ts';
+import { type DrillRef, type RunRef, taskRunEnvironment } from '../contracts/run-payloads.ts';
+import type { DrillStartInput } from '../contracts/snapshot-drill-payloads.ts';
 import type { Telemetry } from '../contracts/telemetry.ts';
 import { admitStart, deferralDelayMs, type FleetContext, isNotNow, isNotNowError, releaseStart } from './fleet-pacing.ts';
 import type { RunRecord, RunsStore } from './run-record.ts';
@@ -30,6 +31,14 @@ export interface DispatchPorts {
   /** Starts the task, or says why ECS would not. */
   runTask(request: TaskRequest): Promise<{ taskArn: string } | { failure: string }>;
   invokeAsync(functionName: string, payload: RunRef & { dispatched: true }): Promise<void>;
+  /** Starts the snapshot drill state machine: its start input, and the drill id the recorder knows it by. */
+  startDrillExecution(
+    stateMachineArn: string,
+    name: string,
+    input: DrillRef & DrillStartInput,
+  ): Promise<{ executionArn: string }>;
+  /** Every manifest key under `prefix` in the artifact bucket (the drill's candidates). */
+  listManifests(prefix: string): Promise<string[]>;
   readonly runs: RunsStore;
 }
 
@@ -68,6 +77,8 @@ export interface DispatchContext {
    * @default - none: every start is tried at once, and a refused one fails (`safekeep run`)
    */
   readonly fleet?: FleetContext;
+  /** In [0, 1), for a drill's random pick. @default Math.random */
+  readonly random?: () => number;
 }
 
 /** A deferred start when it is due: the run it continues, and how many times it was deferred. */

@@ -7,6 +7,7 @@
  */
 
 import { type AgedTarget, allowedAgeSeconds } from '../contracts/config/schedule-interval.ts';
+import { drillAllowedAgeSeconds } from '../contracts/drill.ts';
 import type { LateEventDetail } from '../contracts/events.ts';
 import { mapWithConcurrency } from '../platform/concurrency.ts';
 import type { RunRecord, RunsStore } from './run-record.ts';
@@ -71,6 +72,63 @@ export async function checkFreshness(
   );
   return {
     computed: results.filter((r): r is TargetFreshness => 'late' in r),
+    failed: results.filter((r): r is FreshnessFailure => 'error' in r),
+  };
+}
+
+/** A target that drills, as the drill freshness needs it: its drill's schedule and limit. */
+export interface DrillingTarget {
+  readonly name: string;
+  readonly drill?: { readonly schedule: AgedTarget['schedule']; readonly maxAgeHours?: number };
+}
+
+/** What the drill freshness reads of the runs table: the drill partitions only. */
+export type DrillFreshnessRuns = Pick<RunsStore, 'lastGoodDrill' | 'drillsFirstSeen'>;
+
+export interface DrillFreshness {
+  readonly target: string;
+  /** The last drill that passed, or when Safekeep first looked for one (a drill that never ran still ages). */
+  readonly since:
+    | { readonly kind: 'last-good-drill'; readonly at: Date; readonly drillId: string }
+    | { readonly kind: 'first-seen'; readonly at: Date };
+  readonly ageSeconds: number;
+  /** `drill.maxAgeHours`, else twice the drill schedule's longest interval (plus its flexible window). */
+  readonly allowedAgeSeconds: number;
+  readonly late: boolean;
+}
+
+/**
+ * How long ago each drilling target last passed a restore drill (SecondsSinceLastGoodDrill), in config order;
+ * targets without `drill:` are left out. Each target on its own, like the backups' freshness.
+ */
+export async function checkDrillFreshness(
+  targets: readonly DrillingTarget[],
+  runs: DrillFreshnessRuns,
+  now: Date,
+): Promise<{ computed: DrillFreshness[]; failed: FreshnessFailure[] }> {
+  const drilling = targets.filter((t) => t.drill !== undefined);
+  const results = await mapWithConcurrency(
+    drilling,
+    CONCURRENT_TARGETS,
+    async (target): Promise<DrillFreshness | FreshnessFailure> => {
+      try {
+        const lastGood = await runs.lastGoodDrill(target.name);
+        const since: DrillFreshness['since'] = lastGood
+          ? { kind: 'last-good-drill', at: goodSince(lastGood), drillId: lastGood.drillId }
+          : { kind: 'first-seen', at: await runs.drillsFirstSeen(target.name, now) };
+        const ageSeconds = Math.max(0, Math.floor((now.getTime() - since.at.getTime()) / 1000));
+        const allowed = drillAllowedAgeSeconds({
+          name: target.name,
+          drill: target.drill as NonNullable<DrillingTarget['drill']>,
+        });
+        return { target: target.name, since, ageSeconds, allowedAgeSeconds: allowed, late: ageSeconds > allowed };
+      } catch (error) {
+        return { target: target.name, error: (error as Error).message };
+      }
+    },
+  );
+  return {
+    computed: results.filter((r): r is DrillFreshness => 'late' in r),
     failed: results.filter((r): r is FreshnessFailure => 'error' in r),
   };
 }

@@ -16,9 +16,18 @@ import type { Manifest } from '../contracts/manifest.ts';
 import { METRIC, TARGET_DIMENSION } from '../contracts/metrics.ts';
 import { runRefSchema, taskRunOf } from '../contracts/run-payloads.ts';
 import type { Telemetry } from '../contracts/telemetry.ts';
+import { type DrillEnd, type DrillRecorderPorts, drillOf, recordDrillEnd } from './drill-recorder.ts';
 import { type RetryScheduler, retryAfter } from './retry.ts';
 import type { RecorderEvent } from './run-end-events.ts';
 import type { RunRecord, RunsStore } from './run-record.ts';
+
+/** Settles whatever the event ends: a restore drill (drill-recorder.ts) or a backup run. */
+export async function recordEnd(
+  event: RecorderEvent,
+  context: RecorderContext & { readonly ports: DrillRecorderPorts },
+): Promise<Outcome | DrillEnd | undefined> {
+  return drillOf(event) ? recordDrillEnd(event, context) : recordRunEnd(event, context);
+}
 
 export interface RecorderPorts {
   readonly runs: RunsStore;
@@ -55,8 +64,10 @@ export interface Outcome {
   readonly retryAt?: string;
 }
 
-/** Settles the run the event describes; undefined for events that are not the end of a Safekeep run. */
+/** Settles the run the event describes; undefined for events that are not the end of a Safekeep backup run. */
 export async function recordRunEnd(event: RecorderEvent, context: RecorderContext): Promise<Outcome | undefined> {
+  // A drill's end is no backup's: drill-recorder.ts settles it (recordEnd).
+  if (drillOf(event)) return undefined;
   const outcome = await outcomeOf(event, context);
   if (!outcome) return undefined;
   const finishedAt = context.now().toISOString();

@@ -44,6 +44,8 @@ export const executionStatusChange = z.object({
     startDate: z.number().optional(),
     stopDate: z.number().nullable().optional(),
     input: z.string().nullable().optional(),
+    /** The execution's output (a snapshot drill's DrillResult); EventBridge carries it up to 248 KiB. */
+    output: z.string().nullable().optional(),
     error: z.string().nullable().optional(),
     cause: z.string().nullable().optional(),
   }),

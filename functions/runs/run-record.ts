@@ -4,8 +4,11 @@
  *
  * Table layout: partition key `target`, sort key `runId` (run ids sort by time), plus one item per target
  * with runId "#meta" holding when Safekeep first saw the target (a target that never ran still ages).
+ * Restore drills live in a partition of their own, `<target>#drills` (a target name cannot hold '#', so no
+ * target's runs share it): a drill is never a backup, and `recent` and `lastSucceeded` never see one.
  */
 import * as z from 'zod';
+import { VALIDATION_STATUSES } from '../contracts/drill.ts';
 
 export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
 export const META_RUN_ID = '#meta';
@@ -43,8 +46,60 @@ export interface TargetMeta {
   readonly firstSeenAt: string;
 }
 
+/** The partition of a target's restore drills in the runs table. */
+export function drillPartitionOf(target: string): string {
+  return `${target}#drills`;
+}
+
+/** One restore drill of one target: the dispatcher writes it as "running", the recorder settles it. */
+export const drillRecordSchema = z.object({
+  target: z.string(),
+  /** The drill's own id (run id grammar); the backup it restores is `backupRunId`. */
+  drillId: z.string(),
+  kind: z.enum(['snapshot', 'dump']),
+  trigger: z.enum(['schedule', 'manual']),
+  status: z.enum(RUN_STATUSES),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().optional(),
+  /** Why the drill failed, in one line (drill.json's message, or why there is none). */
+  reason: z.string().optional(),
+  /** The run id of the backup drilled; absent when there was none to drill. */
+  backupRunId: z.string().optional(),
+  /** The drilled backup's manifest (dump targets); its drill.json lies beside it. */
+  manifestKey: z.string().optional(),
+  /** Where the result was written (dump drills: drillKeyOf(manifestKey)). */
+  resultKey: z.string().optional(),
+  validationStatus: z.enum(VALIDATION_STATUSES).optional(),
+  durationSeconds: z.number().nonnegative().optional(),
+});
+export type DrillRecord = z.infer<typeof drillRecordSchema>;
+
+/** How a drill ended, as settling writes it. */
+export type DrillOutcome = Pick<
+  DrillRecord,
+  'status' | 'finishedAt' | 'reason' | 'validationStatus' | 'durationSeconds' | 'resultKey' | 'backupRunId' | 'manifestKey'
+>;
+
+/** Where drills are kept: the runs table, in each target's drill partition. */
+export interface DrillsStore {
+  putDrill(record: DrillRecord): Promise<void>;
+  getDrill(target: string, drillId: string): Promise<DrillRecord | undefined>;
+  /** Settles a running drill once (like `settle`); a drill nothing recorded is recorded whole from `origin`. */
+  settleDrill(
+    target: string,
+    drillId: string,
+    outcome: DrillOutcome,
+    origin?: Pick<DrillRecord, 'kind' | 'trigger' | 'startedAt'>,
+  ): Promise<DrillRecord | undefined>;
+  /** Newest first. */
+  recentDrills(target: string, limit: number): Promise<DrillRecord[]>;
+  lastGoodDrill(target: string): Promise<DrillRecord | undefined>;
+  /** When drills of the target were first looked for, recording `now` if never (a drill that never ran still ages). */
+  drillsFirstSeen(target: string, now: Date): Promise<Date>;
+}
+
 /** Where runs are kept (DynamoDB in AWS, moto in tests). */
-export interface RunsStore {
+export interface RunsStore extends DrillsStore {
   put(record: RunRecord): Promise<void>;
   get(target: string, runId: string): Promise<RunRecord | undefined>;
   /**

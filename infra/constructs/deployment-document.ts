@@ -22,7 +22,7 @@ export interface DeploymentDocumentProps {
 }
 
 /** Resources only the dispatcher reads; naming them in other functions would make CloudFormation cycles. */
-type RunnerResources = 'stateMachineArn' | 'drillStateMachineArn' | 'workers';
+type RunnerResources = 'stateMachineArn' | 'workers' | 'snapshotDrillStateMachineArn' | 'drillSecurityGroups';
 
 /** What a function or task gets of the document. */
 export interface DeploymentSlice {
@@ -156,10 +156,10 @@ export class DeploymentDocument extends Construct {
     if (!region || !bucket || !runsTable) {
       throw new Error('DeploymentDocument: the artifact bucket and the runs table must be registered before synth');
     }
-    const runners: RunnerResources[] = ['stateMachineArn', 'drillStateMachineArn', 'workers'];
+    const runners: RunnerResources[] = ['stateMachineArn', 'workers', 'snapshotDrillStateMachineArn', 'drillSecurityGroups'];
     const picked = Object.fromEntries(
       Object.entries(this.resources).filter(([key]) => slice.runners || !runners.includes(key as RunnerResources)),
     );
-    return { workers: {}, ...picked, region, bucket, runsTable } as DeploymentResources;
+    return { workers: {}, drillSecurityGroups: {}, ...picked, region, bucket, runsTable } as DeploymentResources;
   }
 }

@@ -7,10 +7,12 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Target } from '#functions/contracts/config/schema.ts';
 import { DETAIL_TYPE, EVENT_SOURCE } from '#functions/contracts/events.ts';
 import type { DispatchEvent } from '#functions/contracts/run-payloads.ts';
+import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
 import type { DumpTasks } from './dump-tasks.ts';
 import { defaultEventBusArn, grantRunsOfTargets, type RunLedger } from './run-ledger.ts';
@@ -30,6 +32,16 @@ export interface DispatchProps {
    * @default - none
    */
   readonly workerFunctions?: ReadonlyMap<string, lambda.IFunction>;
+  /**
+   * The artifact bucket: a drill lists its target's manifests to pick the backup it restores.
+   * @default - no drill can pick a backup (needed with any dump target that drills)
+   */
+  readonly artifacts?: ArtifactBucket;
+  /**
+   * The restore drill state machine of snapshot targets.
+   * @default - none (snapshot targets' drills fail to start, saying so)
+   */
+  readonly snapshotDrills?: sfn.IStateMachine;
 }
 
 /** The dispatcher's environment beyond the deployment document (infra-only names the handler reads). */
@@ -56,6 +68,8 @@ export const LAUNCH_LEDGER_PARTITION = '#fleet';
 export class Dispatch extends Construct {
   readonly dispatchFunction: SafekeepFunction;
   readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
+  /** The restore drill schedule of each target with `drill:`. */
+  readonly drillSchedules: ReadonlyMap<string, scheduler.Schedule>;
 
   constructor(scope: Construct, id: string, props: DispatchProps) {
     super(scope, id);
@@ -111,6 +125,13 @@ export class Dispatch extends Construct {
         .filter((target) => !props.deployment.config.targets.some((t) => 'pairedWith' in t && t.pairedWith === target.name))
         .map((target) => [target.name, this.schedule(target, group, scheduleRole, props)]),
     );
+    this.drillSchedules = new Map(
+      props.deployment.config.targets.flatMap((target) =>
+        target.drill
+          ? [[target.name, this.drillSchedule(target, target.drill.schedule, group, scheduleRole, props)] as const]
+          : [],
+      ),
+    );
   }
 
   private grantDispatch(fn: lambda.IFunction, props: DispatchProps): void {
@@ -122,7 +143,22 @@ export class Dispatch extends Construct {
       'dynamodb:UpdateItem',
     ]);
     props.snapshots?.stateMachine.grantStartExecution(fn);
-    for (const definition of props.dumps.taskDefinitions.values()) {
+    props.snapshotDrills?.grantStartExecution(fn);
+    const drilling = props.deployment.config.targets.filter(
+      (t) => t.drill !== undefined && props.dumps.drillTaskDefinitions.has(t.name),
+    );
+    if (drilling.length > 0 && props.artifacts) {
+      // A drill picks its backup among its target's manifests: listing only, of the drilling targets' prefixes.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ListManifestsOfDrillingTargets',
+          actions: ['s3:ListBucket'],
+          resources: [props.artifacts.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': drilling.map((t) => `${t.name}/*`) } },
+        }),
+      );
+    }
+    for (const definition of [...props.dumps.taskDefinitions.values(), ...props.dumps.drillTaskDefinitions.values()]) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['ecs:RunTask'],
@@ -134,7 +170,7 @@ export class Dispatch extends Construct {
       definition.taskRole.grantPassRole(fn.grantPrincipal);
       definition.obtainExecutionRole().grantPassRole(fn.grantPrincipal);
     }
-    if (props.dumps.taskDefinitions.size > 0) {
+    if (props.dumps.taskDefinitions.size + props.dumps.drillTaskDefinitions.size > 0) {
       // RunTask with tags needs TagResource on the task it creates, in this cluster only.
       fn.addToRolePolicy(
         new iam.PolicyStatement({
@@ -202,6 +238,35 @@ export class Dispatch extends Construct {
       }),
     );
     props.ledger.retryScheduleRole.grantPassRole(fn.grantPrincipal);
+  }
+
+  /** The target's restore drill schedule: the same group, role, retries and dead letters as its backups'. */
+  private drillSchedule(
+    target: Target,
+    drillSchedule: NonNullable<Target['drill']>['schedule'],
+    group: scheduler.IScheduleGroup,
+    role: iam.IRole,
+    props: DispatchProps,
+  ): scheduler.Schedule {
+    const { expression, timezone, flexibleWindowMinutes } = drillSchedule;
+    const payload: DispatchEvent = { target: target.name, trigger: 'schedule', action: 'drill' };
+    const schedule = new scheduler.Schedule(this, `DrillSchedule-${target.name}`, {
+      scheduleGroup: group,
+      description: `Safekeep: restore drill of ${target.name} (${expression} ${timezone})`,
+      schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(timezone)),
+      timeWindow: flexibleWindowMinutes
+        ? scheduler.TimeWindow.flexible(Duration.minutes(flexibleWindowMinutes))
+        : scheduler.TimeWindow.off(),
+      target: new schedulerTargets.LambdaInvoke(this.dispatchFunction.function, {
+        input: scheduler.ScheduleTargetInput.fromObject(payload),
+        role,
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(1),
+        deadLetterQueue: props.ledger.deadLetters,
+      }),
+    });
+    schedule.node.addDependency(group);
+    return schedule;
   }
 
   private schedule(target: Target, group: scheduler.IScheduleGroup, role: iam.IRole, props: DispatchProps): scheduler.Schedule {

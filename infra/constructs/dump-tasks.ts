@@ -1,5 +1,6 @@
 import { Duration, IgnoreMode, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,7 +10,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DumpTarget } from '#functions/contracts/config/schema.ts';
 import { isDumpTarget } from '#functions/contracts/config/schema.ts';
-import { taskFamilyOf, WORKER_CONTAINER } from '#functions/contracts/deployment.ts';
+import { drillTaskFamilyOf, taskFamilyOf, WORKER_CONTAINER } from '#functions/contracts/deployment.ts';
+import { DRILL_FILE } from '#functions/contracts/drill.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
 import type { TargetReferences } from '../safekeep-props.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
@@ -54,6 +56,11 @@ export interface DumpTasksProps {
    * @default - every target's secret imported from its name or ARN
    */
   readonly references?: ReadonlyMap<string, TargetReferences>;
+  /**
+   * Ephemeral storage of each restore drill task, in GiB: the scratch database server restores into it.
+   * @default 50
+   */
+  readonly drillEphemeralStorageGiB?: number;
 }
 
 const REPOSITORY_ROOT = PACKAGE_ROOT;
@@ -70,6 +77,14 @@ export const WORKER_STOP_TIMEOUT = Duration.seconds(120);
 export class DumpTasks extends Construct {
   readonly cluster: ecs.CfnCluster;
   readonly taskDefinitions: ReadonlyMap<string, ecs.FargateTaskDefinition>;
+  /**
+   * The restore drill task definition of each dump target with `drill:` (Lambda-run targets too: a scratch
+   * database server needs more than Lambda gives). Its role reads its own target's backups and writes only
+   * drill.json objects; it holds no secret and its security group allows no ingress and HTTPS egress only.
+   */
+  readonly drillTaskDefinitions: ReadonlyMap<string, ecs.FargateTaskDefinition>;
+  /** The drill tasks' security groups, by target. */
+  readonly drillSecurityGroups: ReadonlyMap<string, ec2.CfnSecurityGroup>;
   /** Holds the remote manifests of Dolt's aws:// backups; only when a Dolt or Doltgres target exists. */
   readonly doltManifests?: dynamodb.TableV2;
 
@@ -103,6 +118,57 @@ export class DumpTasks extends Construct {
     });
     props.deployment.register({ cluster: this.cluster.attrArn, doltTable: this.doltManifests?.tableName });
     this.taskDefinitions = new Map(targets.map((target) => [target.name, this.taskDefinition(target, image, logGroup, props)]));
+    const drilling = config.targets.filter(isDumpTarget).filter((t) => t.drill !== undefined);
+    this.drillSecurityGroups = new Map(drilling.map((target) => [target.name, drillSecurityGroup(this, target)]));
+    this.drillTaskDefinitions = new Map(
+      drilling.map((target) => [target.name, this.drillTaskDefinition(target, image, logGroup, props)]),
+    );
+    props.deployment.register({
+      drillSecurityGroups: Object.fromEntries([...this.drillSecurityGroups].map(([name, group]) => [name, group.attrGroupId])),
+    });
+  }
+
+  /**
+   * A target's restore drill: the same image, told to drill (`drill <target>`; the dispatcher adds
+   * SAFEKEEP_ACTION=drill and the backup in SAFEKEEP_DRILL_FROM), restoring into a scratch server it starts
+   * itself. No secrets: it never connects to the source database.
+   */
+  private drillTaskDefinition(
+    target: DumpTarget,
+    image: ecs.ContainerImage,
+    logGroup: logs.ILogGroup,
+    props: DumpTasksProps,
+  ): ecs.FargateTaskDefinition {
+    const definition = new ecs.FargateTaskDefinition(this, `DrillTask-${target.name}`, {
+      family: drillTaskFamilyOf(props.deployment, target.name),
+      cpu: props.cpu ?? 1024,
+      memoryLimitMiB: props.memoryLimitMiB ?? 4096,
+      ephemeralStorageGiB: props.drillEphemeralStorageGiB ?? 50,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      taskRole: taskRole(
+        this,
+        `DrillRole-${target.name}`,
+        `Safekeep: the restore drill of ${target.name} (reads its backups, writes drill.json)`,
+      ),
+      executionRole: taskRole(
+        this,
+        `DrillExecutionRole-${target.name}`,
+        `Safekeep: pulls the image of ${target.name}'s drill task`,
+      ),
+    });
+    definition.addVolume({ name: 'tmp' });
+    const container = definition.addContainer(WORKER_CONTAINER, {
+      image,
+      command: ['drill', target.name, '--json'],
+      readonlyRootFilesystem: true,
+      // The scratch server's data directory and sockets go to /tmp, the task's ephemeral storage.
+      environment: { AWS_REGION: Stack.of(this).region, TMPDIR: '/tmp', ...props.deployment.taskEnvironment(target) },
+      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: `${target.name}-drill` }),
+      stopTimeout: WORKER_STOP_TIMEOUT,
+    });
+    container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
+    grantDrill(props.artifacts, definition.taskRole, target.name);
+    return definition;
   }
 
   private taskDefinition(
@@ -153,6 +219,49 @@ export class DumpTasks extends Construct {
     }
     return definition;
   }
+}
+
+/**
+ * What a drill task's role may do, and nothing more: read its own target's backups (GetObject,
+ * GetObjectVersion, ListBucket on its prefix only, the key through S3 only) and put `drill.json` objects
+ * under its prefix (a new key beside each manifest: it can overwrite no backup object).
+ */
+export function grantDrill(artifacts: ArtifactBucket, grantee: iam.IGrantable, target: string): void {
+  artifacts.grantReadTarget(grantee, target);
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteDrillResultsOnly',
+      actions: ['s3:PutObject'],
+      resources: [artifacts.bucket.arnForObjects(`${target}/*/${DRILL_FILE}`)],
+    }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'EncryptDrillResultsThroughS3',
+      actions: ['kms:GenerateDataKey'],
+      resources: [artifacts.key.keyArn],
+      conditions: {
+        StringEquals: {
+          'kms:ViaService': `s3.${Stack.of(artifacts).region}.amazonaws.com`,
+          'kms:EncryptionContext:aws:s3:arn': artifacts.bucket.bucketArn,
+        },
+      },
+    }),
+  );
+}
+
+/**
+ * A drill task's security group: no ingress at all, egress HTTPS only (S3, through a gateway endpoint or NAT).
+ * The task never talks to the source database; its scratch server listens inside the task only.
+ */
+function drillSecurityGroup(scope: Construct, target: DumpTarget): ec2.CfnSecurityGroup {
+  return new ec2.CfnSecurityGroup(scope, `DrillSecurityGroup-${target.name}`, {
+    vpcId: target.network.vpcId,
+    groupDescription: `Safekeep: the restore drill of ${target.name}: no ingress, HTTPS egress only`,
+    securityGroupEgress: [
+      { ipProtocol: 'tcp', fromPort: 443, toPort: 443, cidrIp: '0.0.0.0/0', description: 'HTTPS to S3 and the AWS APIs' },
+    ],
+  });
 }
 
 /**

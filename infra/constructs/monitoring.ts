@@ -13,10 +13,11 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { allowedAgeSeconds } from '#functions/contracts/config/schedule-interval.ts';
 import type { Target } from '#functions/contracts/config/schema.ts';
+import { drillAllowedAgeSeconds } from '#functions/contracts/drill.ts';
 import { METRIC, METRICS_NAMESPACE, TARGET_DIMENSION } from '#functions/contracts/metrics.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
-import { defaultEventBusArn, grantPutSafekeepEvents } from './run-ledger.ts';
+import { defaultEventBusArn, grantPutSafekeepEvents, runsPartitionsOf } from './run-ledger.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 
 export interface MonitoringProps {
@@ -90,6 +91,7 @@ export class Monitoring extends Construct {
 
   private readonly deadLetters?: sqs.IQueue;
   private readonly alarms = new Map<string, { failed: cloudwatch.Alarm; late: cloudwatch.Alarm; topic: sns.Topic }>();
+  private readonly drillAlarms = new Map<string, { failed: cloudwatch.Alarm; late: cloudwatch.Alarm }>();
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -205,6 +207,7 @@ export class Monitoring extends Construct {
       // "Fresh again" is worth a mail; a failure alarm clears by itself five minutes later.
       late.addOkAction(action);
       this.alarms.set(target.name, { failed, late, topic });
+      if (target.drill) this.drillAlarms.set(target.name, this.createDrillAlarms(scope, target, target.drill, action));
     }
     this.alarmTopics = [...topics.values()];
     this.dashboard = this.buildDashboard(targets, props.dashboardName);
@@ -218,6 +221,16 @@ export class Monitoring extends Construct {
   /** The alarm that goes off when `target` has had no good backup for longer than it may (or the check stopped). */
   freshnessAlarm(target: string): cloudwatch.IAlarm {
     return this.alarmsOf(target).late;
+  }
+
+  /** The alarm that goes off when a restore drill of `target` fails (DrillFailed >= 1 within 5 minutes). */
+  drillFailureAlarm(target: string): cloudwatch.IAlarm {
+    return this.drillAlarmsOf(target).failed;
+  }
+
+  /** The alarm that goes off when no restore drill of `target` passed within its allowed age (or the check stopped). */
+  drillFreshnessAlarm(target: string): cloudwatch.IAlarm {
+    return this.drillAlarmsOf(target).late;
   }
 
   /** The topic `target`'s alarms notify. */
@@ -286,6 +299,51 @@ export class Monitoring extends Construct {
     ];
   }
 
+  private drillAlarmsOf(target: string) {
+    const alarms = this.drillAlarms.get(target);
+    if (!alarms)
+      throw new Error(
+        `Monitoring: target "${target}" has no drill; drilling targets: ${[...this.drillAlarms.keys()].join(', ') || 'none'}`,
+      );
+    return alarms;
+  }
+
+  private createDrillAlarms(
+    scope: Construct,
+    target: Target,
+    drill: NonNullable<Target['drill']>,
+    action: cloudwatch.IAlarmAction,
+  ): { failed: cloudwatch.Alarm; late: cloudwatch.Alarm } {
+    const stack = Stack.of(this);
+    const failed = new cloudwatch.Alarm(scope, 'DrillFailed', {
+      alarmName: `${stack.stackName}-${target.name}-drill-failed`,
+      alarmDescription: `Safekeep target "${target.name}": a restore drill failed: a backup did not restore to what it recorded, or the drill could not run. "safekeep status ${target.name}" shows why.`,
+      metric: this.targetMetric(METRIC.drillFailed, target.name, 'Sum', FAILURE_PERIOD),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      // DrillFailed is only published when a drill fails: silence means nothing failed.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const allowed = drillAllowedAgeSeconds({ name: target.name, drill });
+    const late = new cloudwatch.Alarm(scope, 'DrillLate', {
+      alarmName: `${stack.stackName}-${target.name}-drill-late`,
+      alarmDescription: `Safekeep target "${target.name}": no restore drill passed for more than ${formatHours(allowed)}. Drills fail, the drill schedule does not fire, or the freshness check stopped publishing.`,
+      metric: this.targetMetric(METRIC.secondsSinceLastGoodDrill, target.name, 'Maximum', FRESHNESS_PERIOD),
+      threshold: allowed,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      // Published for every drilling target every 15 minutes: silence means the check is dead.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    failed.addAlarmAction(action);
+    late.addAlarmAction(action);
+    late.addOkAction(action);
+    return { failed, late };
+  }
+
   private alarmsOf(target: string) {
     const alarms = this.alarms.get(target);
     if (!alarms) throw new Error(`Monitoring: no target named "${target}"; known: ${[...this.alarms.keys()].join(', ')}`);
@@ -319,7 +377,53 @@ export class Monitoring extends Construct {
           period: FRESHNESS_PERIOD,
         }),
     );
-    const allAlarms = [...this.alarms.values()].flatMap(({ failed, late }) => [failed, late]);
+    const allAlarms = [...this.alarms.values(), ...this.drillAlarms.values()].flatMap(({ failed, late }) => [failed, late]);
+    const drilling = targets.filter((t) => t.drill !== undefined);
+    const drillAgeShare = drilling.map(
+      (t, index) =>
+        new cloudwatch.MathExpression({
+          expression: `100 * drillage${index} / ${drillAllowedAgeSeconds({ name: t.name, drill: t.drill as NonNullable<Target['drill']> })}`,
+          usingMetrics: {
+            [`drillage${index}`]: this.targetMetric(METRIC.secondsSinceLastGoodDrill, t.name, 'Maximum', FRESHNESS_PERIOD),
+          },
+          label: t.name,
+          period: FRESHNESS_PERIOD,
+        }),
+    );
+    const drillMetrics = (name: string, label: (t: string) => string) =>
+      drilling.map((t) => this.targetMetric(name, t.name, 'Sum', day).with({ label: label(t.name) }));
+    const drillWidgets =
+      drilling.length === 0
+        ? []
+        : [
+            [
+              new cloudwatch.GraphWidget({
+                title: 'Last good restore drill, % of its allowed age (late above 100%)',
+                left: drillAgeShare,
+                leftYAxis: { min: 0, label: '%', showUnits: false },
+                leftAnnotations: [{ value: 100, label: 'late', color: cloudwatch.Color.RED }],
+                width: 12,
+              }),
+              new cloudwatch.GraphWidget({
+                title: 'Restore drills per day: passed (left), failed (right)',
+                left: drillMetrics(METRIC.drillSucceeded, (t) => `${t} passed`),
+                right: drillMetrics(METRIC.drillFailed, (t) => `${t} failed`),
+                leftYAxis: { min: 0, showUnits: false },
+                rightYAxis: { min: 0, showUnits: false },
+                width: 12,
+              }),
+            ],
+            [
+              new cloudwatch.GraphWidget({
+                title: 'Restore drill duration (seconds, longest per day)',
+                left: drilling.map((t) =>
+                  this.targetMetric(METRIC.drillDurationSeconds, t.name, 'Maximum', day).with({ label: t.name }),
+                ),
+                leftYAxis: { min: 0 },
+                width: 12,
+              }),
+            ],
+          ];
     return new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName,
       defaultInterval: Duration.days(14),
@@ -360,6 +464,7 @@ export class Monitoring extends Construct {
             width: 12,
           }),
         ],
+        ...drillWidgets,
       ],
     });
   }
@@ -371,7 +476,7 @@ export class Monitoring extends Construct {
  * (`target`, `runId`, `firstSeenAt`); the code also puts only when no item exists.
  */
 function grantFreshnessCheck(grantee: iam.IGrantable, table: dynamodb.ITable, targets: readonly Target[]): void {
-  const configuredTargets = { 'dynamodb:LeadingKeys': targets.map((t) => t.name) };
+  const configuredTargets = { 'dynamodb:LeadingKeys': runsPartitionsOf(targets) };
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'ReadRunsOfConfiguredTargets',

@@ -8,6 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Target } from '#functions/contracts/config/schema.ts';
+import { DRILL_FILE } from '#functions/contracts/drill.ts';
 import { EVENT_SOURCE } from '#functions/contracts/events.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
@@ -33,6 +34,8 @@ export class RunLedger extends Construct {
   readonly deadLetters: sqs.Queue;
   /** The role the recorder's one-time retry schedules run as: it may put Safekeep events on the default bus. */
   readonly retryScheduleRole: iam.Role;
+  /** Whether the recorder reads drill results (some target drills). */
+  readonly readsDrillResults: boolean;
   private readonly recorder: eventTargets.LambdaFunction;
 
   constructor(scope: Construct, id: string, props: RunLedgerProps) {
@@ -95,6 +98,8 @@ export class RunLedger extends Construct {
       'dynamodb:UpdateItem',
     ]);
     props.artifacts.grantReadManifests(this.recorderFunction.function);
+    this.readsDrillResults = props.deployment.config.targets.some((t) => t.drill !== undefined);
+    if (this.readsDrillResults) grantReadDrillResults(props.artifacts, this.recorderFunction.function);
     this.recorder = new eventTargets.LambdaFunction(this.recorderFunction.function, {
       retryAttempts: 8,
       maxEventAge: Duration.hours(6),
@@ -125,6 +130,22 @@ export class RunLedger extends Construct {
     });
   }
 
+  /** Settles snapshot restore drills from the executions of the drill state machine as they end. */
+  recordDrillExecutions(stateMachine: sfn.IStateMachine): void {
+    new events.Rule(this, 'SnapshotDrillFinished', {
+      description: 'Safekeep: a snapshot restore drill finished',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [stateMachine.stateMachineArn],
+          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      targets: [this.recorder],
+    });
+  }
+
   /** Settles snapshot runs from the executions of `stateMachine` as they end. */
   recordExecutions(stateMachine: sfn.IStateMachine): void {
     new events.Rule(this, 'SnapshotRunFinished', {
@@ -140,6 +161,33 @@ export class RunLedger extends Construct {
       targets: [this.recorder],
     });
   }
+}
+
+/**
+ * Lets the recorder read drill results (`<target>/.../drill.json`) and nothing else of the bucket beyond its
+ * manifests; the key through S3, for this bucket only.
+ */
+function grantReadDrillResults(artifacts: ArtifactBucket, grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadDrillResults',
+      actions: ['s3:GetObject'],
+      resources: [artifacts.bucket.arnForObjects(`*/${DRILL_FILE}`)],
+    }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'DecryptDrillResultsThroughS3',
+      actions: ['kms:Decrypt'],
+      resources: [artifacts.key.keyArn],
+      conditions: {
+        StringEquals: {
+          'kms:ViaService': `s3.${Stack.of(artifacts).region}.amazonaws.com`,
+          'kms:EncryptionContext:aws:s3:arn': artifacts.bucket.bucketArn,
+        },
+      },
+    }),
+  );
 }
 
 /** The recorder's environment beyond the deployment document (infra-only names the handler reads). */
@@ -169,6 +217,17 @@ export function grantPutSafekeepEvents(grantee: iam.IGrantable, busArn: string):
 }
 
 /**
+ * The partition keys of the configured targets' items: each target's runs, and the drill partition
+ * (`<target>#drills`, functions/runs/run-record.ts) of each target that drills.
+ */
+export function runsPartitionsOf(targets: readonly Target[]): string[] {
+  return targets.flatMap((t) => (t.drill ? [t.name, `${t.name}${DRILLS_PARTITION_SUFFIX}`] : [t.name]));
+}
+
+/** The suffix of a target's drill partition in the runs table (run-record.ts drillPartitionOf). */
+export const DRILLS_PARTITION_SUFFIX = '#drills';
+
+/**
  * Exactly `actions` on the runs table, for the configured targets' items only (dynamodb:LeadingKeys): no Scan, no
  * DeleteItem, no batch writes, nothing of another deployment's targets.
  */
@@ -183,7 +242,7 @@ export function grantRunsOfTargets(
       sid: 'RunsOfConfiguredTargets',
       actions: [...actions],
       resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': targets.map((t) => t.name) } },
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': runsPartitionsOf(targets) } },
     }),
   );
   table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');

@@ -46,6 +46,7 @@ async function run({ values, positionals }: ParsedArgs<typeof RUN_FLAGS>, contex
     deployment,
     ports: awsDispatchPorts({
       runsTable: deployment.resources.runsTable,
+      bucket: deployment.resources.bucket,
       endpointUrl: values['endpoint-url'],
       region: values.region,
     }),

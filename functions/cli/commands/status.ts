@@ -1,4 +1,7 @@
-/** `safekeep status [<target> ...]`: the last run, last good backup and last failure of deployed targets, from the runs table. */
+/**
+ * `safekeep status [<target> ...]`: the last run, last good backup and last failure of deployed targets, and
+ * beside them the last restore drill and its result, from the runs table.
+ */
 import { dynamoRunsStore } from '../../runs/adapters/runs-table.ts';
 import { defineCommand, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
@@ -6,7 +9,7 @@ import { readDeployedStack, STACK_FLAGS, stackClients } from '../deployment.ts';
 
 export const statusCommand = defineCommand({
   name: 'status',
-  summary: 'last good backup, its age and the last failure of deployed targets',
+  summary: 'last good backup, its age, the last failure and the last restore drill of deployed targets',
   positionals: [{ name: 'target', variadic: true, description: 'the targets to show (by default every deployed target)' }],
   flags: STACK_FLAGS,
   examples: ['safekeep status', 'safekeep status bytebase-meta --json'],
@@ -25,6 +28,7 @@ async function status({ values, positionals }: ParsedArgs<typeof STACK_FLAGS>, c
     const recent = await runs.recent(name, 20);
     const lastGood = await runs.lastSucceeded(name);
     const lastFailure = recent.find((r) => r.status === 'failed');
+    const [lastDrill] = await runs.recentDrills(name, 1);
     rows.push({
       target: name,
       lastRun: recent[0] ? { runId: recent[0].runId, status: recent[0].status, startedAt: recent[0].startedAt } : undefined,
@@ -38,6 +42,17 @@ async function status({ values, positionals }: ParsedArgs<typeof STACK_FLAGS>, c
       lastFailure: lastFailure
         ? { runId: lastFailure.runId, finishedAt: lastFailure.finishedAt, reason: lastFailure.reason }
         : undefined,
+      lastDrill: lastDrill
+        ? {
+            drillId: lastDrill.drillId,
+            status: lastDrill.status,
+            startedAt: lastDrill.startedAt,
+            finishedAt: lastDrill.finishedAt,
+            validationStatus: lastDrill.validationStatus,
+            backupRunId: lastDrill.backupRunId,
+            reason: lastDrill.reason,
+          }
+        : undefined,
     });
   }
   if (values.json) {
@@ -49,9 +64,21 @@ async function status({ values, positionals }: ParsedArgs<typeof STACK_FLAGS>, c
       ? `last good ${row.lastGood.finishedAt} (${age(row.lastGood.ageSeconds)} ago)`
       : 'no good backup yet';
     const failure = row.lastFailure ? `; last failure ${row.lastFailure.finishedAt}: ${row.lastFailure.reason}` : '';
-    context.terminal.stdout.write(`${row.target.padEnd(24)} ${row.lastRun?.status ?? 'never run'}  ${good}${failure}\n`);
+    context.terminal.stdout.write(
+      `${row.target.padEnd(24)} ${row.lastRun?.status ?? 'never run'}  ${good}${failure}${drillText(row.lastDrill)}\n`,
+    );
   }
   return 0;
+}
+
+/** The last drill, beside the last backup: "; last drill passed 2026-12-01T05:12:00Z (backup 2026...)". */
+function drillText(
+  drill: { status: string; startedAt: string; finishedAt?: string; backupRunId?: string; reason?: string } | undefined,
+): string {
+  if (!drill) return '';
+  const verdict = drill.status === 'succeeded' ? 'passed' : drill.status === 'failed' ? 'FAILED' : 'running';
+  const backup = drill.backupRunId ? ` (backup ${drill.backupRunId})` : '';
+  return `; last drill ${verdict} ${drill.finishedAt ?? drill.startedAt}${backup}${drill.reason ? `: ${drill.reason}` : ''}`;
 }
 
 function age(seconds: number): string {

@@ -4,12 +4,23 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { MANIFEST_FILE } from '../../contracts/artifact-layout.ts';
+import type { ArtifactStore } from '../../contracts/artifact-store.ts';
 import { WORKER_CONTAINER } from '../../contracts/deployment.ts';
 import { throttleTolerantRetryStrategy } from '../../platform/aws-retry.ts';
+import { createS3Client, s3ArtifactStore } from '../../platform/s3-artifact-store.ts';
 import type { DispatchPorts } from '../dispatch.ts';
 import { dynamoRunsStore } from './runs-table.ts';
 
-export function awsDispatchPorts(options: { runsTable: string; endpointUrl?: string; region?: string }): DispatchPorts {
+export function awsDispatchPorts(options: {
+  runsTable: string;
+  /** The artifact bucket, where drills find their backups. */
+  bucket: string;
+  endpointUrl?: string;
+  region?: string;
+  /** Where the manifests are listed. @default - the bucket through `endpointUrl`, else the SDK's own S3 endpoint */
+  artifacts?: Pick<ArtifactStore, 'list'>;
+}): DispatchPorts {
   const config = {
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
     ...(options.region ? { region: options.region } : {}),
@@ -19,10 +30,18 @@ export function awsDispatchPorts(options: { runsTable: string; endpointUrl?: str
   const sfn = new SFNClient(retrying());
   const ecs = new ECSClient(retrying());
   const lambda = new LambdaClient(retrying());
+  const artifacts = options.artifacts ?? s3ArtifactStore(createS3Client(options.endpointUrl), options.bucket);
+  const startExecution = async (stateMachineArn: string, name: string, input: unknown) => {
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    return { executionArn: executionArn ?? '' };
+  };
   return {
-    async startExecution(stateMachineArn, name, input) {
-      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-      return { executionArn: executionArn ?? '' };
+    startExecution,
+    startDrillExecution: startExecution,
+    async listManifests(prefix) {
+      const keys: string[] = [];
+      for await (const object of artifacts.list(prefix)) if (object.key.endsWith(`/${MANIFEST_FILE}`)) keys.push(object.key);
+      return keys;
     },
     async runTask(request) {
       const result = await ecs.send(

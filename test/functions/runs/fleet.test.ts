@@ -168,7 +168,7 @@ describe.skipIf(!moto)('a fleet of 500 Fargate targets on one cron', () => {
       endpoint: proxy.endpoint,
       retryStrategy: throttleTolerantRetryStrategy({ onThrottleRetry: () => throttleRetries++ }),
     });
-    const ports = awsDispatchPorts({ runsTable: tableName, endpointUrl: proxy.endpoint, region: REGION });
+    const ports = awsDispatchPorts({ runsTable: tableName, bucket: 'fleet-bucket', endpointUrl: proxy.endpoint, region: REGION });
     const started: { run: string; taskArn: string }[] = [];
     const stopped = new Set<string>();
     let maxVcpusInFlight = 0;

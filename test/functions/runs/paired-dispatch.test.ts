@@ -51,10 +51,18 @@ describe.skipIf(!moto)('a dump target paired with a volume target (moto)', () =>
       stack: 'Safekeep',
       taskFamilyPrefix: 'Safekeep',
       targets: config.targets,
-      resources: { region: REGION, bucket: 'b', runsTable: tableName, stateMachineArn, cluster: 'c', workers: {} },
+      resources: {
+        region: REGION,
+        bucket: 'b',
+        runsTable: tableName,
+        stateMachineArn,
+        cluster: 'c',
+        workers: {},
+        drillSecurityGroups: {},
+      },
     };
     const tasks: TaskRequest[] = [];
-    const aws = awsDispatchPorts({ runsTable: tableName, endpointUrl: endpoint, region: REGION });
+    const aws = awsDispatchPorts({ runsTable: tableName, bucket: 'b', endpointUrl: endpoint, region: REGION });
     const ports: DispatchPorts = {
       ...aws,
       runs: store,

@@ -37,6 +37,8 @@ const CONFIG = {
       source: { instanceId: 'fresh' },
       schedule: { expression: 'cron(0 3 * * ? *)', flexibleWindowMinutes: 15 },
       alerts: { emails: ['ops@example.com'] },
+      // Its drill's alarms and dashboard widgets: test/infra/constructs/drill-monitoring.test.ts.
+      drill: { schedule: { expression: 'rate(7 days)' } },
     },
     {
       name: 'stale',
@@ -194,14 +196,14 @@ describe('Monitoring, as synthesized', () => {
     const put = dynamo.find(({ statement }) => JSON.stringify(statement.Action).includes('PutItem'))?.statement;
     expect(put?.Condition).toEqual({
       'ForAllValues:StringEquals': {
-        'dynamodb:LeadingKeys': ['fresh', 'stale', 'never-fired'],
+        'dynamodb:LeadingKeys': ['fresh', 'fresh#drills', 'stale', 'never-fired'],
         'dynamodb:Attributes': ['target', 'runId', 'firstSeenAt'],
       },
     });
     const update = dynamo.find(({ statement }) => JSON.stringify(statement.Action).includes('UpdateItem'))?.statement;
     expect(update?.Condition).toEqual({
       'ForAllValues:StringEquals': {
-        'dynamodb:LeadingKeys': ['fresh', 'stale', 'never-fired'],
+        'dynamodb:LeadingKeys': ['fresh', 'fresh#drills', 'stale', 'never-fired'],
         'dynamodb:Attributes': ['target', 'runId', 'lateSince', 'firstSeenAt'],
       },
     });

@@ -61,7 +61,7 @@ describe('the snapshot drill state machine', () => {
     const published = JSON.stringify(
       Object.values(template.findResources('AWS::SSM::Parameter')).map((p) => (p as { Properties: unknown }).Properties),
     );
-    expect(published).toContain('drillStateMachineArn');
+    expect(published).toContain('snapshotDrillStateMachineArn');
     expect(published).toContain(drillMachine(stack, safekeep));
   });
 

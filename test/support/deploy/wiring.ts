@@ -15,6 +15,7 @@ import { CloudFormationClient, ListStackResourcesCommand } from '@aws-sdk/client
 import { CloudWatchClient, DescribeAlarmsCommand, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeContinuousBackupsCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeClustersCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeRuleCommand, EventBridgeClient, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import {
@@ -66,6 +67,7 @@ export function deployClients(endpoint: string, region: string) {
     cloudwatch: new CloudWatchClient(config),
     logs: new CloudWatchLogsClient(config),
     dynamodb: new DynamoDBClient(config),
+    ec2: new EC2Client(config),
     ecs: new ECSClient(config),
     events: new EventBridgeClient(config),
     iam: new IAMClient(config),
@@ -117,6 +119,10 @@ export const UNCHECKED: Record<string, Record<string, string>> = {
   },
   'AWS::Lambda::LayerVersion': { Content: 'the asset itself; the deploy test seeds it' },
   'AWS::ECS::Cluster': { ClusterSettings: 'moto does not store container insights settings' },
+  'AWS::EC2::SecurityGroup': {
+    SecurityGroupEgress:
+      "moto's CloudFormation drops inline egress rules (the drill group's HTTPS-only egress is asserted on the template in test/infra/constructs/drill-tasks.test.ts)",
+  },
   'AWS::ECS::TaskDefinition': { Volumes: 'moto does not return them the way CloudFormation sets them' },
   'AWS::StepFunctions::StateMachine': {
     LoggingConfiguration: 'moto does not store it',
@@ -339,6 +345,33 @@ const READERS: Record<string, Reader> = {
     async read({ properties, clients }) {
       const policy = await clients.s3.send(new GetBucketPolicyCommand({ Bucket: String(properties.Bucket) }));
       return { properties: { Bucket: properties.Bucket, PolicyDocument: json(policy.Policy) } };
+    },
+  },
+  'AWS::EC2::SecurityGroup': {
+    phase: 1,
+    async read({ physicalId, clients }) {
+      const { SecurityGroups } = await clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [physicalId] }));
+      const group = SecurityGroups?.[0];
+      // EC2 answers with one permission per port range holding its CIDRs; CloudFormation writes one rule per CIDR.
+      const egress = (group?.IpPermissionsEgress ?? []).flatMap((permission) =>
+        (permission.IpRanges ?? []).map((range) => ({
+          IpProtocol: permission.IpProtocol,
+          FromPort: permission.FromPort,
+          ToPort: permission.ToPort,
+          CidrIp: range.CidrIp,
+          ...(range.Description ? { Description: range.Description } : {}),
+        })),
+      );
+      const ingress = group?.IpPermissions ?? [];
+      return {
+        properties: {
+          GroupDescription: group?.Description,
+          VpcId: group?.VpcId,
+          SecurityGroupEgress: egress,
+          ...(ingress.length > 0 ? { SecurityGroupIngress: ingress } : {}),
+        },
+        attributes: { GroupId: group?.GroupId, VpcId: group?.VpcId },
+      };
     },
   },
   'AWS::ECS::Cluster': {

@@ -10,6 +10,9 @@
  * Payload of a deferred start: { "target", "trigger", "runId", "deferral": 1, ... }, the same event: a Fargate
  * start with no room (the account's vCPU quota, ECS's launch rate, ECS capacity) is started again later as the
  * same run (runs/fleet-pacing.ts); a run deferred past its wait is recorded as failed (BackupFailed).
+ * Payload of a restore drill (its drill schedule, `safekeep drill`): { "target", "trigger", "action": "drill",
+ * "from"?: "<manifest key>" }: lists the target's manifests, picks one (drill.pick, or `from`), records the
+ * drill in the target's drill partition, and runs the target's drill task or the snapshot drill state machine.
  * Idempotency: every invocation is a new run with its own id. Lambda's async retries of this function are
  * off (Dispatch construct), so one schedule delivery is at most one run: a throw is not re-run into another
  * failed run. Scheduler's own retry policy covers deliveries that never reached the function.
@@ -30,7 +33,8 @@ import { powertoolsTelemetry } from '../../../platform/powertools.ts';
 import { serviceQuotaClient } from '../../../platform/service-quotas.ts';
 import { awsDispatchPorts } from '../../adapters/dispatch-ports.ts';
 import { awsFleetPorts, serviceQuotaReader } from '../../adapters/fleet-ports.ts';
-import { dispatch } from '../../dispatch.ts';
+import { type DispatchResult, dispatch } from '../../dispatch.ts';
+import { type DrillDispatchResult, dispatchDrill } from '../../dispatch-drill.ts';
 import type { FleetContext } from '../../fleet-pacing.ts';
 
 /** Set by the Dispatch construct (infra/constructs/dispatch.ts DISPATCH_ENVIRONMENT). */
@@ -80,22 +84,28 @@ function fleetContext(deployed: Deployment): FleetContext | undefined {
   };
 }
 
-export const handler = safekeepHandler(dispatchEventSchema, ({ target, trigger, retryOf, attempt, runId, deferral }) => {
-  const deployed = deployment();
-  ports ??= awsDispatchPorts({ runsTable: deployed.resources.runsTable });
-  fleet ??= fleetContext(deployed);
-  return dispatch(
-    deploymentTarget(deployed, target),
-    trigger,
-    {
+export const handler = safekeepHandler(
+  dispatchEventSchema,
+  async ({ target, trigger, retryOf, attempt, runId, deferral, action, from }): Promise<DispatchResult | DrillDispatchResult> => {
+    const deployed = deployment();
+    ports ??= awsDispatchPorts({ runsTable: deployed.resources.runsTable, bucket: deployed.resources.bucket });
+    fleet ??= fleetContext(deployed);
+    const context = {
       deployment: deployed,
       ports,
       now: () => new Date(),
       randomSuffix: () => randomBytes(3).toString('hex'),
       telemetry: powertoolsTelemetry(),
       fleet,
-    },
-    retryOf && attempt ? { retryOf, attempt } : undefined,
-    runId && deferral ? { runId, deferral } : undefined,
-  );
-});
+    };
+    const named = deploymentTarget(deployed, target);
+    if (action === 'drill') return dispatchDrill(named, trigger, context, from);
+    return await dispatch(
+      named,
+      trigger,
+      context,
+      retryOf && attempt ? { retryOf, attempt } : undefined,
+      runId && deferral ? { runId, deferral } : undefined,
+    );
+  },
+);

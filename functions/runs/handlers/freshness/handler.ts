@@ -6,6 +6,8 @@
  * seen (its "#meta" item) if that is not recorded yet; emits SecondsSinceLastGoodBackup per target (dimension
  * Target) as embedded-metric-format log lines; when a target turns late (it was not at the last check), records
  * so on its "#meta" item and publishes "Backup Late" on the default bus (docs/EVENTS.md).
+ * For each target with `drill:`, also SecondsSinceLastGoodDrill (from its last drill that passed, else from
+ * when its drill partition was first looked at, recorded as that partition's "#meta" item).
  * Idempotency: the metric is a gauge the alarm reads as a Maximum, so a repeated run changes nothing; the
  * first-seen write is conditional and never moves a date already recorded.
  * Failure: each target is computed on its own, and a malformed row of the runs table is skipped and logged.
@@ -22,7 +24,7 @@ import { eventBridgePublisher } from '../../../platform/eventbridge-events.ts';
 import { safekeepHandler } from '../../../platform/lambda-handler.ts';
 import { powertoolsTelemetry } from '../../../platform/powertools.ts';
 import { dynamoRunsStore } from '../../adapters/runs-table.ts';
-import { checkFreshness, lateEventDetail } from '../../freshness.ts';
+import { checkDrillFreshness, checkFreshness, lateEventDetail } from '../../freshness.ts';
 
 // Module scope: the client survives between invocations of a warm function.
 const dynamodb = new DynamoDBClient();
@@ -32,6 +34,8 @@ export interface FreshnessSummary {
   /** Targets older than allowed. */
   readonly late: string[];
   readonly targets: { target: string; ageSeconds: number; allowedAgeSeconds: number; since: string }[];
+  /** Targets whose last good drill is older than allowed. */
+  readonly drillsLate: string[];
 }
 
 export const handler = safekeepHandler(z.looseObject({}), async (): Promise<FreshnessSummary> => {
@@ -54,6 +58,17 @@ export const handler = safekeepHandler(z.looseObject({}), async (): Promise<Fres
       telemetry.warn('late state not recorded', { target: entry.target, error: (error as Error).message });
     }
   }
+  // Restore drills: how long ago each drilling target last passed one (its own alarm reads this).
+  const drills = await checkDrillFreshness(targets, runs, now);
+  for (const entry of drills.computed) {
+    telemetry.metric(METRIC.secondsSinceLastGoodDrill, entry.ageSeconds, 'Seconds', { [TARGET_DIMENSION]: entry.target });
+    if (entry.late)
+      telemetry.warn('no drill passed within the allowed age', {
+        ...entry,
+        since: `${entry.since.kind} ${entry.since.at.toISOString()}`,
+      });
+  }
+  failed.push(...drills.failed.map((failure) => ({ ...failure, target: `${failure.target} (drills)` })));
   for (const failure of failed) telemetry.warn('freshness not computed', { ...failure });
   if (failed.length > 0) {
     // After every other target's metric went out: the failure is reported, nothing else is lost.
@@ -64,6 +79,7 @@ export const handler = safekeepHandler(z.looseObject({}), async (): Promise<Fres
   return {
     checkedAt: now.toISOString(),
     late: computed.filter((entry) => entry.late).map((entry) => entry.target),
+    drillsLate: drills.computed.filter((entry) => entry.late).map((entry) => entry.target),
     targets: computed.map(({ target, ageSeconds, allowedAgeSeconds, since }) => ({
       target,
       ageSeconds,

@@ -9,6 +9,9 @@
  * BackupBytes (dimension Target); for a failed run with attempts left, creates a one-time EventBridge
  * Scheduler schedule that puts "Backup Retry Due" on the default bus after the target's backoff; publishes
  * "Backup Succeeded" / "Backup Failed" / "Backup Attempt Failed" on the default bus (docs/EVENTS.md).
+ * A stopped drill task (SAFEKEEP_ACTION=drill) or an execution of the snapshot drill state machine settles a
+ * restore drill instead (drill-recorder.ts): reads its drill.json (or the execution's output), settles it in
+ * the target's drill partition and emits DrillSucceeded + DrillDurationSeconds or DrillFailed; never a backup.
  * Idempotency: a run already settled is left alone and counted no second time.
  * Failure: AWS errors throw, and EventBridge retries the delivery.
  */
@@ -21,7 +24,7 @@ import { powertoolsTelemetry } from '../../../platform/powertools.ts';
 import { createS3Client, s3ArtifactStore } from '../../../platform/s3-artifact-store.ts';
 import { retrySchedules } from '../../adapters/retry-schedules.ts';
 import { dynamoRunsStore } from '../../adapters/runs-table.ts';
-import { recordRunEnd } from '../../recorder.ts';
+import { recordEnd } from '../../recorder.ts';
 import { recorderEvent } from '../../run-end-events.ts';
 
 // Module scope: SDK clients survive between invocations of a warm function.
@@ -50,11 +53,21 @@ export const handler = safekeepHandler(recorderEvent, (event) => {
   } = process.env;
   const store = s3ArtifactStore(s3, resources.bucket);
   const telemetry = powertoolsTelemetry();
-  return recordRunEnd(event, {
+  return recordEnd(event, {
     ports: {
       runs: dynamoRunsStore(resources.runsTable, dynamodb, telemetry),
       events: eventBridgePublisher(telemetry),
       retries: eventBusArn && roleArn && namePrefix ? retrySchedules({ eventBusArn, roleArn, namePrefix }) : undefined,
+      async readDrillResult(key) {
+        try {
+          return JSON.parse(await store.readText(key));
+        } catch (error) {
+          if (ABSENT_OBJECT_ERRORS.has((error as { cause?: { name?: string } }).cause?.name ?? '')) return undefined;
+          // Not JSON: the drill recorder says so as the drill's reason.
+          if (error instanceof SyntaxError) return { notJson: (error as Error).message };
+          throw error;
+        }
+      },
       async readManifest(key) {
         try {
           return (await loadManifest(store, key)).manifest;

@@ -114,3 +114,68 @@ describe.skipIf(!moto)('the runs table: late turns', () => {
     expect(await store.firstSeen('orders', new Date('2026-12-05T00:00:00Z'))).toEqual(at);
   });
 });
+
+describe.skipIf(!moto)('the runs table: restore drills in their own partition', () => {
+  const drill = (drillId: string, status: RunRecord['status']) =>
+    ({
+      target: 'orders',
+      drillId,
+      kind: 'dump',
+      trigger: 'schedule',
+      status,
+      startedAt: '2026-11-21T04:00:00.000Z',
+      backupRunId: '20261119T030000Z-aaaaaa',
+      manifestKey: 'orders/2026/11/19/20261119T030000Z-aaaaaa/manifest.json',
+    }) as const;
+
+  it('keeps drills apart from backups: recent and lastSucceeded never see one', async () => {
+    const { store } = await motoRunsTable((moto as NonNullable<typeof moto>).endpoint);
+    await store.put(run('20261119T030000Z-aaaaaa', 'succeeded'));
+    await store.put(run('20261120T030000Z-bbbbbb', 'failed'));
+    await store.putDrill(drill('20261121T040000Z-dddddd', 'running'));
+    await store.putDrill(drill('20261122T040000Z-eeeeee', 'running'));
+    await store.settleDrill('orders', '20261122T040000Z-eeeeee', {
+      status: 'succeeded',
+      finishedAt: '2026-11-22T04:10:00.000Z',
+      validationStatus: 'SUCCESSFUL',
+      durationSeconds: 600,
+    });
+    expect((await store.recent('orders', 10)).map((r) => r.runId)).toEqual([
+      '20261120T030000Z-bbbbbb',
+      '20261119T030000Z-aaaaaa',
+    ]);
+    expect((await store.lastSucceeded('orders'))?.runId).toBe('20261119T030000Z-aaaaaa');
+    expect((await store.recentDrills('orders', 10)).map((d) => d.drillId)).toEqual([
+      '20261122T040000Z-eeeeee',
+      '20261121T040000Z-dddddd',
+    ]);
+    expect(await store.lastGoodDrill('orders')).toMatchObject({
+      target: 'orders',
+      drillId: '20261122T040000Z-eeeeee',
+      validationStatus: 'SUCCESSFUL',
+    });
+    expect(await store.getDrill('orders', '20261121T040000Z-dddddd')).toMatchObject({ status: 'running', target: 'orders' });
+  });
+
+  it('settles a drill once, and records one nothing started whole from its origin', async () => {
+    const { store } = await motoRunsTable((moto as NonNullable<typeof moto>).endpoint);
+    await store.putDrill(drill('20261121T040000Z-dddddd', 'running'));
+    const failed = { status: 'failed', finishedAt: '2026-11-21T04:05:00.000Z', reason: 'rows differ' } as const;
+    expect(await store.settleDrill('orders', '20261121T040000Z-dddddd', failed)).toMatchObject(failed);
+    expect(await store.settleDrill('orders', '20261121T040000Z-dddddd', { status: 'succeeded' })).toBeUndefined();
+    expect(await store.lastGoodDrill('orders')).toBeUndefined();
+    const origin = { kind: 'snapshot', trigger: 'manual', startedAt: '2026-11-21T05:00:00.000Z' } as const;
+    expect(await store.settleDrill('orders', '20261121T050000Z-ffffff', { status: 'succeeded' }, origin)).toMatchObject({
+      drillId: '20261121T050000Z-ffffff',
+      kind: 'snapshot',
+    });
+  });
+
+  it("ages drills from their own first sight, not the target's", async () => {
+    const { store } = await motoRunsTable((moto as NonNullable<typeof moto>).endpoint);
+    await store.firstSeen('orders', new Date('2026-01-01T00:00:00Z'));
+    const first = new Date('2026-11-01T00:00:00Z');
+    expect(await store.drillsFirstSeen('orders', first)).toEqual(first);
+    expect(await store.drillsFirstSeen('orders', new Date('2026-11-21T00:00:00Z'))).toEqual(first);
+  });
+});
