@@ -22,7 +22,8 @@ import { manifestLocation } from '../../dumps/read-artifacts.ts';
 import { deployment } from '../../platform/deployment-loader.ts';
 import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
-import { STACK_FLAGS } from '../deployment.ts';
+import { startDeployedDrill } from '../deployed-drill.ts';
+import { readDeployedStack, STACK_FLAGS, stackClients } from '../deployment.ts';
 import { parseDuration } from '../flags.ts';
 import { cliLogger } from '../output.ts';
 import { stopOnSignal } from '../signals.ts';
@@ -52,7 +53,7 @@ export const drillCommand = defineCommand({
   positionals: [{ name: 'target', required: true, description: 'the dump target whose backup to drill' }],
   usage: [
     'safekeep drill <target> --config FILE --bucket BUCKET [--from s3://.../manifest.json] [--endpoint-url URL]',
-    'safekeep drill <target> [--from s3://.../manifest.json] [--wait]   (a deployed stack)',
+    'safekeep drill <target> [--from <target>/.../manifest.json] [--wait]   (a deployed stack: its drill task)',
   ],
   flags: DRILL_FLAGS,
   notes: [
@@ -70,8 +71,9 @@ async function drill({ values, positionals }: ParsedArgs<typeof DRILL_FLAGS>, co
   const [name, ...extra] = positionals;
   if (!name || extra.length > 0) throw new UsageError('name exactly one target: safekeep drill <target> [--from ...]');
   const inTask = context.env[TASK_DRILL_VARIABLES.from] !== undefined;
-  const local = values.config !== undefined || values['endpoint-url'] !== undefined || values.from !== undefined;
-  if (!inTask && !local) return startDeployedDrill(name, values, context);
+  // Local: a config or a bucket is named, or `--from` is a whole s3:// URL; else the deployed stack drills.
+  const local = values.config !== undefined || values.bucket !== undefined || values.from?.startsWith('s3://') === true;
+  if (!inTask && !local) return deployedDrill(name, values, context);
   const plan = inTask ? taskDrill(name, context) : await localDrill(name, values, context);
   const stop = stopOnSignal();
   const { result } = await runDrill(
@@ -159,14 +161,51 @@ function configuredTarget(path: string, name: string): DumpTarget {
 const newDrillId = (context: CliContext) => newRunId(context.now(), randomBytes(3).toString('hex'));
 
 /**
- * Against a deployed stack: the dispatcher starts the target's drill task (`{ target, action: 'drill', from }`)
- * and `--wait` follows it to its drill.json, as `safekeep run --wait` follows a run. The orchestration
- * (functions/runs/) owns starting and following drill tasks; until it lands, say how to drill instead.
+ * Against a deployed stack: the dispatcher starts the target's drill (`{ target, action: 'drill', from }`)
+ * and `--wait` follows it to its result, as `safekeep run --wait` follows a run (functions/cli/deployed-drill.ts).
  */
-export async function startDeployedDrill(name: string, _values: DrillFlags, _context: CliContext): Promise<number> {
-  throw new UsageError(
-    `starting a drill of "${name}" in the deployed stack is not available yet; drill locally with --config FILE --bucket BUCKET (or --from s3://.../manifest.json)`,
+async function deployedDrill(name: string, values: DrillFlags, context: CliContext): Promise<number> {
+  const aws = stackClients(values['endpoint-url'], values.region);
+  const stack = await readDeployedStack(aws.ssm, values.stack);
+  const outcome = await startDeployedDrill(
+    {
+      target: name,
+      ...(values.from === undefined ? {} : { from: values.from }),
+      wait: values.wait ?? false,
+      timeoutMs: parseDuration(values.timeout, '--timeout'),
+      endpointUrl: values['endpoint-url'],
+      region: values.region,
+      verbose: values.verbose ?? false,
+    },
+    stack,
+    aws,
+    context,
   );
+  if (outcome.result)
+    return report(
+      context,
+      values.json ?? false,
+      outcome.result,
+      `s3://${stack.deployment.resources.bucket}/${outcome.started.manifestKey ?? ''}`,
+    );
+  const code =
+    outcome.status === 'started' || outcome.status === 'succeeded'
+      ? EXIT.ok
+      : outcome.status === 'timeout'
+        ? EXIT.timeout
+        : EXIT.failed;
+  if (values.json) {
+    context.terminal.stdout.write(
+      `${JSON.stringify({ ...outcome.started, ok: code === EXIT.ok, status: outcome.status, detail: outcome.detail })}\n`,
+    );
+  } else {
+    const out = code === EXIT.ok ? context.terminal.stdout : context.terminal.stderr;
+    const runner = outcome.started.executionArn ?? outcome.started.taskArn ?? '';
+    out.write(
+      `${code === EXIT.ok ? '' : 'safekeep: '}drill ${outcome.started.drillId} of ${name} ${outcome.status}${outcome.detail ? `: ${outcome.detail}` : runner ? ` (${runner})` : ''}\n`,
+    );
+  }
+  return code;
 }
 
 function report(context: CliContext, json: boolean, result: DrillResult, manifestUrl: string): number {
