@@ -378,6 +378,22 @@ describe.skipIf(!moto || !versitygw || !postgres || !postgres18)(
       console.info(`drill contract: flipped-byte drill end to end in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     });
 
+    it('a drill started by hand (`safekeep drill --from`, the console) says "manual" in its record and its drill.json alike', async () => {
+      // Act: what `safekeep drill <target> --from <key>` sends the dispatcher (no trigger: manual)
+      const dispatched = await invoke('Dispatcher', { target, action: 'drill', from: backupKeys[0] });
+      expect(dispatched.error?.message).toBeUndefined();
+      const drill = dispatched.result as Started;
+      const task = await runDrillTask();
+      const recorded = await invoke('Recorder', task.stoppedEvent);
+
+      // Assess: both say manual
+      expect(task.exitCode, task.stderr).toBe(0);
+      expect(recorded.result).toMatchObject({ drillId: drill.drillId, status: 'succeeded' });
+      expect(await runs.store.getDrill(target, drill.drillId)).toMatchObject({ trigger: 'manual', status: 'succeeded' });
+      const written = drillResultSchema.parse(JSON.parse((await readText(drillKeyOf(backupKeys[0] ?? ''))).toString()));
+      expect(written).toMatchObject({ drillId: drill.drillId, trigger: 'manual', validationStatus: 'SUCCESSFUL' });
+    });
+
     it('gives the drill task no database credential: none in its definition, its overrides, its output or the logs', () => {
       const [drillDefinition] = Object.values(template.findResources('AWS::ECS::TaskDefinition')).filter((r) =>
         JSON.stringify(r).includes('_drill'),
