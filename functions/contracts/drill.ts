@@ -120,6 +120,8 @@ export const TASK_DRILL_VARIABLES = {
   action: 'SAFEKEEP_ACTION',
   /** The manifest key the dispatcher picked. */
   from: 'SAFEKEEP_DRILL_FROM',
+  /** `schedule` or `manual`: who asked, for drill.json (absent from older dispatchers: `schedule`). */
+  trigger: 'SAFEKEEP_DRILL_TRIGGER',
 } as const;
 
 /**

@@ -148,6 +148,7 @@ async function start(
       ...taskRunEnvironment({ target: target.name, runId: drillId }),
       [TASK_DRILL_VARIABLES.action]: DRILL_ACTION,
       [TASK_DRILL_VARIABLES.from]: picked.manifestKey,
+      [TASK_DRILL_VARIABLES.trigger]: trigger,
     },
     tags: { 'safekeep:target': target.name, 'safekeep:run-id': drillId, 'safekeep:action': DRILL_ACTION },
   });

@@ -4,8 +4,8 @@
  *
  * Three places it runs: locally (`--config` and `--bucket`, or `--from s3://...`), in-process; inside the
  * target's Fargate task (SAFEKEEP_DEPLOYMENT and SAFEKEEP_ACTION=drill: the manifest the dispatcher picked is
- * SAFEKEEP_DRILL_FROM, the drill id SAFEKEEP_RUN_ID); and against a deployed stack (neither), where the
- * dispatcher starts the drill task (`startDeployedDrill`).
+ * SAFEKEEP_DRILL_FROM, the drill id SAFEKEEP_RUN_ID, who asked SAFEKEEP_DRILL_TRIGGER); and against a
+ * deployed stack (neither), where the dispatcher starts the drill task (`startDeployedDrill`).
  */
 import { randomBytes } from 'node:crypto';
 import { newRunId } from '../../contracts/artifact-layout.ts';
@@ -114,7 +114,7 @@ function taskDrill(name: string, context: CliContext): DrillPlan {
     store: context.openStore(deployed.resources.bucket),
     manifestKey,
     drillId: context.env[TASK_RUN_VARIABLES.runId] ?? newDrillId(context),
-    trigger: 'schedule',
+    trigger: context.env[TASK_DRILL_VARIABLES.trigger] === 'manual' ? 'manual' : 'schedule',
     ...(target.drill ? { pick: target.drill.pick } : {}),
   };
 }

@@ -144,6 +144,7 @@ describe.skipIf(!moto || !versitygw)(
         [TASK_RUN_VARIABLES.runId]: started.drillId,
         [TASK_DRILL_VARIABLES.action]: 'drill',
         [TASK_DRILL_VARIABLES.from]: newest,
+        [TASK_DRILL_VARIABLES.trigger]: 'schedule',
       });
       expect(tasks?.[0]?.taskDefinitionArn).toContain('Test-orders_drill');
       expect(await table.store.getDrill('orders', started.drillId)).toMatchObject({ status: 'running', manifestKey: newest });
