@@ -19,8 +19,9 @@ const GOAL = 500_000;
  */
 const BUDGETS: Record<string, number> = {
   'functions/dumps/handlers/lambda-worker/handler.ts': 2_050_000, // + per-target TLS (the RDS CA bundle)
-  'functions/runs/handlers/dispatch/handler.ts': 810_000, // + the fleet pacing's Scheduler, DynamoDB and Service Quotas clients
-  'functions/runs/handlers/freshness/handler.ts': 650_000,
+  // + the fleet pacing's Scheduler, DynamoDB and Service Quotas clients, and S3 (a drill lists its target's manifests)
+  'functions/runs/handlers/dispatch/handler.ts': 960_000,
+  'functions/runs/handlers/freshness/handler.ts': 655_000, // + the drills' age (SecondsSinceLastGoodDrill)
   'functions/runs/handlers/record/handler.ts': 900_000, // + the EventBridge and Scheduler clients (events, retries)
   'functions/snapshots/handlers/check/handler.ts': 1_320_000,
   'functions/snapshots/handlers/copy/handler.ts': 1_320_000,

@@ -30,11 +30,13 @@ describe('restore drills, as synthesized', () => {
     const payloads = drills
       .map(([, s]) => JSON.parse(s.Properties.Target.Input as string))
       .sort((a, b) => a.target.localeCompare(b.target));
-    expect(payloads).toEqual([
-      { target: 'pg-fargate', trigger: 'schedule', action: 'drill' },
-      { target: 'pg-lambda', trigger: 'schedule', action: 'drill' },
-      { target: 'rds-copied', trigger: 'schedule', action: 'drill' },
-    ]);
+    expect(payloads).toEqual(
+      ['aurora-copied', 'ebs-by-id', 'ec2-host', 'pg-fargate', 'pg-lambda', 'rds-copied'].map((target) => ({
+        target,
+        trigger: 'schedule',
+        action: 'drill',
+      })),
+    );
     const backup = schedules.find(
       ([, s]) =>
         JSON.parse(s.Properties.Target.Input as string).target === 'pg-fargate' && !s.Properties.Target.Input.includes('drill'),

@@ -107,9 +107,12 @@ describe('the snapshot drill state machine', () => {
       });
     }
     expect(drillRoles.length).toBeGreaterThan(0);
-    // The only S3 access: writing drill.json of the drilled targets.
+    // The snapshot drill's only S3 access: writing drill.json of the drilled targets (the recorder reads them).
     const s3 = statements.filter(
-      ({ statement }) => JSON.stringify(statement.Action).includes('s3:') && JSON.stringify(statement).includes('drill.json'),
+      ({ resource, statement }) =>
+        resource.includes('SnapshotDrill') &&
+        JSON.stringify(statement.Action).includes('s3:') &&
+        JSON.stringify(statement).includes('drill.json'),
     );
     expect(s3).toHaveLength(1);
     expect(s3[0]?.statement.Action).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
