@@ -2,7 +2,7 @@
  * The public sample databases in ../shared/datasets (Sakila for MySQL/MariaDB, Pagila for PostgreSQL),
  * loaded under a name of the test's choosing with each server's own client, as their READMEs say to load them.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,14 +11,30 @@ import { gunzipSync } from 'node:zlib';
 import { pgToolPath } from '#functions/dumps/engines/postgres/tools.ts';
 import type { DatabasePeer } from '../peers.ts';
 
-/** Where the datasets live: SAFEKEEP_DATASETS, or `../shared/datasets` from the main checkout or a worktree. */
+/**
+ * Where the datasets live: SAFEKEEP_DATASETS, or `../shared/datasets` from the main checkout or a worktree,
+ * or from the checkout a local clone was made from (CI clones main elsewhere; the datasets stay outside).
+ */
 export function datasetsDir(): string | undefined {
+  const origin = localOrigin();
   const candidates = [
     process.env.SAFEKEEP_DATASETS,
     resolve('..', 'shared', 'datasets'),
     resolve('..', '..', 'shared', 'datasets'),
+    origin && resolve(origin, '..', 'shared', 'datasets'),
   ];
   return candidates.find((dir) => dir && existsSync(join(dir, 'sakila-schema.sql')));
+}
+
+/** The directory this checkout was cloned from, when it was cloned from a local path. */
+function localOrigin(): string | undefined {
+  try {
+    const url = execFileSync('git', ['config', '--get', 'remote.origin.url'], { encoding: 'utf8' }).trim();
+    const path = url.startsWith('file://') ? url.slice('file://'.length) : url;
+    return path.startsWith('/') ? path : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function read(dir: string, file: string): string {
