@@ -1,15 +1,14 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { isSnapshotTarget, type SnapshotTarget } from '#functions/contracts/config/schema.ts';
 import { DRILL_FILE } from '#functions/contracts/drill.ts';
 import type { DrillStartInput } from '#functions/contracts/snapshot-drill-payloads.ts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
+import { lambdaStep, loggedStateMachine } from './lambda-state-machine.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 import { SnapshotDrillPermissions } from './snapshot-drill-permissions.ts';
 
@@ -84,34 +83,17 @@ export class SnapshotDrill extends Construct {
     permissions.grantFinish(this.finishFunction.function);
     grantWriteDrillResults(this.finishFunction.function, props.artifacts, this.targetNames);
 
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props.pollInterval ?? Duration.minutes(1))),
-      // The restore's own deadline (2 h) and cleanup's rounds (60 polls) end well inside this.
-      timeout: Duration.hours(6),
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'StateMachineLogs', {
-          retention: logs.RetentionDays.ONE_YEAR,
-          encryptionKey: props.logKey,
-        }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
-      },
-    });
+    // The restore's own deadline (2 h) and cleanup's rounds (60 polls) end well inside this.
+    this.stateMachine = loggedStateMachine(
+      this,
+      this.definition(props.pollInterval ?? Duration.minutes(1)),
+      Duration.hours(6),
+      props.logKey,
+    );
   }
 
   private definition(pollInterval: Duration): sfn.IChainable {
-    const invoke = (id: string, fn: SafekeepFunction) => {
-      const task = new tasks.LambdaInvoke(this, id, { lambdaFunction: fn.function, payloadResponseOnly: true });
-      task.addRetry({
-        errors: ['Lambda.ServiceException', 'Lambda.TooManyRequestsException', 'Lambda.SdkClientException'],
-        maxAttempts: 4,
-        backoffRate: 2,
-        interval: Duration.seconds(5),
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      return task;
-    };
+    const invoke = (id: string, fn: SafekeepFunction) => lambdaStep(this, id, fn);
     const cleanupFailed = new sfn.Fail(this, 'CleanupFailed', {
       error: 'SafekeepDrillCleanupFailed',
       // Why, as the finish step said it; what is left carries the drill's safekeep:drill tag.

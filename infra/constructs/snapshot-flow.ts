@@ -1,12 +1,11 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { isSnapshotTarget } from '#functions/contracts/config/schema.ts';
 import { runStateSchema, type StartInput } from '#functions/contracts/snapshot-payloads.ts';
 import type { DeploymentDocument } from './deployment-document.ts';
+import { lambdaStep, loggedStateMachine } from './lambda-state-machine.ts';
 import { SafekeepFunction } from './safekeep-function.ts';
 import { copyRegionsOf, SnapshotPermissions } from './snapshot-permissions.ts';
 
@@ -69,34 +68,16 @@ export class SnapshotFlow extends Construct {
     permissions.grantCopy(this.copyFunction.function);
     permissions.grantPrune(this.pruneFunction.function);
 
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props.pollInterval ?? Duration.minutes(2))),
-      timeout: Duration.hours(24),
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'StateMachineLogs', {
-          retention: logs.RetentionDays.ONE_YEAR,
-          encryptionKey: props.logKey,
-        }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
-      },
-    });
+    this.stateMachine = loggedStateMachine(
+      this,
+      this.definition(props.pollInterval ?? Duration.minutes(2)),
+      Duration.hours(24),
+      props.logKey,
+    );
   }
 
   private definition(pollInterval: Duration): sfn.IChainable {
-    const invoke = (id: string, fn: SafekeepFunction, payload?: sfn.TaskInput) => {
-      const task = new tasks.LambdaInvoke(this, id, { lambdaFunction: fn.function, payloadResponseOnly: true, payload });
-      // Only AWS-side hiccups are retried; a step's own failure (say a stopped database) must not run twice.
-      task.addRetry({
-        errors: ['Lambda.ServiceException', 'Lambda.TooManyRequestsException', 'Lambda.SdkClientException'],
-        maxAttempts: 4,
-        backoffRate: 2,
-        interval: Duration.seconds(5),
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      return task;
-    };
+    const invoke = (id: string, fn: SafekeepFunction, payload?: sfn.TaskInput) => lambdaStep(this, id, fn, payload);
     const failed = new sfn.Fail(this, 'RunFailed', {
       error: 'SafekeepSnapshotRunFailed',
       causePath: sfn.JsonPath.stringAt('$.cause'),
