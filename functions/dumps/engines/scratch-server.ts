@@ -91,6 +91,30 @@ export async function waitUntilListening(port: number, server: Producer, what: s
   }
 }
 
+/**
+ * The server just spawned in `dir`, once it listens on `port` and `ready` has said what it is; when either
+ * fails, the server is stopped and `dir` removed before the error goes on. `stop` does the same later.
+ */
+export async function scratchServerOf(
+  server: Producer,
+  dir: { dispose(): Promise<void> },
+  listening: { port: number; what: string; hint: string },
+  ready: () => Promise<Omit<ScratchServer, 'stop'>>,
+): Promise<ScratchServer> {
+  server.stdout.resume();
+  const stop = async () => {
+    await stopServer(server);
+    await dir.dispose();
+  };
+  try {
+    await waitUntilListening(listening.port, server, listening.what, listening.hint);
+    return { ...(await ready()), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 /** Stops the server (its whole process group) and waits for it to exit. */
 export async function stopServer(server: Producer): Promise<void> {
   server.kill();

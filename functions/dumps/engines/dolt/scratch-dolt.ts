@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawnProducer } from '../../adapters/child-process.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import { withMysql } from '../mysql/connection.ts';
-import { freePort, type ScratchServer, scratchPassword, stopServer, waitUntilListening, whenReady } from '../scratch-server.ts';
+import { freePort, type ScratchServer, scratchPassword, scratchServerOf, whenReady } from '../scratch-server.ts';
 import { awsToolEnvironment, doltBinary, scratchDirectory } from './tools.ts';
 
 export async function startScratchDolt(endpointUrl: string | undefined): Promise<ScratchServer> {
@@ -32,34 +32,30 @@ export async function startScratchDolt(endpointUrl: string | undefined): Promise
       cwd: data,
       description: 'a scratch Dolt sql-server',
     });
-    server.stdout.resume();
-    const stop = async () => {
-      await stopServer(server);
-      await scratch.dispose();
-    };
-    try {
-      await waitUntilListening(port, server, 'the scratch Dolt sql-server', 'install Dolt or set SAFEKEEP_DOLT_BIN');
-      const root: DatabaseEndpoint = {
-        engine: 'dolt',
-        host: '127.0.0.1',
-        port,
-        user: 'root',
-        password: '',
-        databases: [],
-        tls: { mode: 'disable' },
-      };
-      const version = await whenReady(() =>
-        withMysql(root, undefined, async (db) => {
-          await db.query("ALTER USER 'root'@'localhost' IDENTIFIED BY ?", [password]);
-          const [[row]] = (await db.query('SELECT dolt_version() AS version')) as unknown as [[{ version: string }]];
-          return row.version;
-        }),
-      );
-      return { endpoint: { ...root, password }, engine: 'Dolt', serverVersion: version, stop };
-    } catch (error) {
-      await stop();
-      throw error;
-    }
+    return await scratchServerOf(
+      server,
+      scratch,
+      { port, what: 'the scratch Dolt sql-server', hint: 'install Dolt or set SAFEKEEP_DOLT_BIN' },
+      async () => {
+        const root: DatabaseEndpoint = {
+          engine: 'dolt',
+          host: '127.0.0.1',
+          port,
+          user: 'root',
+          password: '',
+          databases: [],
+          tls: { mode: 'disable' },
+        };
+        const version = await whenReady(() =>
+          withMysql(root, undefined, async (db) => {
+            await db.query("ALTER USER 'root'@'localhost' IDENTIFIED BY ?", [password]);
+            const [[row]] = (await db.query('SELECT dolt_version() AS version')) as unknown as [[{ version: string }]];
+            return row.version;
+          }),
+        );
+        return { endpoint: { ...root, password }, engine: 'Dolt', serverVersion: version };
+      },
+    );
   } catch (error) {
     await scratch.dispose();
     throw error;

@@ -14,7 +14,7 @@ import { spawnProducer } from '../../adapters/child-process.ts';
 import type { DatabaseEndpoint } from '../../source.ts';
 import type { VerifyRequest } from '../engine.ts';
 import { withPostgres } from '../postgres/connection.ts';
-import { freePort, type ScratchServer, scratchPassword, stopServer, waitUntilListening } from '../scratch-server.ts';
+import { freePort, type ScratchServer, scratchPassword, scratchServerOf } from '../scratch-server.ts';
 import { carryAndCompare } from './doltgres-inventory.ts';
 import { pgSession } from './pg-session.ts';
 import { assertRefsMatch, readRefs } from './refs.ts';
@@ -53,29 +53,25 @@ export async function startScratchDoltgres(endpointUrl: string | undefined, purp
       cwd: scratch.path,
       description: 'a scratch Doltgres server',
     });
-    server.stdout.resume();
-    const stop = async () => {
-      await stopServer(server);
-      await scratch.dispose();
-    };
-    try {
-      await waitUntilListening(port, server, 'the scratch Doltgres server', 'install Doltgres or set SAFEKEEP_DOLTGRES_BIN');
-      const endpoint: DatabaseEndpoint = {
-        engine: 'doltgres',
-        host: '127.0.0.1',
-        port,
-        user: 'postgres',
-        password,
-        databases: [],
-      };
-      const version = await withPostgres(endpoint, 'postgres', async (db) =>
-        String((await db.query<{ version: string }>('SELECT dolt_version() AS version')).rows[0]?.version ?? ''),
-      );
-      return { endpoint, engine: 'Doltgres', serverVersion: version, stop };
-    } catch (error) {
-      await stop();
-      throw error;
-    }
+    return await scratchServerOf(
+      server,
+      scratch,
+      { port, what: 'the scratch Doltgres server', hint: 'install Doltgres or set SAFEKEEP_DOLTGRES_BIN' },
+      async () => {
+        const endpoint: DatabaseEndpoint = {
+          engine: 'doltgres',
+          host: '127.0.0.1',
+          port,
+          user: 'postgres',
+          password,
+          databases: [],
+        };
+        const version = await withPostgres(endpoint, 'postgres', async (db) =>
+          String((await db.query<{ version: string }>('SELECT dolt_version() AS version')).rows[0]?.version ?? ''),
+        );
+        return { endpoint, engine: 'Doltgres', serverVersion: version };
+      },
+    );
   } catch (error) {
     await scratch.dispose();
     throw error;

@@ -3,9 +3,9 @@
  * endpoints from our own environment (to read the backup back) and a private, throwaway home and data
  * directory, so nothing of a real installation is read or changed.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { scratchDir } from '../scratch-server.ts';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -52,14 +52,12 @@ export function awsToolEnvironment(
 
 /** A temporary directory with a Dolt home (DOLT_ROOT_PATH) that has an identity and no metrics. */
 export async function scratchDirectory(purpose: string): Promise<{ path: string; home: string; dispose: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), `safekeep-${purpose}-`));
+  const { path, dispose } = await scratchDir(purpose);
   const home = join(path, 'home');
   await mkdir(join(home, '.dolt'), { recursive: true });
   await writeFile(
     join(home, '.dolt', 'config_global.json'),
     JSON.stringify({ 'user.name': 'Safekeep verify', 'user.email': 'safekeep@localhost', 'metrics.disabled': 'true' }),
   );
-  // Dolt may still be writing housekeeping files as it exits; retry, and never fail a verify over a temp dir.
-  const dispose = () => rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(() => {});
   return { path, home, dispose };
 }

@@ -17,8 +17,7 @@ import {
   type ScratchServer,
   scratchDir,
   scratchPassword,
-  stopServer,
-  waitUntilListening,
+  scratchServerOf,
   whenReady,
 } from '../scratch-server.ts';
 import { withMysql } from './connection.ts';
@@ -99,47 +98,37 @@ export async function startScratchMysql(sourceVersion: string, env: Environment 
       ],
       description: `the scratch ${flavor} server`,
     });
-    server.stdout.resume();
-    const stop = async () => {
-      await stopServer(server);
-      await dir.dispose();
-    };
-    try {
-      await waitUntilListening(
-        port,
-        server,
-        `the scratch ${flavor === 'mysql' ? 'MySQL' : 'MariaDB'} server`,
-        'check its installation',
-      );
-      const endpoint: DatabaseEndpoint = {
-        engine: 'mysql',
-        host: '127.0.0.1',
-        port,
-        user: DRILL_USER,
-        password,
-        databases: [],
-        // MySQL's caching_sha2_password wants TLS (or an RSA key exchange) and MySQL makes itself a certificate
-        // at startup; on loopback there is no name to verify it against.
-        tls: { mode: flavor === 'mysql' ? 'require' : 'disable' },
-      };
-      const version = await whenReady(() =>
-        withMysql(endpoint, undefined, async (db) => {
-          const [[row]] = (await db.query('SELECT VERSION() AS version')) as unknown as [[{ version: string }]];
-          return row.version;
-        }),
-      );
-      await rm(initFile, { force: true });
-      return {
-        endpoint,
-        engine: flavor === 'mysql' ? 'MySQL' : 'MariaDB',
-        serverVersion: version,
-        ...(note ? { note } : {}),
-        stop,
-      };
-    } catch (error) {
-      await stop();
-      throw error;
-    }
+    return await scratchServerOf(
+      server,
+      dir,
+      { port, what: `the scratch ${flavor === 'mysql' ? 'MySQL' : 'MariaDB'} server`, hint: 'check its installation' },
+      async () => {
+        const endpoint: DatabaseEndpoint = {
+          engine: 'mysql',
+          host: '127.0.0.1',
+          port,
+          user: DRILL_USER,
+          password,
+          databases: [],
+          // MySQL's caching_sha2_password wants TLS (or an RSA key exchange) and MySQL makes itself a certificate
+          // at startup; on loopback there is no name to verify it against.
+          tls: { mode: flavor === 'mysql' ? 'require' : 'disable' },
+        };
+        const version = await whenReady(() =>
+          withMysql(endpoint, undefined, async (db) => {
+            const [[row]] = (await db.query('SELECT VERSION() AS version')) as unknown as [[{ version: string }]];
+            return row.version;
+          }),
+        );
+        await rm(initFile, { force: true });
+        return {
+          endpoint,
+          engine: flavor === 'mysql' ? 'MySQL' : 'MariaDB',
+          serverVersion: version,
+          ...(note ? { note } : {}),
+        };
+      },
+    );
   } catch (error) {
     await dir.dispose();
     throw error;

@@ -16,8 +16,7 @@ import {
   type ScratchServer,
   scratchDir,
   scratchPassword,
-  stopServer,
-  waitUntilListening,
+  scratchServerOf,
   whenReady,
 } from '../scratch-server.ts';
 import { withPostgres } from './connection.ts';
@@ -104,37 +103,33 @@ export async function startScratchPostgres(env: Environment = process.env): Prom
       ...runAs,
       description: 'the scratch PostgreSQL server',
     });
-    server.stdout.resume();
-    const stop = async () => {
-      await stopServer(server);
-      await dir.dispose();
-    };
-    try {
-      await waitUntilListening(port, server, 'the scratch PostgreSQL server', `check the binaries in ${bin}`);
-      const endpoint: DatabaseEndpoint = {
-        engine: 'postgres',
-        host: '127.0.0.1',
-        port,
-        user: SUPERUSER,
-        password,
-        databases: [],
-        tls: { mode: 'disable' },
-      };
-      const version = await whenReady(() =>
-        withPostgres(
-          endpoint,
-          'postgres',
-          async (db) =>
-            String((await db.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '').split(
-              ' ',
-            )[0] ?? '',
-        ),
-      );
-      return { endpoint, engine: 'PostgreSQL', serverVersion: version, stop };
-    } catch (error) {
-      await stop();
-      throw error;
-    }
+    return await scratchServerOf(
+      server,
+      dir,
+      { port, what: 'the scratch PostgreSQL server', hint: `check the binaries in ${bin}` },
+      async () => {
+        const endpoint: DatabaseEndpoint = {
+          engine: 'postgres',
+          host: '127.0.0.1',
+          port,
+          user: SUPERUSER,
+          password,
+          databases: [],
+          tls: { mode: 'disable' },
+        };
+        const version = await whenReady(() =>
+          withPostgres(
+            endpoint,
+            'postgres',
+            async (db) =>
+              String((await db.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '').split(
+                ' ',
+              )[0] ?? '',
+          ),
+        );
+        return { endpoint, engine: 'PostgreSQL', serverVersion: version };
+      },
+    );
   } catch (error) {
     await dir.dispose();
     throw error;
