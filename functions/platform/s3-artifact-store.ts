@@ -32,6 +32,21 @@ export interface S3StoreOptions {
 }
 
 const sha256Base64 = (body: Buffer | string) => createHash('sha256').update(body).digest('base64');
+/**
+ * SigV4 signs a part's SHA-256 (x-amz-content-sha256); given none, the SDK hashes the body again. The part's
+ * checksum is that same digest, so hand it over: one pass over each part instead of two, and S3 still
+ * refuses a body that differs from what was signed.
+ */
+function signWithPayloadHash(command: UploadPartCommand, hex: string): void {
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const { headers } = args.request as { headers?: Record<string, string> };
+      if (headers) headers['x-amz-content-sha256'] = hex;
+      return next(args);
+    },
+    { step: 'build', name: 'safekeepPayloadHash' },
+  );
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -106,18 +121,19 @@ export function s3ArtifactStore(client: S3Client, bucket: string, options: S3Sto
         key,
         uploadId,
         async uploadPart(partNumber, body): Promise<UploadedPart> {
-          const checksum = sha256Base64(body);
-          const result = await client.send(
-            new UploadPartCommand({
-              Bucket: bucket,
-              Key: key,
-              UploadId: uploadId,
-              PartNumber: partNumber,
-              Body: body,
-              ContentLength: body.length,
-              ChecksumSHA256: checksum,
-            }),
-          );
+          const digest = createHash('sha256').update(body).digest();
+          const checksum = digest.toString('base64');
+          const command = new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+            ChecksumSHA256: checksum,
+          });
+          signWithPayloadHash(command, digest.toString('hex'));
+          const result = await client.send(command);
           if (!result.ETag) throw new StoreError(`S3 returned no ETag for part ${partNumber} of s3://${bucket}/${key}`);
           return { PartNumber: partNumber, ETag: result.ETag, ChecksumSHA256: result.ChecksumSHA256 ?? checksum };
         },

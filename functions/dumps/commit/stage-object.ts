@@ -20,6 +20,9 @@ import type { PartSizePolicy } from './part-size.ts';
 import { PartWriter } from './part-writer.ts';
 import type { Producer, ProducerExit } from './producer.ts';
 
+/** How many raw bytes go to the completeness check and the compressor at once. */
+const BATCH_BYTES = 1024 * 1024;
+
 export interface StageOptions {
   readonly producer: Producer;
   readonly upload: MultipartUpload;
@@ -46,16 +49,32 @@ export async function stageObject(options: StageOptions): Promise<StagedObject> 
   const hash = createHash('sha256');
   let rawBytes = 0;
   let storedBytes = 0;
+  // The tool's pipe delivers 64 KiB reads; the check and the codec cost a call per chunk, so hand them 1 MiB.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const checkAndPass = (callback: (error?: Error | null, batch?: Buffer) => void) => {
+    if (pendingBytes === 0) return callback();
+    const batch = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    try {
+      const checked = completeness.update(batch);
+      if (checked) checked.then(() => callback(null, batch), callback);
+      else callback(null, batch);
+    } catch (error) {
+      callback(error as Error);
+    }
+  };
   const rawTap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       rawBytes += chunk.length;
-      try {
-        const pending = completeness.update(chunk);
-        if (pending) pending.then(() => callback(null, chunk), callback);
-        else callback(null, chunk);
-      } catch (error) {
-        callback(error as Error);
-      }
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes < BATCH_BYTES) callback();
+      else checkAndPass(callback);
+    },
+    flush(callback) {
+      checkAndPass(callback);
     },
   });
   const storedTap = new Transform({
