@@ -54,6 +54,19 @@ export async function checkStoredHash(store: ArtifactStore, object: ManifestObje
   });
 }
 
+/** Waits for room in `stream`, or for its end; leaves no listener behind (one per chunk would pile up). */
+function drainedOrClosed(stream: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
 /** The object's decompressed content; the stream errors with IntegrityError on any corruption. */
 export async function openVerified(store: ArtifactStore, object: ManifestObject): Promise<Readable> {
   const body = await store.read(object.key, object.versionId);
@@ -61,12 +74,7 @@ export async function openVerified(store: ArtifactStore, object: ManifestObject)
   pipeline(body, hashGuard(object), decompressor(object.compression), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) {
       if (output.destroyed) return; // the consumer stopped reading (and will report why)
-      if (!output.write(chunk)) {
-        await new Promise((resolve) => {
-          output.once('drain', resolve);
-          output.once('close', resolve);
-        });
-      }
+      if (!output.write(chunk)) await drainedOrClosed(output);
     }
   }).then(
     () => output.end(),
