@@ -37,11 +37,11 @@ export function rebuildFromSummaries(): void {
   writeBenchmarksDoc(results);
 }
 
-/** The newest run of bench/dump-memory.ts (one stream and N, two sizes), as it recorded it. */
-function memorySection(): string {
+/** The newest `## ` entry of a results file a side benchmark appends to, or '' when it has none. */
+function newestEntry(file: string): string {
   let text = '';
   try {
-    text = readFileSync('bench/results/dump-memory.md', 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return '';
   }
@@ -50,8 +50,21 @@ function memorySection(): string {
       .split(/\n(?=## )/)
       .at(-1)
       ?.trim() ?? '';
-  if (!newest.startsWith('## ')) return '';
+  return newest.startsWith('## ') ? newest : '';
+}
+
+/** The newest run of bench/dump-memory.ts (one stream and N, two sizes), as it recorded it. */
+function memorySection(): string {
+  const newest = newestEntry('bench/results/dump-memory.md');
+  if (!newest) return '';
   return `\n## Memory as the dump grows (\`bench/dump-memory.ts\`, newest run)\n\nTarget: the worker's peak RSS at most 256 MiB and within 10% from the smallest dump to the largest, for one stream and for N.\n\n###${newest.slice(2)}\n`;
+}
+
+/** The newest run of bench/lambda-cold.ts (every handler's bundle size and cold import), as it recorded it. */
+function coldStartSection(): string {
+  const newest = newestEntry('bench/results/lambda-cold.md');
+  if (!newest) return '';
+  return `\n## Lambda bundles and cold import (\`bench/lambda-cold.ts\`, newest run; earlier runs in \`bench/results/lambda-cold.md\`)\n\n###${newest.slice(2)}\n`;
 }
 
 const PRICES_CHECKED = '2026-12-01';
@@ -132,6 +145,7 @@ npm run bench:full -- --huge           # adds 10 GB of PostgreSQL
 bash bench/bench.sh --quick --engines postgres --sizes 20   # a smaller run while developing
 node bench/dump-memory.ts 200 2000     # peak RSS at two sizes (bench/results/dump-memory.md)
 node bench/dump-memory.ts 200 2000 --streams 1,3   # the same for one stream and three, on 3 equal tables
+node bench/lambda-cold.ts              # every Lambda bundle's size and cold import (bench/results/lambda-cold.md)
 \`\`\`
 
 \`npm run bench\` is \`bash bench/bench.sh --quick\`, which starts the peers that are down and runs
@@ -156,6 +170,6 @@ Assumptions: the database and S3 keep up (this is the task's CPU-bound cost, not
 speed); Fargate vCPUs are as fast as this machine's cores; the 20 GB of ephemeral storage included is enough
 (nothing is staged on disk); S3 requests, storage, data transfer, NAT and logs are not included.
 
-${sections.join('\n')}${memorySection()}`;
+${sections.join('\n')}${memorySection()}${coldStartSection()}`;
   writeFileSync('docs/BENCHMARKS.md', text);
 }

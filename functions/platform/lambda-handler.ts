@@ -1,14 +1,17 @@
 /**
- * Every Safekeep Lambda is this wiring: middy, Powertools (tracer, logger with the invocation context, the
- * cold-start metric), the input parsed with the shared zod schema, then one call into a core.
+ * Every Safekeep Lambda is this wiring: middy, Powertools (logger with the invocation context, the cold-start
+ * metric), the input parsed with the shared zod schema, then one call into a core.
+ *
+ * No Powertools Tracer: its one use here, a subsegment around the handler, repeats what the function's active
+ * X-Ray tracing records (duration, errors), and it brings aws-xray-sdk-core and semver, 100 KB of every
+ * bundle and about 20 ms of every cold start (bench/results/lambda-cold.md).
  */
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type * as z from 'zod';
 import { UsageError } from '../contracts/errors.ts';
-import { logger, metrics, tracer } from './powertools.ts';
+import { logger, metrics } from './powertools.ts';
 
 /** Parses an event, turning zod's report into one line naming each bad field. */
 export function parseEvent<T>(schema: z.ZodType<T>, event: unknown): T {
@@ -29,7 +32,6 @@ const coldStartMetric: middy.MiddlewareObj = {
 
 export function safekeepHandler<T, R>(schema: z.ZodType<T>, work: (input: T) => Promise<R>) {
   return middy(async (event: unknown) => work(parseEvent(schema, event)))
-    .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(coldStartMetric);
 }

@@ -6,13 +6,11 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { METRICS_NAMESPACE } from '../contracts/metrics.ts';
 import type { Telemetry } from '../contracts/telemetry.ts';
 
 export const logger = new Logger({ serviceName: 'safekeep' });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'safekeep' });
-export const tracer = new Tracer({ serviceName: 'safekeep' });
 
 /** The narrow telemetry port the cores take, over Powertools. Dimensioned metrics get their own EMF blob. */
 export function powertoolsTelemetry(): Telemetry {
