@@ -15,8 +15,10 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
+import { bundleWorker, imageEntrypoint } from '#functions/cli/container/bundle.ts';
 import { peerCoordinates } from '#test/support/peers.ts';
 
+const workerBundle = await bundleWorker('bench/results/raw/worker/safekeep.mjs');
 const pgPeer = peerCoordinates('postgres');
 const s3Peer = peerCoordinates('versitygw');
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { streams: { type: 'string' } } });
@@ -61,10 +63,10 @@ function measureDump(
     const started = process.hrtime.bigint();
     const child = spawn(
       process.execPath,
-      // The flags bin/safekeep.js's shebang and the Fargate image's entry point run it with.
+      // What the Fargate task runs: the image's bundle, with its ENTRYPOINT's node flags.
       [
-        '--max-semi-space-size=4',
-        'bin/safekeep.js',
+        ...imageEntrypoint().nodeFlags,
+        workerBundle,
         'dump',
         '--engine',
         'postgres',

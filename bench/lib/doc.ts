@@ -85,7 +85,7 @@ with its yardstick in one run, on the same generated data:
 | pipeline | what it is |
 |---|---|
 | \`pg_dump -Fc -Z0 > /dev/null\`, \`mysqldump > /dev/null\` | the producer alone (the same flags Safekeep passes it): the floor |
-| \`safekeep dump\` | the product through its CLI: dump, completeness check (pg_restore reads the live stream; mysqldump's trailer), zstd level 3, SHA-256, multipart upload to the local versitygw S3 store |
+| \`safekeep dump\` | the product as the Fargate task runs it (the image's bundled CLI, started with its ENTRYPOINT's node flags): dump, completeness check as the archive streams (the custom format's TOC, blocks and COPY rows in-process; mysqldump's trailer and per-table rows), zstd level 3, SHA-256, multipart upload to the local versitygw S3 store |
 | \`safekeep dump --compression none\` | the same without compression: what the rest of the pipeline costs |
 | \`pg_dump \\| gzip -6\`, \`mysqldump \\| gzip -6\` | the hand-written pipeline (plain-format pg_dump), to a local file |
 | \`pg_dump -Fc\` | the dump tool's own compression at its default (pg_dump 15: gzip level 6). mysqldump has no compression of its own |

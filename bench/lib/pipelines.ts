@@ -5,6 +5,7 @@
  */
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundleWorker, imageEntrypoint } from '#functions/cli/container/bundle.ts';
 import type { DatabasePeer, S3Peer } from '#test/support/peers.ts';
 import { type Measurement, measure, shellQuote, type ToolWrappers } from './measure.ts';
 
@@ -122,8 +123,12 @@ function safekeepEnv(context: CaseContext): Record<string, string> {
 }
 
 const scheme = (engine: Engine) => (engine === 'postgres' ? 'postgres' : 'mysql');
-/** node with the flags bin/safekeep.js's shebang and the Fargate image start it with. */
-const safekeepCli = `${shellQuote(process.execPath)} --max-semi-space-size=4 bin/safekeep.js`;
+/**
+ * What the Fargate task runs: the bundle the image's build script writes, started with its ENTRYPOINT's node
+ * flags (built once per bench run, into the uncommitted raw results).
+ */
+const workerBundle = await bundleWorker(join('bench', 'results', 'raw', 'worker', 'safekeep.mjs'));
+const safekeepCli = [process.execPath, ...imageEntrypoint().nodeFlags, workerBundle].map(shellQuote).join(' ');
 
 export function localDump(context: CaseContext): Pipeline {
   return {

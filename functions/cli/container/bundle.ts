@@ -5,7 +5,16 @@
  *
  *   node functions/cli/container/bundle.ts [outfile]   (default dist/worker/safekeep.mjs)
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'esbuild';
+
+/** The image's ENTRYPOINT as the Dockerfile writes it (`node`, its flags, the bundle): tests and the bench start the bundle so. */
+export function imageEntrypoint(): { readonly nodeFlags: string[]; readonly bundle: string } {
+  const dockerfile = readFileSync(join(import.meta.dirname, 'Dockerfile'), 'utf8');
+  const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+  return { nodeFlags: entrypoint.slice(1, -1), bundle: entrypoint.at(-1) ?? '' };
+}
 
 export async function bundleWorker(outfile = 'dist/worker/safekeep.mjs'): Promise<string> {
   await build({

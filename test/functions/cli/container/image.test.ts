@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { bundleWorker } from '#functions/cli/container/bundle.ts';
+import { bundleWorker, imageEntrypoint } from '#functions/cli/container/bundle.ts';
 import { s3Client } from '#test/support/aws.ts';
 import { createPostgresDatabase } from '#test/support/databases.ts';
 import { peer } from '#test/support/peers.ts';
@@ -21,9 +21,8 @@ const postgres = await peer('postgres');
 const versitygw = await peer('versitygw');
 
 const pinned = (text: string, name: string) => new RegExp(`${name}=(\\S+)`).exec(text)?.[1];
-/** The image's ENTRYPOINT, as the Dockerfile writes it: the test starts the bundle exactly so. */
-const ENTRYPOINT = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(DOCKERFILE)?.[1] ?? '[]') as string[];
-const NODE_FLAGS = ENTRYPOINT.slice(1, -1);
+/** The image's ENTRYPOINT flags, as the Dockerfile writes them: the test starts the bundle exactly so. */
+const NODE_FLAGS = imageEntrypoint().nodeFlags;
 
 describe('the Fargate image', () => {
   it('pins the same Dolt and Doltgres the tests run', () => {
