@@ -28,24 +28,33 @@ export interface CompletenessReport {
  * "-- Dump completed on ...". Only the tail is kept, so memory stays constant.
  */
 export class TailMarkerCheck implements CompletenessCheck {
-  private tail: Buffer = Buffer.alloc(0);
+  /** The last `keep` bytes seen, in a buffer allocated once: a dump's chunks leave no garbage here. */
+  private readonly tail: Buffer;
+  private tailLength = 0;
   private readonly marker: RegExp;
   private readonly what: string;
-  private readonly keep: number;
 
   constructor(marker: RegExp, what: string, keep = 4096) {
     this.marker = marker;
     this.what = what;
-    this.keep = keep;
+    this.tail = Buffer.alloc(keep);
   }
 
   update(chunk: Buffer): void {
-    const joined = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
-    this.tail = joined.length > this.keep ? Buffer.from(joined.subarray(joined.length - this.keep)) : joined;
+    const keep = this.tail.length;
+    if (chunk.length >= keep) {
+      chunk.copy(this.tail, 0, chunk.length - keep);
+      this.tailLength = keep;
+      return;
+    }
+    const kept = Math.min(this.tailLength, keep - chunk.length);
+    this.tail.copy(this.tail, 0, this.tailLength - kept, this.tailLength);
+    chunk.copy(this.tail, kept);
+    this.tailLength = kept + chunk.length;
   }
 
   async finish(): Promise<CompletenessReport> {
-    if (!this.marker.test(this.tail.toString('utf8'))) {
+    if (!this.marker.test(this.tail.toString('utf8', 0, this.tailLength))) {
       throw new DumpError(`the dump ended without ${this.what}: it was cut short, so it was not stored`);
     }
     return {};
