@@ -24,6 +24,8 @@ export async function bundleWorker(outfile = 'dist/worker/safekeep.mjs'): Promis
     platform: 'node',
     target: 'node24',
     format: 'esm',
+    // The SDK's ES modules (as the Lambda bundles take them): esbuild drops what the CLI never calls.
+    mainFields: ['module', 'main'],
     minify: false,
     sourcemap: 'linked',
     legalComments: 'none',
