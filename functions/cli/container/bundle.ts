@@ -26,7 +26,8 @@ export async function bundleWorker(outfile = 'dist/worker/safekeep.mjs'): Promis
     format: 'esm',
     // The SDK's ES modules (as the Lambda bundles take them): esbuild drops what the CLI never calls.
     mainFields: ['module', 'main'],
-    minify: false,
+    // Minified it parses faster and holds 17 MiB less; --enable-source-maps (the ENTRYPOINT) maps stack traces back.
+    minify: true,
     sourcemap: 'linked',
     legalComments: 'none',
     // CommonJS dependencies (pg, mysql2) call require(); give the ESM bundle one.
