@@ -143,7 +143,7 @@ async function pruneSnapshots(target: SnapshotTarget, values: PruneValues, conte
     if (values[flag] !== undefined)
       throw new UsageError(`--${flag} applies to dump targets; "${target.name}" is a ${target.kind} snapshot target`);
   }
-  const flow = flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
+  const flow = await flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
   const result = await pruneTarget(target, flow, { dryRun: values['dry-run'] });
   if (values.json) {
     context.terminal.stdout.write(`${JSON.stringify({ ok: !result.skipped, ...result })}\n`);

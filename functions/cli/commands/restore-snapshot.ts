@@ -88,7 +88,7 @@ export async function restoreFromSnapshot(values: SnapshotRestoreValues, context
     required(values.target, '--target', 'orders-db'),
   );
   const as = required(values.as, '--as', `${target.name}-restored`);
-  const { ports, region } = flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
+  const { ports, region } = await flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
   const outcome = await restoreSnapshot(
     target,
     {

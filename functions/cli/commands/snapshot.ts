@@ -5,7 +5,6 @@ import { loadConfigFile } from '../../contracts/config/load.ts';
 import { isSnapshotTarget, type SnapshotTarget } from '../../contracts/config/schema.ts';
 import { UsageError } from '../../contracts/errors.ts';
 import type { Telemetry } from '../../contracts/telemetry.ts';
-import { awsSnapshotPorts } from '../../snapshots/adapters/aws-clients.ts';
 import { type FlowContext, runSnapshotFlow } from '../../snapshots/core/snapshot-flow.ts';
 import { defineCommand, type FlagDefinitions, type ParsedArgs } from '../command.ts';
 import type { CliContext } from '../context.ts';
@@ -49,13 +48,17 @@ export function snapshotTarget(configPath: string, name: string): SnapshotTarget
   return target;
 }
 
-/** The snapshot flow's ports and clock for a CLI run (safekeep prune uses it for snapshot targets too). */
-export function flowContext(
+/**
+ * The snapshot flow's ports and clock for a CLI run (safekeep prune uses it for snapshot targets too). The
+ * EC2 and RDS clients load only here: their schemas hold about 50 MiB of heap, which a dump or restore, the
+ * commands a Fargate task runs, should never carry.
+ */
+export async function flowContext(
   context: CliContext,
   region: string | undefined,
   endpointUrl: string | undefined,
   verbose: boolean,
-): FlowContext {
+): Promise<FlowContext> {
   const resolved = region ?? context.env.AWS_REGION ?? context.env.AWS_DEFAULT_REGION;
   if (!resolved) throw new UsageError('no AWS region: pass --region or set AWS_REGION');
   const log = cliLogger(context.terminal, verbose);
@@ -64,6 +67,7 @@ export function flowContext(
     warn: (message, fields) => context.terminal.stderr.write(`safekeep: warning: ${message} ${JSON.stringify(fields ?? {})}\n`),
     metric: (name, value, unit, dimensions) => log.info(`metric ${name}=${value} ${unit}`, dimensions),
   };
+  const { awsSnapshotPorts } = await import('../../snapshots/adapters/aws-clients.ts');
   return { ports: awsSnapshotPorts({ endpointUrl }), region: resolved, now: context.now, telemetry };
 }
 
@@ -73,7 +77,7 @@ async function snapshot({ values }: ParsedArgs<typeof SNAPSHOT_FLAGS>, context: 
     required(values.config, '--config', 'safekeep.config.yaml'),
     required(values.target, '--target', 'orders-db'),
   );
-  const flow = flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
+  const flow = await flowContext(context, values.region, values['endpoint-url'], values.verbose ?? false);
   const outcome = await runSnapshotFlow(target, newRunId(context.now(), randomBytes(3).toString('hex')), flow, {
     pollMs: parseDuration(values['poll-interval'], '--poll-interval'),
     timeoutMs: parseDuration(values.timeout, '--timeout'),
