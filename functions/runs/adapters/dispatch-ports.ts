@@ -28,7 +28,10 @@ export function awsDispatchPorts(options: {
   // Starting runs rides out throttling (a whole fleet's schedules can fire at once); one strategy per client.
   const retrying = () => ({ ...config, retryStrategy: throttleTolerantRetryStrategy() });
   const sfn = new SFNClient(retrying());
-  const ecs = new ECSClient(retrying());
+  // RunTask is never retried by the SDK: the fleet pacer admits every call against ECS's RunTask rate, and a
+  // retry it did not admit would spend the account's bucket behind its back (a fleet firing at full rate then
+  // throttled itself: 162 of 806 calls refused). A throttled or refused start is deferred and admitted again.
+  const ecs = new ECSClient({ ...config, maxAttempts: 1 });
   const lambda = new LambdaClient(retrying());
   const artifacts = options.artifacts ?? s3ArtifactStore(createS3Client(options.endpointUrl), options.bucket);
   const startExecution = async (stateMachineArn: string, name: string, input: unknown) => {
