@@ -123,12 +123,17 @@ function safekeepEnv(context: CaseContext): Record<string, string> {
 }
 
 const scheme = (engine: Engine) => (engine === 'postgres' ? 'postgres' : 'mysql');
+let worker: Promise<string> | undefined;
 /**
  * What the Fargate task runs: the bundle the image's build script writes, started with its ENTRYPOINT's node
- * flags (built once per bench run, into the uncommitted raw results).
+ * flags. Built on the first safekeep pipeline of a run (not for --report-only), into the uncommitted raw results.
  */
-const workerBundle = await bundleWorker(join('bench', 'results', 'raw', 'worker', 'safekeep.mjs'));
-const safekeepCli = [process.execPath, ...imageEntrypoint().nodeFlags, workerBundle].map(shellQuote).join(' ');
+function safekeepCli(): Promise<string> {
+  worker ??= bundleWorker(join('bench', 'results', 'raw', 'worker', 'safekeep.mjs')).then((bundle) =>
+    [process.execPath, ...imageEntrypoint().nodeFlags, bundle].map(shellQuote).join(' '),
+  );
+  return worker;
+}
 
 export function localDump(context: CaseContext): Pipeline {
   return {
@@ -176,7 +181,7 @@ export function dumpPipelines(context: CaseContext): Pipeline[] {
       // A failed dump must not leave safekeep restore reading the previous round's backup.
       if (compression === 'zstd' && streams === 1) context.manifest = undefined;
       if (streams > 1) context.parallelManifest = undefined;
-      const script = `${safekeepCli} dump --engine ${engine} --source ${source} --to s3://${context.bucket}/${context.database.replaceAll('_', '-')}-${id} --endpoint-url ${context.s3.endpoint} --compression ${compression} --parallelism ${streams} --json`;
+      const script = `${await safekeepCli()} dump --engine ${engine} --source ${source} --to s3://${context.bucket}/${context.database.replaceAll('_', '-')}-${id} --endpoint-url ${context.s3.endpoint} --compression ${compression} --parallelism ${streams} --json`;
       const m = await measure(script, context.wrappers, { env: safekeepEnv(context), sampleRss: true });
       const result = JSON.parse(m.stdout) as { manifest: string; totals: { storedBytes: number } };
       if (streams > 1) context.parallelManifest = result.manifest;
@@ -303,7 +308,7 @@ export function restorePipelines(context: CaseContext): Pipeline[] {
             async run(round) {
               const name = target(round, 'safekeep-parallel');
               await fresh(name);
-              const script = `${safekeepCli} restore --from ${context.parallelManifest} --target postgres://${peer.user}@${peer.host}:${peer.port}/${name} --endpoint-url ${context.s3.endpoint} --json`;
+              const script = `${await safekeepCli()} restore --from ${context.parallelManifest} --target postgres://${peer.user}@${peer.host}:${peer.port}/${name} --endpoint-url ${context.s3.endpoint} --json`;
               try {
                 return record(
                   context,
@@ -347,7 +352,7 @@ export function restorePipelines(context: CaseContext): Pipeline[] {
       async run(round) {
         const name = target(round, 'safekeep');
         await fresh(name);
-        const script = `${safekeepCli} restore --from ${context.manifest} --target ${scheme(engine)}://${peer.user}@${peer.host}:${peer.port}/${name} --endpoint-url ${context.s3.endpoint} --json`;
+        const script = `${await safekeepCli()} restore --from ${context.manifest} --target ${scheme(engine)}://${peer.user}@${peer.host}:${peer.port}/${name} --endpoint-url ${context.s3.endpoint} --json`;
         try {
           return record(
             context,
