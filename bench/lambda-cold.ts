@@ -1,9 +1,9 @@
 /**
  * Cold start of every Lambda handler, as deployed: each is bundled the way SafekeepFunction bundles it
- * (test/support/handler-bundles.ts), then imported in a fresh `node` process, which is what a cold Lambda
+ * (infra/bundling/handler-bundle.ts), then imported in a fresh `node` process, which is what a cold Lambda
  * does before the first invocation. Beside it, the same handler with the AWS SDK left to the runtime
  * (`@aws-sdk/*` external, loaded from node_modules as the Lambda runtime loads its own copy), so the choice
- * in HANDLER_BUNDLING is measured rather than assumed. Medians of `--runs` imports each (default 7).
+ * in infra/bundling/handler-bundle.ts is measured rather than assumed. Medians of `--runs` imports each (default 7).
  *
  *   node bench/lambda-cold.ts               # every handler; results appended to bench/results/lambda-cold.md
  *   node bench/lambda-cold.ts --runs 11 dispatch freshness
@@ -13,7 +13,7 @@ import { appendFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundleHandler, handlerEntries, REPOSITORY_ROOT } from '#test/support/handler-bundles.ts';
+import { bundleEntry, handlerEntries, REPOSITORY_ROOT } from '#test/support/handler-bundles.ts';
 
 const SIZE_GOAL = 500_000;
 const IMPORT_GOAL_MS = 150;
@@ -61,8 +61,8 @@ for (const entry of entries) {
   const dir = join(scratch, name.replaceAll('/', '-'));
   const bundledFile = join(dir, 'bundled', 'index.mjs');
   const externalFile = join(dir, 'sdk-external', 'index.mjs');
-  const { size } = await bundleHandler(entry, { outfile: bundledFile });
-  const { size: externalSize } = await bundleHandler(entry, { outfile: externalFile, sdkFromRuntime: true });
+  const { size } = await bundleEntry(entry, { outdir: join(dir, 'bundled') });
+  const { size: externalSize } = await bundleEntry(entry, { outdir: join(dir, 'sdk-external'), sdkFromRuntime: true });
   const bundled = importTimes(bundledFile);
   const external = importTimes(externalFile);
   if (size > SIZE_GOAL) sizeMisses++;

@@ -1,16 +1,16 @@
-import { existsSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEPLOYMENT_FILE } from '#functions/contracts/deployment.ts';
 import { METRICS_NAMESPACE } from '#functions/contracts/metrics.ts';
+import { bundleHandlerSync } from '../bundling/handler-bundle.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
 import type { DeploymentDocument, DeploymentSlice } from './deployment-document.ts';
 
@@ -61,62 +61,13 @@ export interface SafekeepFunctionNetwork {
   readonly securityGroups: ec2.ISecurityGroup[];
 }
 
-const REPOSITORY_ROOT = PACKAGE_ROOT;
-/**
- * npm never publishes package-lock.json, so an installed Safekeep has none. Nothing is installed into a bundle
- * (esbuild bundles every dependency), so NodejsFunction reads the file only to pick npm: package.json serves.
- */
-const LOCK_FILE = existsSync(join(REPOSITORY_ROOT, 'package-lock.json'))
-  ? join(REPOSITORY_ROOT, 'package-lock.json')
-  : join(REPOSITORY_ROOT, 'package.json');
-
-/**
- * The credential providers the SDK's default chain imports lazily (`await import(...)`), after the
- * environment's credentials, which a Lambda function always has. They never load in Lambda, so they stay out
- * of the bundle (about 90 KB of it); were one ever needed, the runtime's own SDK has it.
- */
-const LAZY_CREDENTIAL_PROVIDERS = [
-  '@aws-sdk/credential-provider-http',
-  '@aws-sdk/credential-provider-ini',
-  '@aws-sdk/credential-provider-login',
-  '@aws-sdk/credential-provider-process',
-  '@aws-sdk/credential-provider-sso',
-  '@aws-sdk/credential-provider-web-identity',
-  '@aws-sdk/nested-clients',
-  '@aws-sdk/token-providers',
-  '@smithy/credential-provider-imds',
-];
-
-/**
- * How esbuild bundles every handler (test/infra/bundle-size.test.ts builds them the same way and holds each
- * to its size budget). The AWS SDK is bundled although the Node.js runtime has one, for two reasons: the
- * runtime's version is not the one we test against, and it loads slower: bench/lambda-cold.ts measured cold
- * `import()` at 82 ms bundled against 96 ms with the SDK from node_modules for the freshness handler, and
- * 142 ms against 261 ms for the snapshot check, as minified code parses faster than the SDK's own files.
- * Bundled, EC2's client alone is 550 KB (its schemas do not tree-shake), so the snapshot handlers cannot fit
- * 500 KB.
- */
-export const HANDLER_BUNDLING: Pick<
-  BundlingOptions,
-  'format' | 'target' | 'minify' | 'sourceMap' | 'mainFields' | 'bundleAwsSDK' | 'externalModules' | 'banner'
-> = {
-  format: OutputFormat.ESM,
-  target: 'node24',
-  minify: true,
-  sourceMap: true,
-  mainFields: ['module', 'main'],
-  bundleAwsSDK: true,
-  externalModules: LAZY_CREDENTIAL_PROVIDERS,
-  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-};
-
 /**
  * Every Safekeep Lambda: Node 24 on arm64, an ESM bundle built by esbuild at synth (no Docker), X-Ray
  * tracing, a KMS-encrypted log group kept a year, and its part of the deployment document: the synth-time half
  * copied into the bundle as `deployment.json`, the deploy-time half in SAFEKEEP_DEPLOYMENT.
  */
 export class SafekeepFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   /** The handler module, relative to the repository root (contract tests run it from source). */
   readonly entry: string;
   /** The staged synth-time half of its deployment document (contract tests point SAFEKEEP_DEPLOYMENT_FILE at it). */
@@ -132,10 +83,26 @@ export class SafekeepFunction extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       encryptionKey: props.logKey,
     });
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(REPOSITORY_ROOT, props.entry),
-      projectRoot: REPOSITORY_ROOT,
-      depsLockFilePath: LOCK_FILE,
+    const entry = join(PACKAGE_ROOT, props.entry);
+    this.function = new lambda.Function(this, 'Function', {
+      code: lambda.Code.fromAsset(PACKAGE_ROOT, {
+        // Hashed by what is deployed, so a change anywhere in what the handler imports redeploys it.
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          local: {
+            tryBundle: (outputDir) => {
+              bundleHandlerSync(entry, outputDir);
+              copyFileSync(deploymentFile, join(outputDir, DEPLOYMENT_FILE));
+              return true;
+            },
+          },
+          // CDK asks for a container to bundle in; the local bundler above always runs (esbuild is a dependency).
+          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
+          // Tells bundles apart in CDK's cache of them: one per handler and deployment document.
+          environment: { SAFEKEEP_HANDLER: props.entry, SAFEKEEP_DEPLOYMENT_FILE: deploymentFile },
+        },
+      }),
+      handler: 'index.handler', // index.mjs
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -160,19 +127,12 @@ export class SafekeepFunction extends Construct {
           : [],
       }),
       environment: {
+        // The bundle ships its source map: stack traces name our files and lines.
+        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'safekeep',
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.deployment.functionEnvironment(props.deploymentSlice),
         ...props.environment,
-      },
-      bundling: {
-        ...HANDLER_BUNDLING,
-        environment: {},
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_inputDir, outputDir) => [`cp "${deploymentFile}" "${outputDir}/${DEPLOYMENT_FILE}"`],
-        },
       },
     });
     // Its own log group only (the group's Arn attribute ends in ":*", which covers its streams); the group

@@ -78,6 +78,18 @@ describe('Safekeep installed from its tarball into a fresh CDK app', () => {
     expect(packed.filter((p) => p.startsWith('test/') || p.endsWith('.test.ts'))).toEqual([]);
   });
 
+  it("bundles a handler with the package's own bundler, as synth does outside this test", async () => {
+    const safekeep = join(appDir, 'node_modules', 'safekeep');
+    const bundled = join(work, 'freshness');
+    await run(process.execPath, [
+      join(safekeep, 'dist/infra/bundling/handler-bundle.js'),
+      join(safekeep, 'functions/runs/handlers/freshness/handler.ts'),
+      bundled,
+    ]);
+    expect(readdirSync(bundled).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+    expect(readFileSync(join(bundled, 'index.mjs'), 'utf8')).toMatch(/export\s*\{[^}]*\bhandler\b/);
+  });
+
   it("type-checks the app against the package's declarations", async () => {
     await run(join(ROOT, 'node_modules/.bin/tsc'), ['-p', appDir], { cwd: appDir });
   });
