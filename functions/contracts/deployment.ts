@@ -10,7 +10,6 @@
  * A Fargate task gets the whole document (its own target only) in SAFEKEEP_DEPLOYMENT; the CLI assembles it
  * from the SSM parameters the stack publishes under /safekeep/<stack>/.
  */
-import * as z from 'zod';
 import {
   type DumpTarget,
   isDumpTarget,
@@ -20,6 +19,7 @@ import {
   targetSchema,
 } from './config/schema.ts';
 import { UsageError } from './errors.ts';
+import * as z from './zod.ts';
 
 /** The static half's file name in every function bundle. */
 export const DEPLOYMENT_FILE = 'deployment.json';
@@ -29,40 +29,42 @@ export const DEPLOYMENT_VARIABLE = 'SAFEKEEP_DEPLOYMENT';
 export const WORKER_CONTAINER = 'worker';
 
 export const deploymentResourcesSchema = z.object({
-  region: z.string().min(1),
+  region: z.string().check(z.minLength(1)),
   /** The artifact bucket. */
-  bucket: z.string().min(1),
+  bucket: z.string().check(z.minLength(1)),
   /** The runs table (DynamoDB). */
-  runsTable: z.string().min(1),
+  runsTable: z.string().check(z.minLength(1)),
   /** The snapshot state machine; absent without snapshot targets. */
-  stateMachineArn: z.string().min(1).optional(),
+  stateMachineArn: z.optional(z.string().check(z.minLength(1))),
   /** The ECS cluster of Fargate dump tasks. */
-  cluster: z.string().min(1).optional(),
+  cluster: z.optional(z.string().check(z.minLength(1))),
   /** DynamoDB table of Dolt's aws:// remotes; only with Dolt or Doltgres targets. */
-  doltTable: z.string().min(1).optional(),
+  doltTable: z.optional(z.string().check(z.minLength(1))),
   /** The Lambda worker function of each target with runner "lambda". */
-  workers: z.record(z.string(), z.string()).default({}),
+  workers: z._default(z.record(z.string(), z.string()), {}),
   /** The restore drill state machine of snapshot targets; absent without a snapshot target that drills. */
-  snapshotDrillStateMachineArn: z.string().min(1).optional(),
+  snapshotDrillStateMachineArn: z.optional(z.string().check(z.minLength(1))),
   /** The security group of each dump target's drill task (no ingress, HTTPS egress only). */
-  drillSecurityGroups: z.record(z.string(), z.string()).default({}),
+  drillSecurityGroups: z._default(z.record(z.string(), z.string()), {}),
 });
 
 /**
  * A target as synth resolved it: the config schema's output, defaults applied. Parsing it again is
  * idempotent; the config-wide checks (unique names, schedule intervals) ran at synth and are not repeated.
  */
-const deployedTargetSchema = targetSchema.superRefine((target, ctx) => {
-  if (target.schedule === undefined || target.alerts === undefined) {
-    ctx.addIssue({ code: 'custom', message: `target "${target.name}" lacks its resolved schedule or alerts` });
-  }
-}) as unknown as z.ZodType<Target>;
+const deployedTargetSchema = targetSchema.check(
+  z.superRefine((target, ctx) => {
+    if (target.schedule === undefined || target.alerts === undefined) {
+      ctx.addIssue({ code: 'custom', message: `target "${target.name}" lacks its resolved schedule or alerts` });
+    }
+  }),
+) as unknown as z.ZodMiniType<Target>;
 
 export const deploymentSchema = z.object({
   version: z.literal(1),
-  stack: z.string().min(1),
+  stack: z.string().check(z.minLength(1)),
   /** Task definition family of a Fargate target: `<prefix>-<target>`. */
-  taskFamilyPrefix: z.string().min(1),
+  taskFamilyPrefix: z.string().check(z.minLength(1)),
   targets: z.array(deployedTargetSchema),
   resources: deploymentResourcesSchema,
 });

@@ -5,9 +5,9 @@
  * result's shape, modelled on AWS Backup's restore validation (status, message, duration, what was compared
  * and the counts found).
  */
-import * as z from 'zod';
 import { MANIFEST_FILE, runDate } from './artifact-layout.ts';
 import { type AgedTarget, allowedAgeSeconds } from './config/schedule-interval.ts';
+import * as z from './zod.ts';
 
 export const DRILL_FILE = 'drill.json';
 
@@ -21,17 +21,18 @@ export type ValidationStatus = (typeof VALIDATION_STATUSES)[number];
 /** The `drill:` entry of a target's config; the schedule is the same grammar as the backup's. */
 export const drillSettingsShape = {
   /** A random pick chooses among the good backups of the last `window` days; latest takes the newest. */
-  pick: z.enum(DRILL_PICKS).default('latest'),
+  pick: z._default(z.enum(DRILL_PICKS), 'latest'),
   /** Days back a random pick may reach. */
-  window: z.int().min(1).max(3_660).default(7),
+  window: z._default(z.int().check(z.gte(1), z.lte(3_660)), 7),
   /** Alarm when no drill passed for this long; default: twice the drill schedule's interval. */
-  maxAgeHours: z
-    .number()
-    .positive()
-    .max(24 * 366)
-    .optional(),
+  maxAgeHours: z.optional(z.number().check(z.positive(), z.lte(24 * 366))),
   /** Snapshot targets (RDS, Aurora): one SQL statement run against the restored database; it must succeed. */
-  check: z.strictObject({ sql: z.string().min(1).max(4_096), database: z.string().min(1).optional() }).optional(),
+  check: z.optional(
+    z.strictObject({
+      sql: z.string().check(z.minLength(1), z.maxLength(4_096)),
+      database: z.optional(z.string().check(z.minLength(1))),
+    }),
+  ),
 } as const;
 
 /** One comparison the drill made: what the backup recorded against what the restore holds. */
@@ -39,9 +40,9 @@ export const drillComparisonSchema = z.object({
   /** `sha256`, `databases`, `tables`, `rows`, `schema-objects`, `refs`, `sql-check`, `available`, ... */
   what: z.string(),
   /** The object, database, table or branch it concerns, when it concerns one. */
-  subject: z.string().optional(),
-  expected: z.union([z.string(), z.number()]).optional(),
-  found: z.union([z.string(), z.number()]).optional(),
+  subject: z.optional(z.string()),
+  expected: z.optional(z.union([z.string(), z.number()])),
+  found: z.optional(z.union([z.string(), z.number()])),
   ok: z.boolean(),
 });
 export type DrillComparison = z.infer<typeof drillComparisonSchema>;
@@ -53,28 +54,28 @@ export const drillResultSchema = z.object({
   drillId: z.string(),
   backupRunId: z.string(),
   /** The backup's manifest (dump targets) or the snapshot restored (snapshot targets). */
-  restoredFrom: z.object({ manifestKey: z.string().optional(), snapshotId: z.string().optional() }),
+  restoredFrom: z.object({ manifestKey: z.optional(z.string()), snapshotId: z.optional(z.string()) }),
   trigger: z.enum(['schedule', 'manual']),
-  pick: z.enum(DRILL_PICKS).optional(),
+  pick: z.optional(z.enum(DRILL_PICKS)),
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
-  durationSeconds: z.number().nonnegative(),
+  durationSeconds: z.number().check(z.nonnegative()),
   validationStatus: z.enum(VALIDATION_STATUSES),
   /** One line: what passed, or the first thing that did not. */
   validationStatusMessage: z.string(),
   /** Where it was restored: a scratch server the task started, or the temporary AWS resource. */
   restore: z.object({
     kind: z.enum(['scratch-server', 'rds-instance', 'rds-cluster', 'ebs-volume', 'ec2-instance']),
-    engine: z.string().optional(),
-    serverVersion: z.string().optional(),
+    engine: z.optional(z.string()),
+    serverVersion: z.optional(z.string()),
     /** Temporary resource identifiers (snapshot drills); all deleted by the end of the drill. */
-    createdResources: z.array(z.string()).optional(),
-    deletionStatus: z.enum(['SUCCESSFUL', 'FAILED']).optional(),
-    deletionStatusMessage: z.string().optional(),
+    createdResources: z.optional(z.array(z.string())),
+    deletionStatus: z.optional(z.enum(['SUCCESSFUL', 'FAILED'])),
+    deletionStatusMessage: z.optional(z.string()),
   }),
   compared: z.array(drillComparisonSchema),
   /** Totals found in the restore: objects, databases, tables, rows, branches, ... */
-  counts: z.record(z.string(), z.number().int().nonnegative()),
+  counts: z.record(z.string(), z.number().check(z.int(), z.nonnegative())),
 });
 export type DrillResult = z.infer<typeof drillResultSchema>;
 

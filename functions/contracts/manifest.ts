@@ -2,10 +2,10 @@
  * The manifest: written last, with If-None-Match: *, so a backup exists if and only if its manifest
  * exists. It describes every object of the run well enough to verify and restore it without the source.
  */
-import * as z from 'zod';
 import { MANIFEST_FILE } from './artifact-layout.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 import { IntegrityError } from './errors.ts';
+import * as z from './zod.ts';
 
 /** How an object is compressed; `EXTENSIONS` is what its key ends in. */
 export const COMPRESSIONS = ['zstd', 'gzip', 'none'] as const;
@@ -22,38 +22,38 @@ export const manifestObjectSchema = z.object({
   key: z.string(),
   /** What the object holds: one database's dump, server-wide roles/users, Dolt branch control, a Dolt backup file. */
   role: z.enum(OBJECT_ROLES),
-  database: z.string().optional(),
+  database: z.optional(z.string()),
   /** `pg_dump-custom`, `sql`, `dolt-backup`. */
   format: z.string(),
   compression: z.enum(COMPRESSIONS),
-  rawBytes: z.number().int().nonnegative().optional(),
-  storedBytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  versionId: z.string().optional(),
+  rawBytes: z.optional(z.number().check(z.int(), z.nonnegative())),
+  storedBytes: z.number().check(z.int(), z.nonnegative()),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  versionId: z.optional(z.string()),
   /** Rows per table counted in the artifact itself (PostgreSQL COPY blocks). */
-  rowCounts: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  rowCounts: z.optional(z.record(z.string(), z.number().check(z.int(), z.nonnegative()))),
   /**
    * Schema objects of the database by kind, as the artifact holds them (a pg_dump archive's TOC entries:
    * `TABLE`, `VIEW`, `SEQUENCE`, `FUNCTION`, `INDEX`, `TRIGGER`, ...; a mysqldump's statements); the restore
    * drill compares them with what the restored database holds.
    */
-  schemaObjects: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  schemaObjects: z.optional(z.record(z.string(), z.number().check(z.int(), z.nonnegative()))),
   /** PostgreSQL: the extensions the database uses (a server without one cannot restore it). */
-  extensions: z.array(z.string()).optional(),
+  extensions: z.optional(z.array(z.string())),
   /**
    * One of the streams of a database dumped in parallel (PostgreSQL `parallelism` > 1), all from one snapshot:
    * `schema` holds the pre-data and post-data sections, each `data` part the rows of a disjoint set of tables.
    * Absent: the object is the whole database, as every manifest before parallel streams has it.
    */
-  part: z
-    .object({
+  part: z.optional(
+    z.object({
       section: z.enum(['schema', 'data']),
       /** Data parts are numbered 1..count; the schema object is 0. */
-      index: z.number().int().nonnegative(),
+      index: z.number().check(z.int(), z.nonnegative()),
       /** How many data parts the database has. */
-      count: z.number().int().positive(),
-    })
-    .optional(),
+      count: z.number().check(z.int(), z.positive()),
+    }),
+  ),
 });
 
 /** What one branch of a Doltgres database holds besides rows, read over SQL after the sync. */
@@ -72,7 +72,7 @@ export const doltgresInventorySchema = z.object({
       minimum: z.string(),
       maximum: z.string(),
       cycle: z.boolean(),
-      next: z.string().nullable(),
+      next: z.nullable(z.string()),
     }),
   ),
   /** User types; `kind` is pg_type.typtype (e: enum, c: composite, d: domain, r: range). */
@@ -80,9 +80,9 @@ export const doltgresInventorySchema = z.object({
   /** Functions and procedures by signature (`public.add1(int4)`); Doltgres shows no definitions over SQL. */
   functions: z.array(z.string()),
   /** Triggers as `schema.table.trigger`; Doltgres shows them only in Dolt's diffs. */
-  triggers: z.array(z.string()).optional(),
+  triggers: z.optional(z.array(z.string())),
   /** Objects of the branch's root that are none of the above. */
-  others: z.array(z.string()).optional(),
+  others: z.optional(z.array(z.string())),
 });
 
 /** An object of the inventory this backup does not hold (allowed explicitly at dump time). */
@@ -104,13 +104,13 @@ export const doltDatabaseSchema = z.object({
   /** Branches whose working set differs from their head (uncommitted changes, which the backup carries). */
   dirtyBranches: z.array(z.string()),
   /** Rows of every table at each branch's head (`AS OF` its hash): branch -> table -> rows. */
-  rowCounts: z.record(z.string(), z.record(z.string(), z.number().int().nonnegative())).optional(),
+  rowCounts: z.optional(z.record(z.string(), z.record(z.string(), z.number().check(z.int(), z.nonnegative())))),
   /** Doltgres: every branch's objects, compared after every restore (restore, verify, drill). */
-  inventory: z.array(doltgresInventorySchema).optional(),
+  inventory: z.optional(z.array(doltgresInventorySchema)),
   /** Doltgres: objects of the inventory this backup does not hold, so a restore lacks them. */
-  missing: z.array(missingObjectSchema).optional(),
+  missing: z.optional(z.array(missingObjectSchema)),
   /** What a backup of this engine never holds (e.g. Doltgres users), and where to keep it instead. */
-  notIncluded: z.array(z.string()).optional(),
+  notIncluded: z.optional(z.array(z.string())),
 });
 
 export const manifestSchema = z.object({
@@ -124,21 +124,21 @@ export const manifestSchema = z.object({
    * No longer written: a UTC calendar tier that retention never read (it computes GFS periods from the run's
    * time in the schedule's time zone). Older manifests carry it; they still parse.
    */
-  retentionTier: z.enum(['daily', 'weekly', 'monthly', 'yearly']).optional(),
+  retentionTier: z.optional(z.enum(['daily', 'weekly', 'monthly', 'yearly'])),
   source: z.object({
     host: z.string(),
-    port: z.number().int(),
+    port: z.number().check(z.int()),
     serverVersion: z.string(),
     databases: z.array(z.string()),
   }),
   client: z.object({ tool: z.string(), version: z.string() }),
   compression: z.enum(COMPRESSIONS),
   objects: z.array(manifestObjectSchema),
-  dolt: z.array(doltDatabaseSchema).optional(),
+  dolt: z.optional(z.array(doltDatabaseSchema)),
   totals: z.object({
-    rawBytes: z.number().int().nonnegative(),
-    storedBytes: z.number().int().nonnegative(),
-    objects: z.number().int(),
+    rawBytes: z.number().check(z.int(), z.nonnegative()),
+    storedBytes: z.number().check(z.int(), z.nonnegative()),
+    objects: z.number().check(z.int()),
   }),
 });
 

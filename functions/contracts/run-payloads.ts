@@ -4,37 +4,39 @@
  * tell a Fargate task which run it is (and tell the recorder, from the task's stopped event, whose run ended).
  * The construct types its schedules' payloads with these, and every handler parses its input with them.
  */
-import * as z from 'zod';
 import { RUN_ID_PATTERN } from './artifact-layout.ts';
+import * as z from './zod.ts';
 
 /** A schedule's (or a console test event's) request to the dispatcher. */
 export const dispatchEventSchema = z.object({
-  target: z.string().min(1),
-  trigger: z.enum(['schedule', 'manual']).default('manual'),
+  target: z.string().check(z.minLength(1)),
+  trigger: z._default(z.enum(['schedule', 'manual']), 'manual'),
   /** A retry (the detail of a "Backup Retry Due" event): the run it retries and which attempt this is. */
-  retryOf: z.string().regex(RUN_ID_PATTERN).optional(),
-  attempt: z.int().min(2).optional(),
+  retryOf: z.optional(z.string().check(z.regex(RUN_ID_PATTERN))),
+  attempt: z.optional(z.int().check(z.gte(2))),
   /** `drill`: restore a backup and compare it with what it recorded (contracts/drill.ts), instead of backing up. */
-  action: z.enum(['backup', 'drill']).default('backup'),
+  action: z._default(z.enum(['backup', 'drill']), 'backup'),
   /** A drill of this backup (its manifest key), instead of the one the target's `drill.pick` chooses. */
-  from: z.string().min(1).optional(),
+  from: z.optional(z.string().check(z.minLength(1))),
   /**
    * A deferred start (no room in the Fargate vCPU quota or launch rate when it was due): the run it starts,
    * already recorded, and how many times its start was deferred. Same event, same rule as a retry.
    */
-  runId: z.string().regex(RUN_ID_PATTERN).optional(),
-  deferral: z.int().min(1).optional(),
+  runId: z.optional(z.string().check(z.regex(RUN_ID_PATTERN))),
+  deferral: z.optional(z.int().check(z.gte(1))),
 });
 export type DispatchEvent = z.input<typeof dispatchEventSchema>;
 
-export const runIdSchema = z.string().regex(RUN_ID_PATTERN, { message: 'must be a run id such as 20261121T193000Z-a1b2c3' });
+export const runIdSchema = z
+  .string()
+  .check(z.regex(RUN_ID_PATTERN, { message: 'must be a run id such as 20261121T193000Z-a1b2c3' }));
 
 /** One run of one target: what the state machine, a Lambda worker and a Fargate task are each handed. */
-export const runRefSchema = z.object({ target: z.string().min(1), runId: runIdSchema });
+export const runRefSchema = z.object({ target: z.string().check(z.minLength(1)), runId: runIdSchema });
 export type RunRef = z.infer<typeof runRefSchema>;
 
 /** One drill of one target: what the snapshot drill state machine is handed (its own id, run id grammar). */
-export const drillRefSchema = z.object({ target: z.string().min(1), drillId: runIdSchema });
+export const drillRefSchema = z.object({ target: z.string().check(z.minLength(1)), drillId: runIdSchema });
 export type DrillRef = z.infer<typeof drillRefSchema>;
 
 /**
@@ -43,9 +45,9 @@ export type DrillRef = z.infer<typeof drillRefSchema>;
  * no destination, so the worker reports its own end to the recorder; the run id is then optional.
  */
 export const workerEventSchema = z.object({
-  target: z.string().min(1),
-  runId: runIdSchema.optional(),
-  dispatched: z.boolean().default(false),
+  target: z.string().check(z.minLength(1)),
+  runId: z.optional(runIdSchema),
+  dispatched: z._default(z.boolean(), false),
 });
 export type WorkerEvent = z.input<typeof workerEventSchema>;
 

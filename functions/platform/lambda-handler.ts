@@ -9,12 +9,12 @@
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type * as z from 'zod';
 import { UsageError } from '../contracts/errors.ts';
+import type * as z from '../contracts/zod.ts';
 import { logger, metrics } from './powertools.ts';
 
 /** Parses an event, turning zod's report into one line naming each bad field. */
-export function parseEvent<T>(schema: z.ZodType<T>, event: unknown): T {
+export function parseEvent<T>(schema: z.ZodMiniType<T>, event: unknown): T {
   const result = schema.safeParse(event);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'event'}: ${issue.message}`);
@@ -30,7 +30,7 @@ const coldStartMetric: middy.MiddlewareObj = {
   before: (request) => metrics.captureColdStartMetric(request.context.functionName),
 };
 
-export function safekeepHandler<T, R>(schema: z.ZodType<T>, work: (input: T) => Promise<R>) {
+export function safekeepHandler<T, R>(schema: z.ZodMiniType<T>, work: (input: T) => Promise<R>) {
   return middy(async (event: unknown) => work(parseEvent(schema, event)))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(coldStartMetric);

@@ -2,8 +2,8 @@
  * The three ways a run ends, as the recorder receives them. Only the fields Safekeep reads are declared;
  * everything else in these AWS events passes through untouched.
  */
-import * as z from 'zod';
 import { runRefSchema } from '../contracts/run-payloads.ts';
+import * as z from '../contracts/zod.ts';
 
 /** EventBridge "ECS Task State Change" for a stopped dump task. */
 export const ecsTaskStopped = z.object({
@@ -11,26 +11,28 @@ export const ecsTaskStopped = z.object({
   'detail-type': z.literal('ECS Task State Change'),
   detail: z.object({
     taskArn: z.string(),
-    group: z.string().optional(),
+    group: z.optional(z.string()),
     taskDefinitionArn: z.string(),
     lastStatus: z.string(),
-    stopCode: z.string().optional(),
-    stoppedReason: z.string().optional(),
-    startedAt: z.string().optional(),
-    stoppedAt: z.string().optional(),
-    createdAt: z.string().optional(),
-    containers: z
-      .array(z.object({ name: z.string(), exitCode: z.number().optional(), reason: z.string().optional() }))
-      .default([]),
-    overrides: z
-      .object({
-        containerOverrides: z
-          .array(
-            z.object({ name: z.string(), environment: z.array(z.object({ name: z.string(), value: z.string() })).optional() }),
-          )
-          .default([]),
-      })
-      .optional(),
+    stopCode: z.optional(z.string()),
+    stoppedReason: z.optional(z.string()),
+    startedAt: z.optional(z.string()),
+    stoppedAt: z.optional(z.string()),
+    createdAt: z.optional(z.string()),
+    containers: z._default(
+      z.array(z.object({ name: z.string(), exitCode: z.optional(z.number()), reason: z.optional(z.string()) })),
+      [],
+    ),
+    overrides: z.optional(
+      z.object({
+        containerOverrides: z._default(
+          z.array(
+            z.object({ name: z.string(), environment: z.optional(z.array(z.object({ name: z.string(), value: z.string() }))) }),
+          ),
+          [],
+        ),
+      }),
+    ),
   }),
 });
 
@@ -41,22 +43,22 @@ export const executionStatusChange = z.object({
   detail: z.object({
     executionArn: z.string(),
     status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']),
-    startDate: z.number().optional(),
-    stopDate: z.number().nullable().optional(),
-    input: z.string().nullable().optional(),
+    startDate: z.optional(z.number()),
+    stopDate: z.optional(z.nullable(z.number())),
+    input: z.optional(z.nullable(z.string())),
     /** The execution's output (a snapshot drill's DrillResult); EventBridge carries it up to 248 KiB. */
-    output: z.string().nullable().optional(),
-    error: z.string().nullable().optional(),
-    cause: z.string().nullable().optional(),
+    output: z.optional(z.nullable(z.string())),
+    error: z.optional(z.nullable(z.string())),
+    cause: z.optional(z.nullable(z.string())),
   }),
 });
 
 /** A Lambda worker's asynchronous-invocation destination record. */
 export const lambdaDestination = z.object({
-  requestContext: z.object({ condition: z.string(), functionArn: z.string().optional() }),
+  requestContext: z.object({ condition: z.string(), functionArn: z.optional(z.string()) }),
   requestPayload: runRefSchema,
-  responsePayload: z.unknown().optional(),
-  timestamp: z.string().optional(),
+  responsePayload: z.optional(z.unknown()),
+  timestamp: z.optional(z.string()),
 });
 
 export const recorderEvent = z.union([ecsTaskStopped, executionStatusChange, lambdaDestination]);

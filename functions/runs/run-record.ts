@@ -7,8 +7,8 @@
  * Restore drills live in a partition of their own, `<target>#drills` (a target name cannot hold '#', so no
  * target's runs share it): a drill is never a backup, and `recent` and `lastSucceeded` never see one.
  */
-import * as z from 'zod';
 import { VALIDATION_STATUSES } from '../contracts/drill.ts';
+import * as z from '../contracts/zod.ts';
 
 export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
 export const META_RUN_ID = '#meta';
@@ -20,17 +20,17 @@ export const runRecordSchema = z.object({
   trigger: z.enum(['schedule', 'manual']),
   status: z.enum(RUN_STATUSES),
   startedAt: z.iso.datetime(),
-  finishedAt: z.iso.datetime().optional(),
+  finishedAt: z.optional(z.iso.datetime()),
   /** Why a run failed, in one line. */
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   /** s3 key of the manifest a dump writes (set when it starts; a backup exists once it is there). */
-  manifestKey: z.string().optional(),
-  bytes: z.number().nonnegative().optional(),
-  durationSeconds: z.number().nonnegative().optional(),
+  manifestKey: z.optional(z.string()),
+  bytes: z.optional(z.number().check(z.nonnegative())),
+  durationSeconds: z.optional(z.number().check(z.nonnegative())),
   /** The run this one retries (a new run, its own id); absent on a first attempt. */
-  retryOf: z.string().optional(),
+  retryOf: z.optional(z.string()),
   /** 1 for the first attempt, 2 for its first retry, ... */
-  attempt: z.number().int().positive().optional(),
+  attempt: z.optional(z.number().check(z.int(), z.positive())),
 });
 
 export type RunRecord = z.infer<typeof runRecordSchema>;
@@ -60,17 +60,17 @@ export const drillRecordSchema = z.object({
   trigger: z.enum(['schedule', 'manual']),
   status: z.enum(RUN_STATUSES),
   startedAt: z.iso.datetime(),
-  finishedAt: z.iso.datetime().optional(),
+  finishedAt: z.optional(z.iso.datetime()),
   /** Why the drill failed, in one line (drill.json's message, or why there is none). */
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   /** The run id of the backup drilled; absent when there was none to drill. */
-  backupRunId: z.string().optional(),
+  backupRunId: z.optional(z.string()),
   /** The drilled backup's manifest (dump targets); its drill.json lies beside it. */
-  manifestKey: z.string().optional(),
+  manifestKey: z.optional(z.string()),
   /** Where the result was written (dump drills: drillKeyOf(manifestKey)). */
-  resultKey: z.string().optional(),
-  validationStatus: z.enum(VALIDATION_STATUSES).optional(),
-  durationSeconds: z.number().nonnegative().optional(),
+  resultKey: z.optional(z.string()),
+  validationStatus: z.optional(z.enum(VALIDATION_STATUSES)),
+  durationSeconds: z.optional(z.number().check(z.nonnegative())),
 });
 export type DrillRecord = z.infer<typeof drillRecordSchema>;
 

@@ -105,6 +105,15 @@ describe('the import structure of functions/ and infra/', () => {
     expect(cycles).toEqual([]);
   });
 
+  it('takes zod only through functions/contracts/zod.ts: zod/mini, which tree-shakes, with English messages', () => {
+    const direct = [...edges].flatMap(([file, imports]) =>
+      imports.flatMap(({ specifier }) =>
+        /^zod(\/|$)/.test(specifier) && file !== 'functions/contracts/zod.ts' ? [`${file} -> ${specifier}`] : [],
+      ),
+    );
+    expect(direct).toEqual([]);
+  });
+
   it('resolves every relative import to a file that exists', () => {
     const missing = [...edges].flatMap(([file, imports]) =>
       imports.flatMap(({ target }) =>

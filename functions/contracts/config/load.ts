@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import type * as z from 'zod';
+import type * as z from '../zod.ts';
 import { configSchema, crossTargetIssues, type SafekeepConfig, TARGET_KINDS } from './schema.ts';
 
 export class ConfigError extends Error {

@@ -15,10 +15,10 @@
  * every other target's metric is still emitted, then the invocation fails naming the failed targets.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import * as z from 'zod';
 import { SafekeepError } from '../../../contracts/errors.ts';
 import { DETAIL_TYPE } from '../../../contracts/events.ts';
 import { METRIC, TARGET_DIMENSION } from '../../../contracts/metrics.ts';
+import * as z from '../../../contracts/zod.ts';
 import { deployment } from '../../../platform/deployment-loader.ts';
 import { eventBridgePublisher } from '../../../platform/eventbridge-events.ts';
 import { safekeepHandler } from '../../../platform/lambda-handler.ts';
