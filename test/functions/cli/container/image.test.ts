@@ -33,9 +33,7 @@ describe('the Fargate image', () => {
 
   it('starts the bundle the bundle script writes, as a non-root user, with the flags the bench measured', () => {
     expect(DOCKERFILE).toMatch(/RUN node functions\/cli\/container\/bundle\.ts \/out\/safekeep\.mjs/);
-    expect(DOCKERFILE).toMatch(
-      /ENTRYPOINT \["node", "--max-semi-space-size=4", "\/app\/safekeep\.mjs"\]/,
-    );
+    expect(DOCKERFILE).toMatch(/ENTRYPOINT \["node", "--max-semi-space-size=4", "\/app\/safekeep\.mjs"\]/);
     expect(DOCKERFILE).toMatch(/^USER node$/m);
     expect(DOCKERFILE).toMatch(/postgresql-client-\$\{PG_MAJOR\}/);
     expect(DOCKERFILE).toMatch(/mysql-8\.4-lts/);
