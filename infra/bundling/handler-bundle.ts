@@ -51,8 +51,8 @@ export interface HandlerBundle {
 
 /**
  * The AWS SDK is bundled although the Node.js runtime has one, for two reasons: the runtime's version is not
- * the one we test against, and it loads slower (bench/lambda-cold.ts: 59 ms bundled against 97 ms from the
- * SDK's own files for the freshness handler, 113 ms against 249 ms for the snapshot check).
+ * the one we test against, and it loads slower (bench/lambda-cold.ts: 52 ms bundled against 91 ms from the
+ * SDK's own files for the freshness handler, 56 ms against 255 ms for the snapshot check).
  */
 export async function bundleHandler(entry: string, options: BundleOptions = {}): Promise<HandlerBundle> {
   const { outdir } = options;
