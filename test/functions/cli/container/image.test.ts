@@ -33,6 +33,8 @@ describe('the Fargate image', () => {
 
   it('starts the bundle the bundle script writes, as a non-root user, with the flags the bench measured', () => {
     expect(DOCKERFILE).toMatch(/RUN node functions\/cli\/container\/bundle\.ts \/out\/safekeep\.mjs/);
+    // The lock file is optional: npm never packs it, so an installed Safekeep's context has none.
+    expect(DOCKERFILE).toMatch(/^COPY package\.json package-lock\.json\* \.\/$/m);
     expect(DOCKERFILE).toMatch(/ENTRYPOINT \["node", "--max-semi-space-size=4", "\/app\/safekeep\.mjs"\]/);
     expect(DOCKERFILE).toMatch(/^USER node$/m);
     expect(DOCKERFILE).toMatch(/postgresql-client-\$\{PG_MAJOR\}/);
