@@ -42,8 +42,8 @@ describe('Lambda bundles', () => {
     const { size, inputs, code } = await bundleEntry(entry);
     console.log(`${entry}: ${(size / 1000).toFixed(0)} KB (goal ${GOAL / 1000} KB)`);
     expect(size).toBeLessThanOrEqual(BUDGETS[entry] ?? GOAL);
-    // `import { z } from 'zod'` keeps every schema and locale (360 KB); `import * as z` lets esbuild drop them
-    // (English is zod's default, so it stays).
+    // `import { z }` keeps every schema and locale (360 KB); `import * as z` lets esbuild drop them, and
+    // functions/contracts/zod.ts loads English only.
     const locales = inputs.filter((input) => input.includes('zod/v4/locales/') && !input.endsWith('/en.js'));
     expect(locales, 'zod locales other than English').toEqual([]);
     // What is left out must only ever load lazily: a static import of it would fail the cold start.
