@@ -40,6 +40,9 @@ DOLTGRES_PORT="${SAFEKEEP_DOLTGRES_PORT:-55433}"
 PG18_PORT="${SAFEKEEP_PG18_PORT:-55418}"
 MYSQL_PORT="${SAFEKEEP_MYSQL_PORT:-53308}"
 MYSQL_ROOT="$SAFEKEEP_HOME/mysql-root"
+# Binary logs are on, as on an RDS instance with backups; the peers' data outlives a session, so keep a day's, or
+# a bench's restores fill the disk.
+BINLOG_KEEP_SECONDS=86400
 TLS="$RUN/tls"
 ROOT="$(cd "$here/.." && pwd)"
 ALL_PEERS=(postgres mariadb moto versitygw dolt doltgres postgres18 mysql)
@@ -247,6 +250,7 @@ start_mariadb() {
   spawn "$dir/mariadb.pid" "$dir/mariadb.log" mariadbd --no-defaults "${as_mysql[@]}" --datadir="$dir/data" \
     --port="$MARIADB_PORT" --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" --skip-name-resolve \
     --innodb-flush-log-at-trx-commit=0 --log-bin="$dir/data/binlog" --server-id=1 --max-connections=200 \
+    --binlog-expire-logs-seconds="$BINLOG_KEEP_SECONDS" --max-binlog-size=256M \
     --ssl-ca="$TLS/ca.pem" --ssl-cert="$TLS/server.pem" --ssl-key="$TLS/mysql.key"
   wait_for "mariadb on 127.0.0.1:$MARIADB_PORT" 60 port_open "$MARIADB_PORT" || die "mariadb did not start; see $dir/mariadb.log"
   if [ ! -f "$dir/data/.safekeep-ready" ]; then
@@ -334,6 +338,7 @@ SQL
   spawn "$dir/mysql.pid" "$dir/mysql.log" "${mysqld[@]}" --port="$MYSQL_PORT" --bind-address=127.0.0.1 \
     --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --mysqlx=OFF --skip-name-resolve \
     --innodb-flush-log-at-trx-commit=0 --sync-binlog=0 --log-bin="$dir/data/binlog" --server-id=1 \
+    --binlog-expire-logs-seconds="$BINLOG_KEEP_SECONDS" --max-binlog-size=256M \
     --max-connections=200 --ssl-ca="$TLS/ca.pem" --ssl-cert="$TLS/server.pem" --ssl-key="$TLS/mysql.key"
   wait_for "mysql on 127.0.0.1:$MYSQL_PORT" 90 port_open "$MYSQL_PORT" || die "mysql did not start; see $dir/mysql.log"
 }
