@@ -26,7 +26,7 @@ describe('literal schema keys', () => {
     expect(withLiteralTraitKeys(source)).toBe(source.replace('{ [_xN]: _TSa, [other]: 1 }', '{ "xmlName": _TSa, [other]: 1 }'));
   });
 
-  it('leaves what the EC2, RDS and S3 clients send and parse exactly as the published SDK does', {
+  it('leaves what the clients send and parse exactly as the published SDK does', {
     timeout: 60_000,
   }, async () => {
     const published = await probeSdk();
@@ -41,6 +41,9 @@ describe('literal schema keys', () => {
     expect(text).toContain('Tags.Tag.1.Key=safekeep%3Atarget'); // RDS's member names
     expect(text).toContain('"x-amz-meta-safekeep-run":"r-1"'); // S3's prefix headers
     expect(text).toContain('"Prefix":"orders/x/"'); // S3's flattened lists
+    expect(text).toContain('"x-amz-invocation-type":"RequestResponse"'); // Lambda's HTTP headers
+    expect(text).toContain('"ExecutedVersion":"7"'); // and the headers it reads back
+    expect(text).toContain('"tags":{"SS":["a","b"]}'); // DynamoDB's attribute values
     // And the rewrite did its job: EC2's schemas tree-shook (550 KB of them unshaken).
     expect(inputs.some((input) => input.includes('client-ec2/dist-es/schemas'))).toBe(true);
     expect(size).toBeLessThan(600_000);

@@ -1,11 +1,14 @@
 /**
  * Sends a few requests through the EC2, RDS and S3 clients to a handler that records them and answers with
- * canned responses, and returns what was sent and what the clients parsed. The commands carry the traits
- * the SDK's schemas write as object keys (query and XML names, flattened lists, HTTP headers, prefix
- * headers), so two builds of the SDK that disagree about a schema disagree here.
+ * canned responses, and returns what was sent and what the clients parsed: EC2 and RDS (query protocols),
+ * S3 (REST-XML), Lambda (REST-JSON) and DynamoDB (JSON). The commands carry the traits the SDK's schemas
+ * write as object keys (query and XML names, flattened lists, HTTP headers, prefix headers, payloads), so two
+ * builds of the SDK that disagree about a schema disagree here.
  */
 import { Readable } from 'node:stream';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSnapshotCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateDBSnapshotCommand, DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -25,15 +28,31 @@ const RESPONSES: Record<string, string> = {
   DescribeDBSnapshots: `<DescribeDBSnapshotsResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeDBSnapshotsResult><DBSnapshots><DBSnapshot><DBSnapshotIdentifier>s1</DBSnapshotIdentifier><DBInstanceIdentifier>db</DBInstanceIdentifier><SnapshotCreateTime>${STARTED}</SnapshotCreateTime><Status>available</Status><Encrypted>true</Encrypted><AllocatedStorage>20</AllocatedStorage><TagList><Tag><Key>safekeep:target</Key><Value>orders</Value></Tag></TagList></DBSnapshot></DBSnapshots><Marker>m</Marker></DescribeDBSnapshotsResult></DescribeDBSnapshotsResponse>`,
   ListObjectsV2: `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>orders/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><NextContinuationToken>t</NextContinuationToken><Contents><Key>orders/a</Key><LastModified>${STARTED}</LastModified><ETag>"e1"</ETag><Size>10</Size><StorageClass>STANDARD</StorageClass><ChecksumAlgorithm>SHA256</ChecksumAlgorithm></Contents><Contents><Key>orders/b</Key><Size>20</Size></Contents><CommonPrefixes><Prefix>orders/x/</Prefix></CommonPrefixes></ListBucketResult>`,
   PutObject: '',
+  Invoke: '{"ok":true}',
+  GetItem: '{"Item":{"pk":{"S":"orders"},"runs":{"N":"3"},"tags":{"SS":["a","b"]},"at":{"M":{"day":{"S":"2026-01-02"}}}}}',
+};
+/** Response headers beyond the XML protocols' defaults. */
+const RESPONSE_HEADERS: Record<string, Record<string, string>> = {
+  Invoke: { 'content-type': 'application/json', 'x-amz-executed-version': '7', 'x-amz-function-error': 'Unhandled' },
+  GetItem: { 'content-type': 'application/x-amz-json-1.0' },
 };
 
 /** Every request sent and every output parsed, in order, as plain JSON. */
 export async function probeSdk(): Promise<unknown> {
   const sent: SentRequest[] = [];
   let answer = '';
+  let answering = '';
   const requestHandler = {
-    async handle(request: SentRequest & { body?: unknown }) {
-      const body = typeof request.body === 'string' ? request.body : request.body === undefined ? '' : 'stream';
+    async handle(request: Omit<SentRequest, 'body'> & { body?: unknown }) {
+      const { body: sentBody } = request;
+      const body =
+        typeof sentBody === 'string'
+          ? sentBody
+          : sentBody instanceof Uint8Array
+            ? new TextDecoder().decode(sentBody)
+            : sentBody === undefined
+              ? ''
+              : 'stream';
       const headers = Object.fromEntries(
         Object.entries(request.headers).filter(
           ([name]) => !/^(authorization|x-amz-date|amz-sdk-|x-amz-user-agent|user-agent)/i.test(name),
@@ -42,7 +61,7 @@ export async function probeSdk(): Promise<unknown> {
       sent.push({ method: request.method, path: request.path, query: request.query, headers, body });
       const response = {
         statusCode: 200,
-        headers: { 'content-type': 'text/xml', etag: '"e2"', 'x-amz-version-id': 'v1' },
+        headers: RESPONSE_HEADERS[answering] ?? { 'content-type': 'text/xml', etag: '"e2"', 'x-amz-version-id': 'v1' },
         body: Readable.from([Buffer.from(answer)]),
       };
       return { response };
@@ -57,6 +76,8 @@ export async function probeSdk(): Promise<unknown> {
   const ec2 = new EC2Client(config);
   const rds = new RDSClient(config);
   const s3 = new S3Client({ ...config, forcePathStyle: true });
+  const lambda = new LambdaClient(config);
+  const dynamodb = new DynamoDBClient(config);
   const outputs: unknown[] = [];
   const tags = [
     { Key: 'safekeep:target', Value: 'orders' },
@@ -120,8 +141,36 @@ export async function probeSdk(): Promise<unknown> {
         ),
     ],
   ];
+  calls.push(
+    [
+      'Invoke',
+      () =>
+        lambda.send(
+          new InvokeCommand({
+            FunctionName: 'runner',
+            InvocationType: 'RequestResponse',
+            LogType: 'Tail',
+            Payload: Buffer.from('{"target":"orders"}'),
+          }),
+        ),
+    ],
+    [
+      'GetItem',
+      () =>
+        dynamodb.send(
+          new GetItemCommand({
+            TableName: 'runs',
+            Key: { pk: { S: 'orders' } },
+            ConsistentRead: true,
+            ProjectionExpression: '#r',
+            ExpressionAttributeNames: { '#r': 'runs' },
+          }),
+        ),
+    ],
+  );
   for (const [name, call] of calls) {
     answer = RESPONSES[name] ?? '';
+    answering = name;
     const { $metadata: _, ...output } = (await call()) as { $metadata: unknown };
     outputs.push({ name, output });
   }
