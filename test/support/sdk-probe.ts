@@ -37,22 +37,20 @@ const RESPONSE_HEADERS: Record<string, Record<string, string>> = {
   GetItem: { 'content-type': 'application/x-amz-json-1.0' },
 };
 
+/** A request body as text (the SDK sends strings, bytes, or a stream for uploads it does not buffer). */
+function bodyText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return new TextDecoder().decode(body);
+  return body === undefined ? '' : 'stream';
+}
+
 /** Every request sent and every output parsed, in order, as plain JSON. */
 export async function probeSdk(): Promise<unknown> {
   const sent: SentRequest[] = [];
-  let answer = '';
   let answering = '';
   const requestHandler = {
     async handle(request: Omit<SentRequest, 'body'> & { body?: unknown }) {
-      const { body: sentBody } = request;
-      const body =
-        typeof sentBody === 'string'
-          ? sentBody
-          : sentBody instanceof Uint8Array
-            ? new TextDecoder().decode(sentBody)
-            : sentBody === undefined
-              ? ''
-              : 'stream';
+      const body = bodyText(request.body);
       const headers = Object.fromEntries(
         Object.entries(request.headers).filter(
           ([name]) => !/^(authorization|x-amz-date|amz-sdk-|x-amz-user-agent|user-agent)/i.test(name),
@@ -62,7 +60,7 @@ export async function probeSdk(): Promise<unknown> {
       const response = {
         statusCode: 200,
         headers: RESPONSE_HEADERS[answering] ?? { 'content-type': 'text/xml', etag: '"e2"', 'x-amz-version-id': 'v1' },
-        body: Readable.from([Buffer.from(answer)]),
+        body: Readable.from([Buffer.from(RESPONSES[answering] ?? '')]),
       };
       return { response };
     },
@@ -140,8 +138,6 @@ export async function probeSdk(): Promise<unknown> {
           }),
         ),
     ],
-  ];
-  calls.push(
     [
       'Invoke',
       () =>
@@ -167,9 +163,8 @@ export async function probeSdk(): Promise<unknown> {
           }),
         ),
     ],
-  );
+  ];
   for (const [name, call] of calls) {
-    answer = RESPONSES[name] ?? '';
     answering = name;
     const { $metadata: _, ...output } = (await call()) as { $metadata: unknown };
     outputs.push({ name, output });
