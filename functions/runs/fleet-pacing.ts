@@ -46,6 +46,22 @@ export interface LaunchLedger {
   write(leases: readonly Lease[], version: number): Promise<boolean>;
 }
 
+/**
+ * A listing is counted on for at most this long after it was asked for. The ledger drops the lease of a
+ * listed task `LISTING_LIFE_MS` after its admission; a dispatcher whose listing is older than the task would
+ * then count it nowhere. So a listing is refused past this age (checked after the ledger read it is paired
+ * with: a drop written later fails that dispatcher's versioned write), and the life adds 20 s for a RunTask
+ * called late after its admission and for the clocks of different dispatchers.
+ */
+const LISTING_MAX_AGE_MS = 20_000;
+const LISTING_LIFE_MS = LISTING_MAX_AGE_MS + 20_000;
+
+/** The cluster's tasks holding vCPUs, and when they were asked for (ms since the epoch). */
+export interface TaskListing {
+  readonly at: number;
+  readonly tasks: readonly TaskInFlight[];
+}
+
 /** A task holding vCPUs (desired status RUNNING: provisioning, pending or running). */
 export interface TaskInFlight {
   /** `<target>/<run id>` of a Safekeep task, from its overrides; undefined for any other task. */
@@ -67,7 +83,8 @@ export interface DeferredStart {
 export interface FleetPorts {
   /** The account's Fargate On-Demand vCPU quota, or undefined when it cannot be read (then the fallback). */
   fargateVcpuQuota(): Promise<number | undefined>;
-  tasksInFlight(cluster: string): Promise<readonly TaskInFlight[]>;
+  /** The listing's `at` is on the same clock as the dispatcher's `now`. */
+  tasksInFlight(cluster: string): Promise<TaskListing>;
   readonly ledger: LaunchLedger;
   /** Arranges for `start` to reach the dispatcher at `at`; arranging the same deferral twice is harmless. */
   deferStart(start: DeferredStart, at: Date): Promise<void>;
@@ -129,24 +146,29 @@ export async function admitStart(
     await fleet.sleep(fleet.random() * Math.min(60_000, ((limits.fargateTargets ?? 1) / rate) * 1000));
   }
   const leaseMs = (limits.leaseSeconds ?? 120) * 1000;
+  const giveUpAt = now().getTime() + (limits.rateWaitSeconds ?? 30) * 1000;
   const quota = (await ports.fargateVcpuQuota()) ?? limits.fallbackVcpuQuota ?? 6;
-  const tasks = await ports.tasksInFlight(cluster);
-  if (tasks.some((task) => task.run === run)) return { status: 'already-started' };
-  const listed = new Set(tasks.map((task) => task.run));
-  const running = tasks.reduce((sum, task) => sum + task.vcpus, 0);
+  let listing = await ports.tasksInFlight(cluster);
   const key = `${run}/${deferral}`;
-  const rateWaitMs = (limits.rateWaitSeconds ?? 30) * 1000;
-  const giveUpAt = now().getTime() + rateWaitMs;
-  const listingLifeMs = rateWaitMs + 10_000;
   for (let attempt = 0; ; attempt++) {
+    if (listing.tasks.some((task) => task.run === run)) return { status: 'already-started' };
     const at = now().getTime();
     const { version, leases } = await ports.ledger.read();
     if (leases.some((lease) => lease.key === key)) return { status: 'already-started' };
+    if (now().getTime() - listing.at > LISTING_MAX_AGE_MS) {
+      // Too old to pair with this ledger: the leases of tasks it misses may be gone (a slow or throttled
+      // listing, a long wait). Ask again while the wait allows; past it, defer.
+      if (now().getTime() >= giveUpAt) return { status: 'no-room', reason: "the cluster's tasks could not be listed in time" };
+      listing = await ports.tasksInFlight(cluster);
+      continue;
+    }
+    const listed = new Set(listing.tasks.map((task) => task.run));
+    const running = listing.tasks.reduce((sum, task) => sum + task.vcpus, 0);
     // A lease whose task ECS lists is counted there, not twice. Once no dispatcher can still hold a listing
-    // older than the task (listings are used for at most rateWaitSeconds), a listed lease is dropped, so a
-    // task that ended soon after frees its vCPUs then, not only when its lease expires.
+    // older than the task, a listed lease is dropped, so a task that ended soon after frees its vCPUs then,
+    // not only when its lease expires.
     const kept = leases.filter(
-      (lease) => lease.at > at - leaseMs && !(listed.has(runOfLease(lease.key)) && lease.at <= at - listingLifeMs),
+      (lease) => lease.at > at - leaseMs && !(listed.has(runOfLease(lease.key)) && lease.at <= at - LISTING_LIFE_MS),
     );
     const admitted = kept.filter((lease) => !listed.has(runOfLease(lease.key))).reduce((sum, lease) => sum + lease.vcpus, 0);
     if (running + admitted + limits.taskVcpus > quota) {

@@ -17,6 +17,7 @@ import {
   type LaunchLedger,
   type Lease,
   type TaskInFlight,
+  type TaskListing,
 } from '../fleet-pacing.ts';
 
 /** The launch ledger's key in the runs table: a partition no target can have (names cannot start with "#"). */
@@ -33,25 +34,29 @@ export interface FleetPortsOptions {
   /** vCPUs of a task whose size ECS does not say. */
   readonly taskVcpus: number;
   readonly deferrals: { readonly eventBusArn: string; readonly roleArn: string; readonly namePrefix: string };
+  /** The dispatcher's clock (ms since the epoch), which dates the listings. @default Date.now */
+  readonly now?: () => number;
 }
 
 /**
- * How long one listing of the cluster's tasks serves the starts that ask at the same time. Short: a listing
- * must be younger than the leases that cover what it misses (fleet-pacing.ts counts on at most ~10 s).
+ * How long one listing of the cluster's tasks serves the starts that ask at the same time. Short: the
+ * listing keeps the time it was asked for, and fleet-pacing.ts refuses one that has grown old.
  */
 const LISTING_REUSE_MS = 2_000;
 
 export function awsFleetPorts(options: FleetPortsOptions): FleetPorts {
-  const listings = new Map<string, { at: number; tasks: Promise<TaskInFlight[]> }>();
+  const now = options.now ?? Date.now;
+  const listings = new Map<string, { at: number; listing: Promise<TaskListing> }>();
   return {
     fargateVcpuQuota: options.readQuota,
     tasksInFlight(cluster) {
       const held = listings.get(cluster);
-      if (held && Date.now() - held.at < LISTING_REUSE_MS) return held.tasks;
-      const tasks = tasksInFlight(options.ecs, cluster, options.taskVcpus);
-      listings.set(cluster, { at: Date.now(), tasks });
-      tasks.catch(() => listings.delete(cluster));
-      return tasks;
+      if (held && now() - held.at < LISTING_REUSE_MS) return held.listing;
+      const at = now();
+      const listing = tasksInFlight(options.ecs, cluster, options.taskVcpus).then((tasks) => ({ at, tasks }));
+      listings.set(cluster, { at, listing });
+      listing.catch(() => listings.delete(cluster));
+      return listing;
     },
     ledger: dynamoLaunchLedger(options.runsTable, options.dynamodb),
     async deferStart(start, at) {

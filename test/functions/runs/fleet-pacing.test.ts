@@ -37,7 +37,7 @@ function fleetOf(options: { quota?: number; tasks?: TaskInFlight[]; rate?: numbe
   const fleet: FleetContext = {
     ports: {
       fargateVcpuQuota: async () => options.quota,
-      tasksInFlight: async () => options.tasks ?? [],
+      tasksInFlight: async () => ({ at: clock, tasks: [...(options.tasks ?? [])] }),
       ledger,
       deferStart: async () => {},
     },
@@ -50,7 +50,7 @@ function fleetOf(options: { quota?: number; tasks?: TaskInFlight[]; rate?: numbe
     },
     random: () => 0.5,
   };
-  return { fleet, ledger, now: () => new Date(clock) };
+  return { fleet, ledger, now: () => new Date(clock), pass: (ms: number) => (clock += ms) };
 }
 
 describe('admitStart', () => {
@@ -105,6 +105,55 @@ describe('admitStart', () => {
     expect((await admitStart('a/r1', 2, 'cluster', now, fleet)).status).toBe('already-started');
     tasks.push({ run: 'a/r1', vcpus: 1 });
     expect((await admitStart('a/r1', 3, 'cluster', now, fleet)).status).toBe('already-started');
+  });
+
+  it('never pairs a listing older than the leases of what it misses: a slow listing is deferred', async () => {
+    // Prepare: 2 vCPUs. Dispatcher A asks for the cluster's tasks while none runs, and its listing takes 45 s
+    // (throttled and retried). Meanwhile X is admitted and starts, and B, listing X, drops X's lease and takes
+    // the last vCPU.
+    const tasks: TaskInFlight[] = [];
+    const { fleet, now, pass } = fleetOf({ quota: 2, tasks });
+    let arrive = () => {};
+    const slowListing = fleet.ports
+      .tasksInFlight('cluster')
+      .then((listing) => new Promise<typeof listing>((resolve) => (arrive = () => resolve(listing))));
+    const a = admitStart('a/r1', 0, 'cluster', now, { ...fleet, ports: { ...fleet.ports, tasksInFlight: () => slowListing } });
+    expect((await admitStart('x/r1', 0, 'cluster', now, fleet)).status).toBe('admitted');
+    tasks.push({ run: 'x/r1', vcpus: 1 });
+    pass(45_000);
+    expect((await admitStart('b/r1', 0, 'cluster', now, fleet)).status).toBe('admitted');
+    tasks.push({ run: 'b/r1', vcpus: 1 });
+
+    // Act: A's listing arrives, 45 s old. X is in neither it nor the ledger any more: A must not count on it.
+    arrive();
+
+    // Assess
+    expect(await a).toEqual({ status: 'no-room', reason: "the cluster's tasks could not be listed in time" });
+  });
+
+  it('asks for a new listing when its own has grown old, and counts what the new one lists', async () => {
+    // Prepare: 2 vCPUs; A's first listing is from before X and Y started, and 25 s old when it arrives.
+    const tasks: TaskInFlight[] = [];
+    const { fleet, now, pass } = fleetOf({ quota: 2, tasks });
+    let listings = 0;
+    const ports = {
+      ...fleet.ports,
+      tasksInFlight: async (cluster: string) => {
+        const listing = await fleet.ports.tasksInFlight(cluster);
+        if (listings++ === 0) {
+          tasks.push({ run: 'x/r1', vcpus: 1 }, { run: 'y/r1', vcpus: 1 });
+          pass(25_000);
+        }
+        return listing;
+      },
+    };
+
+    // Act
+    const outcome = await admitStart('a/r1', 0, 'cluster', now, { ...fleet, ports });
+
+    // Assess: A listed again, saw X and Y, and found no room.
+    expect(listings).toBe(2);
+    expect(outcome).toEqual({ status: 'no-room', reason: "the account's Fargate vCPU quota is in use (2 of 2 vCPUs)" });
   });
 
   it('gives the vCPUs of a start that failed back at once', async () => {

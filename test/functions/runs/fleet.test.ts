@@ -207,6 +207,7 @@ describe.skipIf(!moto)('a fleet of 500 Fargate targets on one cron', () => {
           now: () => now().getTime(),
         }),
         taskVcpus: TASK_VCPUS,
+        now: () => now().getTime(),
         deferrals: {
           eventBusArn: 'arn:aws:events:us-east-1:123456789012:event-bus/default',
           roleArn,
